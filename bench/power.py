@@ -1,0 +1,126 @@
+"""Equality suite power: how soon does it fail an endpoint that is *not* serving the reference?
+
+    .venv/bin/python bench/power.py [--repeats 20] [--repeats-250 8] [--up] [--run-dir .parity/testbed]
+
+Real testbed (llama.cpp, SmolLM2-135M; the reference serves Q4_1 weights). For
+each variant, repeat ``r`` is the suite's run with run seed ``r``:
+
+* the default suite (budget 100, logprob e-process + black-box MMD): detection
+  within 25 / 50 / 100 requests = the sequential procedure stopped with FAIL by then;
+* the same suite with a budget of 250 (``--repeats-250`` seeds): detection, and
+  the median requests until the FAIL verdict;
+* black box only (logprobs ignored, as for an endpoint that reports none) at
+  budgets 100 and 250.
+
+Requests are cached by body (bench/_eqcache.py): a repeat's reference draws are
+shared by every variant and every procedure with the same run seed, and the
+budget-250 plans extend the budget-100 ones (same prompts, more samples each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from _eqcache import run_seed, testbed
+
+from parity.stats import wilson
+from parity.suites.equality import EqualitySuite
+from parity.verdict import Outcome
+
+ROOT = Path(__file__).resolve().parent.parent
+VARIANTS = {"q8": "q8", "q4_0": "q4_0", "q3_k_m": "q3_k_m", "q2": "q2", "template": "template",
+            "sampling_override": "faults"}
+PAPER = ("Gao, Liang & Guestrin (ICLR 2025): MMD + Hamming kernel, 250 samples (25 prompts x 10), "
+         "α = 0.05: median power 77% against quantized variants, weak against fp16")
+
+
+async def repeats(variants: dict[str, str], seeds: int, suite: EqualitySuite, urls: dict[str, str],
+                  db: Path) -> dict[str, list[dict[str, Any]]]:
+    rows: dict[str, list[dict[str, Any]]] = {n: [] for n in variants}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(seeds):
+            verdicts = await run_seed(seed, variants, urls, db, suite, Path(tmp))
+            for name in variants:
+                v = verdicts[name]
+                spent = v.metrics["requests_to_decision"].value
+                rows[name].append({"seed": seed, "verdict": v.verdict.value, "requests": spent,
+                                   "p": v.p_value, "e": v.e_value,
+                                   "by": [t.name for t in v.tests if t.rejected]})
+    return rows
+
+
+def rate(rows: list[dict[str, Any]], within: int) -> str:
+    k = sum(r["verdict"] == Outcome.FAIL.value and r["requests"] <= within for r in rows)
+    e = wilson(k, len(rows))
+    return f"{100 * (e.value or 0):.0f}% [{100 * (e.low or 0):.0f}, {100 * (e.high or 0):.0f}] (n={len(rows)})"
+
+
+def median_requests(rows: list[dict[str, Any]], budget: int) -> str:
+    # A repeat never decided counts as "more than the budget": the median is then an upper bound.
+    xs = [r["requests"] if r["verdict"] == Outcome.FAIL.value else float("inf") for r in rows]
+    m = statistics.median(xs) if xs else float("inf")
+    return f">{budget}" if m == float("inf") else f"{m:.0f}"
+
+
+async def measure(args: argparse.Namespace, urls: dict[str, str]) -> dict[str, Any]:
+    chosen = {n: VARIANTS[n] for n in args.variants.split(",")}
+    out: dict[str, Any] = {}
+    plans = [("default_100", EqualitySuite(), args.repeats),
+             ("default_250", EqualitySuite(budget=250), args.repeats_250),
+             ("blackbox_100", EqualitySuite(logprobs=False), args.repeats_bb),
+             ("blackbox_250", EqualitySuite(budget=250, logprobs=False), args.repeats_250)]
+    for key, suite, n in plans:
+        if n > 0:
+            out[key] = await repeats(chosen, n, suite, urls, args.cache)
+            print(f"{key}: done", flush=True)
+    return out
+
+
+def report(out: dict[str, Any]) -> None:
+    print(f"# equality power, {datetime.date.today()}; α = 0.05; detection = FAIL verdict")
+    print("| variant | suite ≤25 | ≤50 | ≤100 | median req. (budget 100) | budget 250 | median req. "
+          "(budget 250) | black box ≤100 | black box 250 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    names = next(iter(out.values())).keys()
+    for n in names:
+        cells = [n]
+        d100, d250 = out.get("default_100", {}).get(n), out.get("default_250", {}).get(n)
+        b100, b250 = out.get("blackbox_100", {}).get(n), out.get("blackbox_250", {}).get(n)
+        cells += [rate(d100, b) for b in (25, 50, 100)] if d100 else ["-"] * 3
+        cells.append(median_requests(d100, 100) if d100 else "-")
+        cells += [rate(d250, 250), median_requests(d250, 250)] if d250 else ["-", "-"]
+        cells.append(rate(b100, 100) if b100 else "-")
+        cells.append(rate(b250, 250) if b250 else "-")
+        print("| " + " | ".join(cells) + " |")
+    print(f"\nFor comparison: {PAPER}.")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--repeats-250", type=int, default=8)
+    ap.add_argument("--repeats-bb", type=int, default=20, help="black-box-only repeats at budget 100")
+    ap.add_argument("--run-dir", type=Path, default=ROOT / ".parity" / "testbed")
+    ap.add_argument("--cache", type=Path, default=ROOT / ".parity" / "eqcache.sqlite")
+    ap.add_argument("--up", action="store_true", help="start the variants (and stop them after)")
+    ap.add_argument("--json", type=Path, help="write the per-repeat rows here")
+    args = ap.parse_args()
+    args.cache.parent.mkdir(parents=True, exist_ok=True)
+    servers = sorted({"reference", *(VARIANTS[n] for n in args.variants.split(","))})
+    with testbed(args.run_dir, servers, args.up) as urls:
+        out = asyncio.run(measure(args, urls))
+    report(out)
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Pure checks over Exchanges: no I/O, shared by the verifier and the gateway."""
+
+from ._finding import Finding
+from ._schema import DRAFTS, InvalidSchema, SchemaCache
+from .toolcall import (
+    ERROR_CLASSES,
+    FINISH_MISMATCH,
+    INVALID_JSON,
+    MARKUP_IN_CONTENT,
+    SCHEMA_MISMATCH,
+    UNKNOWN_NAME,
+    check_call,
+    check_finish_reason,
+    check_markup,
+    check_tool_calls,
+    parse_arguments,
+    tool_index,
+)
+
+__all__ = [
+    "DRAFTS",
+    "ERROR_CLASSES",
+    "FINISH_MISMATCH",
+    "INVALID_JSON",
+    "MARKUP_IN_CONTENT",
+    "SCHEMA_MISMATCH",
+    "UNKNOWN_NAME",
+    "Finding",
+    "InvalidSchema",
+    "SchemaCache",
+    "check_call",
+    "check_finish_reason",
+    "check_markup",
+    "check_tool_calls",
+    "parse_arguments",
+    "tool_index",
+]

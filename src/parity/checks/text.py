@@ -1,0 +1,92 @@
+"""Checks on generated text: characters from unexpected scripts, leaked special tokens.
+
+Pure functions of strings. A script is the first word of a letter's Unicode
+name (LATIN, CJK, THAI, HANGUL, CYRILLIC...): crude, dependency-free, and
+enough to tell a Thai or Chinese run inside an English answer (FAILURE-MODES
+row 16) from the accented Latin letters and symbols an answer may hold.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+
+from ._finding import Finding
+
+FOREIGN_SCRIPT = "text.foreign_script"
+SPECIAL_TOKEN = "text.special_token"
+
+# Scripts that never count as foreign: code, names and units are written in Latin.
+ALWAYS_ALLOWED = frozenset({"LATIN"})
+# Japanese mixes these; Chinese and Japanese share CJK ideographs.
+_SCRIPT_ALIASES = {"HIRAGANA": "JAPANESE", "KATAKANA": "JAPANESE", "KATAKANA-HIRAGANA": "JAPANESE"}
+
+# Control tokens of the major open-weight chat formats, as they appear when a
+# server renders them as text instead of stopping or parsing on them.
+SPECIAL_TOKENS = re.compile(
+    r"<\|[A-Za-z0-9_]{2,40}\|>"  # ChatML, Llama 3, Phi, Kimi: <|im_end|>, <|eot_id|>...
+    r"|<｜[^｜<>]{1,40}｜>"  # DeepSeek's full-width bars
+    r"|</s>|<unk>|<pad>|\[/?INST\]|<end_of_turn>|<start_of_turn>"
+)
+
+
+def script_of(ch: str) -> str | None:
+    """The script of a letter (None for digits, punctuation, symbols, spaces, emoji)."""
+    if not unicodedata.category(ch).startswith("L"):
+        return None
+    name = unicodedata.name(ch, "")
+    if not name:
+        return "UNKNOWN"
+    first = name.split(" ", 1)[0]
+    return _SCRIPT_ALIASES.get(first, first)
+
+
+def scripts_in(text: str) -> Counter[str]:
+    """How many letters of each script ``text`` holds."""
+    out: Counter[str] = Counter()
+    for ch in text:
+        script = script_of(ch)
+        if script is not None:
+            out[script] += 1
+    return out
+
+
+def foreign_letters(text: str, allowed: Iterable[str]) -> list[str]:
+    """Letters of ``text`` whose script is neither allowed nor Latin."""
+    ok = set(allowed) | ALWAYS_ALLOWED
+    return [ch for ch in text if (s := script_of(ch)) is not None and s not in ok]
+
+
+def check_foreign_script(text: str, prompt: str, min_letters: int = 2) -> list[Finding]:
+    """``text.foreign_script`` when at least ``min_letters`` letters are of a script
+    the prompt does not use (one stray letter, e.g. a Greek pi, is not flagged)."""
+    allowed = set(scripts_in(prompt))
+    foreign = foreign_letters(text, allowed)
+    if len(foreign) < min_letters:
+        return []
+    letters = sum(scripts_in(text).values())
+    scripts = sorted({s for ch in foreign if (s := script_of(ch)) is not None})
+    first = text.find(foreign[0])
+    excerpt = text[max(0, first - 40) : first + 60]
+    share = len(foreign) / letters if letters else 1.0
+    return [Finding(
+        check=FOREIGN_SCRIPT,
+        message=f"{len(foreign)} letters in {', '.join(scripts)} (prompt uses "
+                f"{', '.join(sorted(allowed | ALWAYS_ALLOWED))}): {''.join(foreign[:12])!r}",
+        detail={"foreign": len(foreign), "letters": letters, "share": round(share, 4),
+                "scripts": scripts, "excerpt": excerpt},
+    )]
+
+
+def check_special_tokens(text: str) -> list[Finding]:
+    """``text.special_token`` for each distinct control token found in ``text``."""
+    seen: dict[str, int] = {}
+    for m in SPECIAL_TOKENS.finditer(text):
+        seen.setdefault(m.group(0), m.start())
+    return [
+        Finding(check=SPECIAL_TOKEN, message=f"special token {token!r} in generated text",
+                detail={"token": token, "excerpt": text[max(0, at - 40) : at + len(token) + 40]})
+        for token, at in seen.items()
+    ]

@@ -1,0 +1,83 @@
+"""``parity demo``: the whole job on the built-in testbed, start to finish.
+
+Builds llama.cpp (cached), brings every testbed variant up, verifies them all
+against the reference with every suite, prints the leaderboard, writes the
+report and brings the testbed down again -- also when interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from parity.config import load_config
+from parity.runner import Runner
+from parity.suites import get_suite, suite_names
+
+from ._common import console, fail, open_store
+from ._render import RichProgress, verdict_table
+
+
+def _suites(names: list[str], limit: int, max_tokens: int) -> list[Any]:
+    return [get_suite(n, limit=limit, max_tokens=max_tokens) if n == "toolcall" else get_suite(n)
+            for n in names]
+
+
+def demo(
+    variants: str = typer.Option(None, "--variants", help="Comma-separated testbed variants (default: all)."),
+    suite: list[str] = typer.Option(None, "--suite", "-s", help="Suites to run (default: all)."),
+    limit: int = typer.Option(60, "--limit", min=10, help="Tool-call cases per endpoint."),
+    max_tokens: int = typer.Option(32, "--max-tokens", min=8, help="Cap on tool-call answers' length."),
+    out: Path = typer.Option(Path("parity-report"), "--out", "-o", help="Where the report goes."),
+    workdir: Path = typer.Option(Path(".parity/demo"), "--workdir", help="Store and config of the demo."),
+    keep_up: bool = typer.Option(False, "--keep-up", help="Leave the testbed running afterwards."),
+) -> None:
+    """Run every suite against every testbed variant and write the report."""
+    from parity.testbed import (
+        DEFAULT_RUN_DIR,
+        Testbed,
+        TestbedError,
+        build_llama_cpp,
+        default_cache_dir,
+    )
+
+    t0 = time.monotonic()
+    names = suite or suite_names()
+    cache = default_cache_dir(os.environ)
+    console.print(f"[bold]parity demo[/]: suites {', '.join(names)}; testbed build cache {cache}")
+    log = lambda m: console.print(m, markup=False, soft_wrap=True)  # noqa: E731
+    try:
+        build_llama_cpp(cache, log=log)
+        testbed = Testbed(Path(DEFAULT_RUN_DIR), cache, log=log)
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            testbed.up(variants.split(",") if variants else None)
+            cfg_path = testbed.write_config(workdir / "parity.toml")
+            cfg = load_config(cfg_path)
+            store = open_store(str(workdir / "parity.db"))
+            progress = RichProgress.make()
+            runner = Runner(cfg, _suites(names, limit, max_tokens), store, progress=RichProgress(progress), new_run=True)
+            with progress:
+                result = asyncio.run(runner.run())
+        finally:
+            if not keep_up:
+                testbed.down()
+                console.print("testbed down: nothing left running")
+    except TestbedError as exc:
+        raise fail(str(exc)) from None
+    from parity.report import write_report
+
+    console.print(verdict_table(result.verdicts))
+    paths = write_report(result.run, result.verdicts, out)
+    console.print(f"configuration: {cfg_path}\nstore: {store.describe()} (run {result.run.id})")
+    console.print(f"[bold]report:[/] {paths.html.resolve()}\n        {paths.markdown.resolve()}")
+    console.print(f"demo finished in {time.monotonic() - t0:.0f} s")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

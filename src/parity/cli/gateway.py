@@ -1,0 +1,59 @@
+"""``parity gateway``: serve the gateway; ``parity gateway hash-key``: hash a gateway key for the config.
+
+Thin: parse arguments, read files and the environment here (the edge), call the library.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from parity.config import ConfigError
+
+app = typer.Typer(help="Route live traffic only to endpoints that serve the model well.", no_args_is_help=True)
+
+
+@app.command("serve")
+def gateway(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Gateway TOML file.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+    db: Annotated[str | None, typer.Option(help="Store (SQLite path or PostgreSQL URL) with verdicts.")] = None,
+    redis_url: Annotated[
+        str | None, typer.Option("--redis-url", envvar="PARITY_REDIS_URL", help="Share state via Redis.")
+    ] = None,
+) -> None:
+    """Serve the OpenAI-compatible gateway with uvicorn."""
+    import uvicorn
+
+    from parity.gateway import create_app, load_gateway_config
+    from parity.store import Store
+
+    try:
+        cfg = load_gateway_config(config)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    redis = None
+    if redis_url:
+        import redis.asyncio as aioredis
+
+        redis = aioredis.from_url(redis_url)
+    try:
+        application = create_app(cfg, store=Store(db) if db else None, redis=redis)
+    except ConfigError as exc:  # e.g. an endpoint's api_key_env is not set
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command("hash-key")
+def hash_key(
+    key: Annotated[str, typer.Option(prompt=True, hide_input=True, help="The gateway key to hash.")],
+) -> None:
+    """Print the 'sha256:…' line to put in [server].api_key_hashes (the key itself is not stored)."""
+    from parity.gateway import hash_key as _hash
+
+    typer.echo(_hash(key))

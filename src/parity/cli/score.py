@@ -1,0 +1,69 @@
+"""``parity score toolcall``: parity's metrics and verdict from K2VV result files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import typer
+from rich.table import Table
+
+from ._common import console, fail
+
+score_app = typer.Typer(help="Score result files produced by other tools.", no_args_is_help=True)
+
+
+@score_app.command("toolcall")
+def toolcall(
+    results: Path = typer.Option(..., "--results", help="The candidate's K2VV results JSONL."),
+    reference: list[Path] = typer.Option(..., "--reference",
+                                         help="The reference's K2VV results JSONL; give two runs to "
+                                              "measure its own noise."),
+    json_out: Path = typer.Option(None, "--json", help="Write the scores as JSON here."),
+    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5),
+    margin: float = typer.Option(0.10, "--margin", min=1e-6, max=1.0),
+) -> None:
+    """F1, error classes, K2VV's own similarity and a verdict, all with intervals and counts."""
+    from parity.report import verdict_dict
+    from parity.suites.toolcall.k2vv import load_k2vv_results
+    from parity.suites.toolcall.score import score_k2vv
+
+    try:
+        cand = load_k2vv_results(results)
+        refs = [load_k2vv_results(p) for p in reference]
+    except FileNotFoundError as exc:
+        raise fail(f"no such file: {exc.filename}") from None
+    except ValueError as exc:
+        raise fail(f"not a K2VV results file: {exc}") from None
+    if not cand or not all(refs):
+        raise fail("a results file is empty")
+    s = score_k2vv(cand, refs, alpha=alpha, margin=margin, name=results.stem,
+                   reference_name=reference[0].stem)
+    v = s.verdict
+    table = Table(title=f"{results.name} vs {', '.join(p.name for p in reference)}")
+    table.add_column("metric")
+    table.add_column("value [95% CI] (n)")
+    for name, est in v.metrics.items():
+        table.add_row(name, est.fmt())
+    console.print(table)
+    sim = s.k2vv["similarity"]
+    console.print(f"K2VV similarity (its own arithmetic): {sim:.4f}" if sim is not None else "K2VV similarity: n/a")
+    f1 = s.k2vv["tool_call_f1"]
+    console.print(f"K2VV tool_call_f1: {f1['f1']:.4f} (tp={f1['tp']} fp={f1['fp']} fn={f1['fn']} tn={f1['tn']})")
+    console.print(f"verdict: [bold]{v.verdict.value}[/] ({v.test}, alpha={v.alpha}, "
+                  f"p={'-' if v.p_value is None else f'{v.p_value:.3g}'})")
+    for r in v.reasons:
+        console.print(f"  - {r}")
+    if json_out is not None:
+        payload = {
+            "schema_version": 1,
+            "verdict": verdict_dict(v),
+            "reference_metrics": {k: m.model_dump(mode="json") for k, m in s.reference_metrics.items()},
+            "k2vv": s.k2vv,
+        }
+        json_out.write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
+        console.print(f"scores: {json_out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(score_app, name="score")

@@ -1,0 +1,262 @@
+"""The OpenAI-compatible chat client: every outcome becomes a Reply, never an exception.
+
+The ``httpx.AsyncClient`` (and so its transport) is the one seam: tests and
+the fake endpoint plug in there. Retries happen here and only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from parity.config import EndpointConfig
+from parity.exchange import ExchangeStatus, Reply
+
+from ._limits import RateLimiter
+from ._parse import InvalidBody, parse_completion
+from ._retry import RetryPolicy, parse_retry_after
+from ._sse import StreamAssembler, StreamError, iter_sse_data
+
+Sleep = Callable[[float], Awaitable[None]]
+EXCERPT = 300
+
+
+class _Failure(Exception):
+    """One attempt's failure, carrying the Reply it would become if not retried."""
+
+    def __init__(self, reply: Reply, retryable: bool) -> None:
+        super().__init__(reply.error)
+        self.reply = reply
+        self.retryable = retryable
+
+
+class ChatClient:
+    """Sends chat-completions requests to one endpoint.
+
+    Concurrency and rate are limited per client (one client per endpoint).
+    The API key is passed in by the caller, who read it from the environment;
+    it goes into the Authorization header and nowhere else.
+    """
+
+    def __init__(
+        self,
+        endpoint: EndpointConfig,
+        *,
+        api_key: str | None = None,
+        http: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.endpoint = endpoint
+        self._secrets = tuple(s for s in (api_key, *endpoint.headers.values()) if s)
+        headers = {"content-type": "application/json", **endpoint.headers}
+        if api_key:
+            headers["authorization"] = f"Bearer {api_key}"
+        # Requests go straight to the transport (the seam) unless the caller shares an
+        # AsyncClient: the client layer (cookies, redirects, auth hooks) costs more
+        # than everything else parity does per exchange, and none of it is wanted here.
+        self._http = http
+        self._transport: httpx.AsyncBaseTransport | None = None
+        if http is None:
+            self._transport = transport or httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(max_connections=endpoint.max_concurrency,
+                                    max_keepalive_connections=endpoint.max_concurrency))
+        connect = min(10.0, endpoint.timeout_s)
+        self._timeout = {"connect": connect, "read": endpoint.timeout_s, "write": endpoint.timeout_s,
+                         "pool": endpoint.timeout_s}
+        self._headers = headers
+        self._url = f"{endpoint.base_url}/chat/completions"
+        self._retry = retry or RetryPolicy(max_attempts=endpoint.max_attempts)
+        self._sem = asyncio.Semaphore(endpoint.max_concurrency)
+        self._rate = RateLimiter(endpoint.requests_per_second) if endpoint.requests_per_second else None
+        self._sleep = sleep
+        self._clock = clock
+
+    async def __aenter__(self) -> ChatClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._transport is not None:
+            await self._transport.aclose()
+
+    async def _open(self, content: bytes) -> httpx.Response:
+        """Send the request; the response is streaming and must be closed."""
+        request = httpx.Request("POST", self._url, headers=self._headers, content=content,
+                                extensions={"timeout": self._timeout})
+        if self._transport is None:
+            assert self._http is not None
+            return await self._http.send(request, stream=True)
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        return response
+
+    def build_body(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The body as sent: the case's, with this endpoint's model and extra_body."""
+        return {**body, "model": self.endpoint.model, **self.endpoint.extra_body}
+
+    async def chat(self, body: Mapping[str, Any], *, sent: dict[str, Any] | None = None) -> Reply:
+        """Send one request (streamed if ``body['stream']``); retry per the policy."""
+        payload = sent if sent is not None else self.build_body(body)
+        content = orjson.dumps(payload)
+        started = datetime.now(UTC)
+        t0 = self._clock()
+        attempt = 0
+        last_retry_after: float | None = None
+        async with self._sem:
+            while True:
+                attempt += 1
+                if self._rate is not None:
+                    await self._rate.acquire()
+                try:
+                    reply = await self._attempt(content, bool(payload.get("stream")), t0)
+                    break
+                except _Failure as failure:
+                    reply = failure.reply
+                    last_retry_after = reply.retry_after_s or last_retry_after
+                    if not failure.retryable or attempt >= self._retry.max_attempts:
+                        break
+                    await self._sleep(self._retry.delay(attempt, reply.retry_after_s))
+        reply.attempts = attempt
+        reply.started_at = started
+        reply.latency_s = self._clock() - t0
+        reply.retry_after_s = reply.retry_after_s or last_retry_after
+        if reply.error:
+            reply.error = self.redact(reply.error)
+        if reply.raw_excerpt:
+            reply.raw_excerpt = self.redact(reply.raw_excerpt)
+        return reply
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def _attempt(self, content: bytes, stream: bool, t0: float) -> Reply:
+        try:
+            # httpx's timeouts bound each read; this bounds the whole attempt, so a
+            # server that drips a stream forever still ends as a timeout.
+            async with asyncio.timeout(self.endpoint.timeout_s):
+                if stream:
+                    return await self._streamed(content, t0)
+                response = await self._open(content)
+                try:
+                    body = await response.aread()
+                finally:
+                    await response.aclose()
+                self._raise_for_status(response.status_code, response.headers, body)
+                return self._parse(response.status_code, body)
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            raise _Failure(
+                Reply(status=ExchangeStatus.TIMEOUT, error=f"{type(exc).__name__}: timed out"),
+                retryable=self._retry.retry_timeouts,
+            ) from None
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            kind = ExchangeStatus.CONNECT_ERROR
+            raise _Failure(
+                Reply(status=kind, error=f"{type(exc).__name__}: {exc}"[:300]), retryable=True
+            ) from None
+
+    def _raise_for_status(self, status: int, headers: httpx.Headers, body: bytes) -> None:
+        if 200 <= status < 300:
+            return
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        reply = Reply(
+            status=ExchangeStatus.HTTP_ERROR,
+            http_status=status,
+            error=f"HTTP {status}: {_error_message(body)}",
+            raw_excerpt=body[:EXCERPT].decode("utf-8", "replace"),
+            retry_after_s=retry_after,
+        )
+        raise _Failure(reply, retryable=self._retry.retryable_status(status))
+
+    def _parse(self, status: int, body: bytes) -> Reply:
+        try:
+            data = orjson.loads(body)
+            completion = parse_completion(data)
+        except (orjson.JSONDecodeError, InvalidBody) as exc:
+            return Reply(
+                status=ExchangeStatus.INVALID_BODY,
+                http_status=status,
+                error=f"invalid body: {exc}"[:300],
+                raw_excerpt=body[:EXCERPT].decode("utf-8", "replace"),
+            )
+        return Reply(status=ExchangeStatus.OK, http_status=status, response=data, completion=completion)
+
+    async def _streamed(self, content: bytes, t0: float) -> Reply:
+        asm = StreamAssembler()
+        buffer = bytearray()
+        ttft: float | None = None
+        r = await self._open(content)
+        async with contextlib.aclosing(r):
+            if not 200 <= r.status_code < 300:
+                body = await r.aread()
+                self._raise_for_status(r.status_code, r.headers, body)
+            ctype = r.headers.get("content-type", "")
+            if "text/event-stream" not in ctype:
+                # Some servers ignore stream=true and answer with one JSON body.
+                body = await r.aread()
+                reply = self._parse(r.status_code, body)
+                reply.streamed = True
+                reply.stream_anomalies.append(f"stream requested, got content-type {ctype!r}")
+                return reply
+            try:
+                async for raw in r.aiter_raw():
+                    for payload in iter_sse_data(buffer, raw):
+                        if asm.feed(payload) and ttft is None:
+                            ttft = self._clock() - t0
+                        if asm.done:
+                            break
+            except StreamError as exc:
+                return self._stream_failure(r.status_code, asm, str(exc), ttft)
+        if not asm.done:
+            return self._stream_failure(r.status_code, asm, "stream ended before [DONE]", ttft)
+        body_dict = asm.result()
+        try:
+            completion = parse_completion(body_dict)
+        except InvalidBody as exc:
+            return self._stream_failure(r.status_code, asm, f"reassembled body invalid: {exc}", ttft)
+        return Reply(
+            status=ExchangeStatus.OK,
+            http_status=r.status_code,
+            response=body_dict,
+            completion=completion,
+            streamed=True,
+            stream_anomalies=asm.anomalies,
+            ttft_s=ttft,
+        )
+
+    def _stream_failure(
+        self, status: int, asm: StreamAssembler, error: str, ttft: float | None
+    ) -> Reply:
+        return Reply(
+            status=ExchangeStatus.STREAM_ERROR,
+            http_status=status,
+            response=asm.result(),
+            error=error[:300],
+            streamed=True,
+            stream_anomalies=asm.anomalies,
+            ttft_s=ttft,
+        )
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        text = body[:120].decode("utf-8", "replace").strip().replace("\n", " ")
+        return text or "(empty body)"
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        return str(data["error"].get("message", ""))[:200]
+    return str(data)[:200]

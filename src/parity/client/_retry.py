@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529})
+
+
+@dataclass
+class RetryPolicy:
+    """The one retry policy: which failures are retried, and how long to wait.
+
+    Exponential backoff with full jitter, capped; a server's ``Retry-After`` is
+    honoured (never waited for less, capped at ``max_retry_after_s`` so a
+    hostile value cannot park a run for an hour).
+    """
+
+    max_attempts: int = 4
+    base_delay_s: float = 0.5
+    max_delay_s: float = 20.0
+    max_retry_after_s: float = 60.0
+    retry_timeouts: bool = True
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+    def retryable_status(self, status: int) -> bool:
+        return status in RETRYABLE_STATUS
+
+    def delay(self, attempt: int, retry_after_s: float | None = None) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
+        backoff = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt - 1)))
+        wait = self.rng.uniform(0.0, backoff)
+        if retry_after_s is not None:
+            wait = max(wait, min(retry_after_s, self.max_retry_after_s))
+        return wait
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date; None if absent or junk."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return max(0.0, (when - now).total_seconds())

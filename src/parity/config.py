@@ -1,0 +1,178 @@
+"""Endpoint and run configuration: typed, validated, loaded from TOML at the edge.
+
+Secrets never live here: an endpoint names the *environment variable* that
+holds its key, and the key is resolved only when a client is built.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased so that the user can find and fix it."""
+
+
+class Declared(BaseModel):
+    """What the provider says it serves: compared against what parity measures."""
+
+    model_config = ConfigDict(extra="allow")
+
+    engine: str | None = None
+    quantization: str | None = None
+    context_length: int | None = Field(default=None, gt=0)
+
+
+class EndpointConfig(BaseModel):
+    """One deployment of one model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    base_url: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+    reference: bool = False
+    api_key_env: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    max_concurrency: int = Field(default=8, ge=1, le=1024)
+    requests_per_second: float | None = Field(default=None, gt=0)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_attempts: int = Field(default=4, ge=1, le=20)
+    declared: Declared = Field(default_factory=Declared)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+    def api_key(self, environ: Mapping[str, str]) -> str | None:
+        """The key from the environment; a missing variable is a clear error."""
+        if self.api_key_env is None:
+            return None
+        key = environ.get(self.api_key_env)
+        if not key:
+            raise ConfigError(
+                f"endpoint {self.name!r}: api_key_env names {self.api_key_env!r}, "
+                "which is not set in the environment"
+            )
+        return key
+
+    def public_dict(self) -> dict[str, Any]:
+        """The configuration as recorded in the store and reports: no secret values.
+
+        Header values are masked because providers put keys there too; only
+        the variable *name* of the API key is kept.
+        """
+        data = self.model_dump(mode="json")
+        data["headers"] = {k: "<redacted>" for k in self.headers}
+        return data
+
+
+class RunSettings(BaseModel):
+    """Run-wide settings from the optional ``[run]`` table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    seed: int = 0
+    repeats: int = Field(default=1, ge=1, le=100)
+    reference_repeats: int = Field(default=2, ge=2, le=100)
+    margin: float = Field(
+        default=0.10,
+        gt=0,
+        lt=1,
+        description="Largest excess rate (candidate minus reference) still judged equivalent.",
+    )
+
+
+class ParityConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoints: list[EndpointConfig]
+    run: RunSettings = Field(default_factory=RunSettings)
+
+    @property
+    def reference(self) -> EndpointConfig:
+        return next(e for e in self.endpoints if e.reference)
+
+    @property
+    def candidates(self) -> list[EndpointConfig]:
+        return [e for e in self.endpoints if not e.reference]
+
+    def endpoint(self, name: str) -> EndpointConfig:
+        for e in self.endpoints:
+            if e.name == name:
+                return e
+        raise ConfigError(f"no endpoint named {name!r} (have: {', '.join(e.name for e in self.endpoints)})")
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "endpoints": [e.public_dict() for e in self.endpoints],
+            "run": self.run.model_dump(mode="json"),
+        }
+
+
+def _where(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
+    """'endpoints[2] (name "q8").timeout_s' from a pydantic error location."""
+    parts: list[str] = []
+    node: Any = raw
+    for i, step in enumerate(loc):
+        if isinstance(step, int):
+            label = f"[{step}]"
+            try:
+                node = node[step]
+                if i == 1 and loc[0] == "endpoints" and isinstance(node, Mapping) and "name" in node:
+                    label += f" (name {node['name']!r})"
+            except (IndexError, KeyError, TypeError):
+                node = None
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(step))
+            node = node.get(step) if isinstance(node, Mapping) else None
+    return "".join(parts)
+
+
+def parse_config(raw: Mapping[str, Any], source: str = "<config>") -> ParityConfig:
+    """Validate a decoded TOML document; errors name the field and the endpoint."""
+    try:
+        config = ParityConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = _where(raw, tuple(err["loc"]))
+            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            lines.append(f"  {where}: {msg}")
+        raise ConfigError(f"{source}: invalid configuration\n" + "\n".join(lines)) from None
+    refs = [e.name for e in config.endpoints if e.reference]
+    if len(refs) != 1:
+        found = ", ".join(refs) if refs else "none"
+        raise ConfigError(
+            f"{source}: exactly one endpoint must have reference = true (found: {found})"
+        )
+    names = [e.name for e in config.endpoints]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{source}: endpoint names must be unique (repeated: {', '.join(dupes)})")
+    return config
+
+
+def load_config(path: str | os.PathLike[str]) -> ParityConfig:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such configuration file") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    return parse_config(raw, source=str(p))

@@ -1,0 +1,96 @@
+"""Exchanges: one Case sent to one Endpoint, and everything that came back.
+
+Every outcome of a request becomes an Exchange -- a success, an HTTP error, a
+timeout, a body that is not what the API promises -- so nothing downstream
+ever has to catch an exception to learn what happened.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ExchangeStatus(enum.StrEnum):
+    """How a request ended. Only ``ok`` carries a parsed completion."""
+
+    OK = "ok"
+    HTTP_ERROR = "http_error"  # a non-2xx status after the retry policy gave up
+    TIMEOUT = "timeout"  # connect, read or total deadline passed
+    CONNECT_ERROR = "connect_error"  # refused, reset, DNS...
+    INVALID_BODY = "invalid_body"  # 2xx but not a chat completion (HTML page, truncated JSON)
+    STREAM_ERROR = "stream_error"  # SSE broken: bad event, cut off before [DONE]
+
+
+class ToolCall(BaseModel):
+    """A tool call as the endpoint returned it; ``arguments`` is the raw string."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int = 0
+    id: str | None = None
+    type: str | None = "function"
+    name: str | None = None
+    arguments: str = ""
+
+
+class Completion(BaseModel):
+    """The first choice of a chat completion, normalised across streamed and non-streamed."""
+
+    content: str | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    logprobs: dict[str, Any] | None = None
+    n_choices: int = 1
+    choices: list[dict[str, Any]] = Field(
+        default_factory=list, description="All choices' messages when n > 1 (content only)."
+    )
+
+
+class Reply(BaseModel):
+    """What came back for one request, whatever happened: the client's output."""
+
+    status: ExchangeStatus
+    http_status: int | None = None
+    response: dict[str, Any] | None = Field(
+        default=None,
+        description="The parsed response body; for streams, the reassembled chat.completion.",
+    )
+    completion: Completion | None = None
+    error: str | None = Field(default=None, description="Short typed description of a failure.")
+    raw_excerpt: str | None = Field(default=None, description="Start of an unparseable body.")
+    stream_anomalies: list[str] = Field(default_factory=list)
+    streamed: bool = False
+    attempts: int = 1
+    latency_s: float = 0.0
+    ttft_s: float | None = None
+    started_at: datetime | None = None
+    retry_after_s: float | None = Field(
+        default=None, description="The last Retry-After the endpoint asked for, if any."
+    )
+
+    @property
+    def ok(self) -> bool:
+        return self.status is ExchangeStatus.OK and self.completion is not None
+
+
+class Exchange(Reply):
+    """One Case sent to one Endpoint (one repeat), stored as soon as it completes."""
+
+    schema_version: int = 1
+    run_id: str
+    endpoint: str
+    suite: str
+    case_id: str
+    case_hash: str
+    repeat: int = 0
+    request: dict[str, Any] = Field(description="The body sent, as sent (no headers, no key).")
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.endpoint, self.suite, self.case_hash, self.repeat)

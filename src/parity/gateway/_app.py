@@ -1,0 +1,156 @@
+"""The ASGI app: routes declared in one place, built by a factory from explicit config."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import httpx
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from parity.store import Store
+
+from ._auth import KeyChecker
+from ._config import GatewayConfig
+from ._dispatch import dispatch
+from ._errors import GatewayError, bad_request
+from ._gateway import ChatRequest, Gateway
+from ._shared import RedisState, SharedState
+
+log = logging.getLogger("parity.gateway")
+VERIFIED = ":verified"
+
+
+def create_app(
+    config: GatewayConfig, *, store: Store | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None, redis: Any = None,
+    environ: Mapping[str, str] | None = None, clock: Callable[[], float] | None = None,
+) -> Starlette:
+    """The gateway app. ``transports``: endpoint name -> httpx transport (tests);
+    ``redis``: a ``redis.asyncio.Redis`` to share state with other processes."""
+    shared: SharedState | None = RedisState(redis, config.server.redis_prefix) if redis is not None else None
+    gw = Gateway(config, store=store, transports=transports, shared=shared, environ=environ,
+                 clock=clock or time.time)
+    h = _Handlers(gw)
+    if not h.keys.enabled:
+        log.warning("parity gateway: no api_key_hashes configured; any client is accepted")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await gw.aclose()
+
+    routes = [
+        Route("/v1/chat/completions", h.chat, methods=["POST"]),
+        Route("/v1/models", h.models, methods=["GET"]),
+        Route("/healthz", h.healthz, methods=["GET"]),
+        Route("/metrics", h.metrics, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={404: h.http_error, 405: h.http_error})
+    app.state.gateway = gw
+    return app
+
+
+class _Handlers:
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        self.keys = KeyChecker(gw.config.server.api_key_hashes)
+
+    async def chat(self, request: Request) -> Response:
+        gw = self.gw
+        try:
+            if not self.keys.allows(request.headers.get("authorization")):
+                raise GatewayError(401, "invalid or missing API key", code="invalid_api_key")
+            req = await _parse(gw, request)
+        except GatewayError as err:
+            gw.metrics.requests.labels("-", err.code or err.type).inc()
+            return err.response()
+        try:
+            served = await dispatch(gw, req)
+        except GatewayError as err:
+            gw.metrics.requests.labels(req.model, err.code or err.type).inc()
+            return err.response()
+        except Exception:
+            log.exception("gateway: unexpected error")
+            gw.metrics.requests.labels(req.model, "internal_error").inc()
+            return GatewayError(500, "internal gateway error", type="server_error").response()
+        if served.stream is not None:
+            return StreamingResponse(served.stream, headers={**served.headers, "cache-control": "no-cache"},
+                                     media_type="text/event-stream")
+        return Response(served.body, 200, served.headers, "application/json")
+
+    async def models(self, request: Request) -> Response:
+        data = [{"id": m.alias + suffix, "object": "model", "owned_by": "parity"}
+                for m in self.gw.config.models for suffix in ("", VERIFIED)]
+        return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
+
+    async def healthz(self, request: Request) -> Response:
+        admitted = self.gw.ejector.admitted()
+        body = {"status": "ok", "endpoints": {n: "admitted" if ok else "ejected" for n, ok in admitted.items()}}
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(generate_latest(self.gw.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        what = "no such route" if status == 404 else "method not allowed"
+        return GatewayError(status, f"{request.method} {request.url.path}: {what}",
+                            code="not_found" if status == 404 else "method_not_allowed").response()
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise GatewayError(413, f"request body over {limit} bytes", code="request_too_large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:  # a lying or absent content-length is cut off here, not after buffering it all
+            raise GatewayError(413, f"request body over {limit} bytes", code="request_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _parse(gw: Gateway, request: Request) -> ChatRequest:
+    """Only what routing needs is checked; the rest of the body goes upstream untouched."""
+    raw = await _read_limited(request, gw.config.server.max_request_bytes)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise bad_request("the body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request("'model' is required and must be a string", param="model")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        raise bad_request("'messages' must be a non-empty array of objects", param="messages")
+    tools = body.get("tools")
+    if tools is not None and (not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools)):
+        raise bad_request("'tools' must be an array of objects", param="tools")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise bad_request("'stream' must be a boolean", param="stream")
+    verified = model.endswith(VERIFIED)
+    alias = gw.config.alias(model[: -len(VERIFIED)] if verified else model)
+    if alias is None:
+        raise GatewayError(404, f"the model {model!r} does not exist on this gateway", param="model",
+                           code="model_not_found")
+    h = request.headers
+    ignore = frozenset(x.strip() for x in h.get("x-parity-ignore", "").split(",") if x.strip())
+    session = h.get("x-parity-session") or h.get("x-session-id")
+    return ChatRequest(body, alias, verified, stream, tools, ignore,
+                       gw.sticky_key_for(alias, session, messages, len(raw)))

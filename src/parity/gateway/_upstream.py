@@ -1,0 +1,114 @@
+"""One endpoint behind the gateway, and one non-streamed attempt on it.
+
+Non-streamed requests go through the core ChatClient with a single attempt:
+the gateway's fallback to *another* endpoint is the only retry layer, so the
+client's own retry policy is set to one attempt instead of being stacked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from parity.checks import Finding
+from parity.client import ChatClient, RetryPolicy
+from parity.config import EndpointConfig
+from parity.exchange import ExchangeStatus, Reply
+
+from ._validation import ToolValidator, summarize
+
+_STATUS_OUTCOME = {
+    ExchangeStatus.TIMEOUT: "timeout",
+    ExchangeStatus.CONNECT_ERROR: "connect_error",
+    ExchangeStatus.INVALID_BODY: "invalid_body",
+    ExchangeStatus.STREAM_ERROR: "stream_error",
+}
+
+
+# Refusals that say the request itself is wrong: the client sees them, no other endpoint is tried.
+CLIENT_FAULT = frozenset({400, 413, 422})
+
+
+def status_outcome(status: int, retry: RetryPolicy) -> str:
+    if status == 429:
+        return "rate_limited"
+    if status in CLIENT_FAULT and not retry.retryable_status(status):
+        return "client_error"
+    return "http_error"  # 5xx, but also 401/403/404: this endpoint's key or model is wrong
+
+
+@dataclass(slots=True)
+class Attempt:
+    """How one try on one endpoint went; ``outcome`` is one of telemetry.ATTEMPT_OUTCOMES."""
+
+    endpoint: str
+    outcome: str
+    status: int | None = None
+    body: bytes | None = None
+    error: str = ""
+    retry_after_s: float | None = None
+    latency_s: float | None = None
+    ttft_s: float | None = None
+    tool_calls: int | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+class Upstream:
+    """An endpoint with its client, request headers and what the gateway says about it."""
+
+    def __init__(self, cfg: EndpointConfig, api_key: str | None, http: httpx.AsyncClient) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self.retry = RetryPolicy(max_attempts=1)
+        self.client = ChatClient(cfg, api_key=api_key, http=http, retry=self.retry)
+        self.http = http
+        self.url = f"{cfg.base_url}/chat/completions"
+        self.headers = {"content-type": "application/json", **cfg.headers}
+        if api_key:
+            self.headers["authorization"] = f"Bearer {api_key}"
+        # Header values must be ASCII; declared metadata is provider-written text.
+        self.declared_header = orjson.dumps(cfg.declared.model_dump(exclude_none=True)).decode("ascii", "replace")
+
+    def build_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.client.build_body(body)
+
+    def redact(self, text: str) -> str:
+        return self.client.redact(text)
+
+    async def complete(
+        self, body: dict[str, Any], tools: list[dict[str, Any]] | None, validator: ToolValidator | None
+    ) -> Attempt:
+        t0 = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.cfg.timeout_s):
+                reply = await self.client.chat(body)
+        except TimeoutError:
+            return Attempt(self.name, "timeout", error=f"no answer within {self.cfg.timeout_s:g}s")
+        return self._judge(reply, tools, validator, time.perf_counter() - t0)
+
+    def _judge(
+        self, reply: Reply, tools: list[dict[str, Any]] | None, validator: ToolValidator | None, latency: float
+    ) -> Attempt:
+        if reply.status is ExchangeStatus.HTTP_ERROR:
+            status = reply.http_status or 502
+            return Attempt(self.name, status_outcome(status, self.retry), status=status, error=reply.error or "",
+                           retry_after_s=reply.retry_after_s, latency_s=latency)
+        if reply.status is not ExchangeStatus.OK or reply.completion is None:
+            return Attempt(self.name, _STATUS_OUTCOME.get(reply.status, "invalid_body"),
+                           status=reply.http_status, error=reply.error or "", latency_s=latency)
+        n_calls = len(reply.completion.tool_calls)
+        findings = validator.check(tools, reply.completion) if validator is not None else []
+        if findings:
+            return Attempt(self.name, "tool_call_invalid", status=reply.http_status, latency_s=latency,
+                           error=summarize(findings), tool_calls=n_calls, findings=findings)
+        return Attempt(self.name, "ok", status=reply.http_status, body=orjson.dumps(reply.response),
+                       latency_s=latency, tool_calls=n_calls)

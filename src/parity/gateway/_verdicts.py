@@ -1,0 +1,63 @@
+"""The latest stored verdicts per endpoint, cached and refreshed off the hot path."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from parity.store import Store
+from parity.verdict import Outcome, Verdict
+
+_GOOD = (Outcome.PASS, Outcome.REFERENCE)
+
+
+class VerdictBook:
+    def __init__(
+        self, store: Store | None, endpoints: Sequence[str], refresh_s: float, clock: Callable[[], float]
+    ) -> None:
+        self._store = store
+        self._endpoints = list(endpoints)
+        self._refresh_s = refresh_s
+        self._clock = clock
+        self._by_ep: dict[str, list[Verdict]] = {}
+        self._loaded_at = float("-inf")
+        self._task: asyncio.Task[None] | None = None
+        self.load()
+
+    def load(self) -> None:
+        """Read every endpoint's latest verdicts (blocking: startup, or from a worker thread)."""
+        if self._store is not None:
+            self._by_ep = {ep: self._store.latest_verdicts(ep) for ep in self._endpoints}
+        self._loaded_at = self._clock()
+
+    def maybe_refresh(self) -> None:
+        """Start a background reload when the cache is older than ``refresh_s``."""
+        if self._store is None or self._task is not None or self._clock() - self._loaded_at < self._refresh_s:
+            return
+        self._loaded_at = self._clock()  # one reload at a time, even if it fails
+        self._task = asyncio.get_running_loop().create_task(asyncio.to_thread(self.load))
+        self._task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._task = None
+        if not task.cancelled() and task.exception() is not None:
+            pass  # keep the previous verdicts; a store outage must not take routing down
+
+    def set(self, endpoint: str, verdicts: list[Verdict]) -> None:
+        self._by_ep[endpoint] = verdicts
+
+    def verified(self, endpoint: str, required: Sequence[str]) -> str | None:
+        """None if the endpoint's latest verdicts pass, else why not."""
+        found = {v.suite: v for v in self._by_ep.get(endpoint, [])}
+        if not found:
+            return "no verdict on record"
+        missing = [s for s in required if s not in found]
+        if missing:
+            return f"no verdict for suite(s) {', '.join(missing)}"
+        suites = required or list(found)
+        bad = [f"{s}={found[s].verdict.value}" for s in suites if found[s].verdict not in _GOOD]
+        return f"latest verdict not passing: {', '.join(bad)}" if bad else None
+
+    def header(self, endpoint: str) -> str:
+        vs = self._by_ep.get(endpoint, [])
+        return ", ".join(f"{v.suite}={v.verdict.value}" for v in vs) if vs else "none"

@@ -1,0 +1,18 @@
+"""Reports: JSON for machines, Markdown and a self-contained HTML page for people."""
+
+from ._format import is_proportion
+from ._html import render_html
+from ._json import SCHEMA_VERSION, results_json, verdict_dict
+from ._markdown import render_markdown
+from ._render import ReportPaths, write_report
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ReportPaths",
+    "is_proportion",
+    "render_html",
+    "render_markdown",
+    "results_json",
+    "verdict_dict",
+    "write_report",
+]

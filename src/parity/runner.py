@@ -1,0 +1,222 @@
+"""The Runner: endpoints x suites, concurrency, persistence and resume.
+
+A run is identified by a fingerprint of what was asked (configuration without
+secrets, suites, datasets, seed, parity version). Running the same command
+again finds the unfinished run with that fingerprint and continues it: every
+stored Exchange is reused, and only what is missing is requested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+import orjson
+
+from parity._version import __version__
+from parity.case import Case
+from parity.client import ChatClient
+from parity.config import EndpointConfig, ParityConfig
+from parity.exchange import Exchange, Reply
+from parity.store import RunRecord, Store
+from parity.suites import EvalContext, Role, Suite
+from parity.verdict import Verdict
+
+
+class Progress(Protocol):
+    def planned(self, endpoint: str, suite: str, total: int | None, done: int) -> None: ...
+
+    def advance(self, endpoint: str, exchange: Exchange) -> None: ...
+
+
+class _NoProgress:
+    def planned(self, endpoint: str, suite: str, total: int | None, done: int) -> None:
+        pass
+
+    def advance(self, endpoint: str, exchange: Exchange) -> None:
+        pass
+
+
+class EndpointSender:
+    """Sends one suite's cases to one endpoint; stored Exchanges are returned, not re-sent."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        suite: str,
+        client: ChatClient,
+        store: Store,
+        stored: dict[tuple[str, int], Exchange],
+        progress: Progress,
+        reference: Callable[[], Awaitable[list[Exchange]]] | None = None,
+    ) -> None:
+        self.endpoint: EndpointConfig = client.endpoint
+        self._reference = reference
+        self.run_id = run_id
+        self.suite = suite
+        self._client = client
+        self._store = store
+        self._stored = stored
+        self._progress = progress
+        self.sent = 0
+
+    async def send(self, case: Case, repeat: int = 0) -> Exchange:
+        key = (case.hash, repeat)
+        hit = self._stored.get(key)
+        if hit is not None:
+            return hit
+        body = self._client.build_body(case.body)
+        reply = await self._client.chat(case.body, sent=body)
+        ex = _exchange(reply, self, case, repeat, body)
+        self._store.add_exchange(ex)
+        self._stored[key] = ex
+        self.sent += 1
+        self._progress.advance(self.endpoint.name, ex)
+        return ex
+
+    async def send_all(self, items: Iterable[tuple[Case, int]]) -> list[Exchange]:
+        # The client's semaphore bounds concurrency; tasks are cheap.
+        return list(await asyncio.gather(*(self.send(c, r) for c, r in items)))
+
+    async def reference(self) -> list[Exchange]:
+        if self._reference is None:
+            raise RuntimeError("this sender has no access to the reference's exchanges")
+        return await self._reference()
+
+
+def _exchange(reply: Reply, s: EndpointSender, case: Case, repeat: int, body: dict[str, Any]) -> Exchange:
+    data = dict(reply.__dict__)
+    return Exchange.model_construct(
+        **data,
+        schema_version=1,
+        run_id=s.run_id,
+        endpoint=s.endpoint.name,
+        suite=s.suite,
+        case_id=case.id,
+        case_hash=case.hash,
+        repeat=repeat,
+        request=body,
+    )
+
+
+def fingerprint(config: ParityConfig, suites: list[Suite]) -> str:
+    what = {
+        "config": config.public_dict(),
+        "suites": [[s.name, s.dataset_hash()] for s in suites],
+        "version": __version__,
+    }
+    return hashlib.sha256(orjson.dumps(what, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass
+class RunResult:
+    run: RunRecord
+    verdicts: list[Verdict]
+    resumed: bool
+    sent: dict[str, int] = field(default_factory=dict)  # endpoint -> requests sent this time
+
+
+TransportFactory = Callable[[EndpointConfig], httpx.AsyncBaseTransport | None]
+
+
+class Runner:
+    """Runs suites against every endpoint of a configuration, persisting as it goes."""
+
+    def __init__(
+        self,
+        config: ParityConfig,
+        suites: list[Suite],
+        store: Store,
+        *,
+        keys: Mapping[str, str | None] | None = None,
+        transport: TransportFactory | None = None,
+        progress: Progress | None = None,
+        new_run: bool = False,
+    ) -> None:
+        self.config = config
+        self.suites = suites
+        self.store = store
+        self._keys = dict(keys or {})
+        self._transport = transport or (lambda _e: None)
+        self.progress: Progress = progress or _NoProgress()
+        self._new_run = new_run
+        self._ref_done: dict[str, asyncio.Future[list[Exchange]]] = {}
+
+    def start(self) -> tuple[RunRecord, bool]:
+        """The run to work on: the unfinished one with the same fingerprint, or a new one."""
+        fp = fingerprint(self.config, self.suites)
+        if not self._new_run:
+            found = self.store.find_unfinished(fp)
+            if found is not None:
+                return found, True
+        record = self.store.create_run(
+            fingerprint=fp,
+            parity_version=__version__,
+            seed=self.config.run.seed,
+            reference=self.config.reference.name,
+            suites=[s.name for s in self.suites],
+            datasets={s.name: s.dataset_hash() for s in self.suites},
+            config=self.config.public_dict(),
+        )
+        return record, False
+
+    async def run(self, run: RunRecord | None = None) -> RunResult:
+        resumed = False
+        if run is None:
+            run, resumed = self.start()
+        stored = self.store.exchanges(run.id)
+        sent: dict[str, int] = {}
+        # Set when the reference has collected a suite: adaptive candidates read its answers.
+        loop = asyncio.get_running_loop()
+        self._ref_done = {s.name: loop.create_future() for s in self.suites}
+        await asyncio.gather(*(self._endpoint(run.id, e, stored, sent) for e in self.config.endpoints))
+        verdicts = self.evaluate(run.id)
+        self.store.finish_run(run.id)
+        return RunResult(run=self.store.get_run(run.id), verdicts=verdicts, resumed=resumed, sent=sent)
+
+    async def _endpoint(
+        self, run_id: str, endpoint: EndpointConfig, stored: list[Exchange], sent: dict[str, int]
+    ) -> None:
+        role = Role.REFERENCE if endpoint.reference else Role.CANDIDATE
+        client = ChatClient(endpoint, api_key=self._keys.get(endpoint.name),
+                            transport=self._transport(endpoint))
+        try:
+            for suite in self.suites:
+                mine = {
+                    (x.case_hash, x.repeat): x
+                    for x in stored
+                    if x.endpoint == endpoint.name and x.suite == suite.name
+                }
+                self.progress.planned(endpoint.name, suite.name, suite.planned(role, self.config.run), len(mine))
+                done = self._ref_done[suite.name]
+                sender = EndpointSender(run_id=run_id, suite=suite.name, client=client,
+                                        store=self.store, stored=mine, progress=self.progress,
+                                        reference=functools.partial(asyncio.shield, done))
+                await suite.collect(sender, role, self.config.run)
+                sent[endpoint.name] = sent.get(endpoint.name, 0) + sender.sent
+                if role is Role.REFERENCE:
+                    done.set_result(list(mine.values()))
+        finally:
+            await client.aclose()
+            for f in self._ref_done.values():  # the reference failed: waiting candidates fail too
+                if role is Role.REFERENCE and not f.done():
+                    f.set_exception(RuntimeError("the reference's collection did not finish"))
+
+    def evaluate(self, run_id: str) -> list[Verdict]:
+        """Pure evaluation over what the store holds for the run; verdicts are saved."""
+        verdicts: list[Verdict] = []
+        for suite in self.suites:
+            by_endpoint: dict[str, list[Exchange]] = {e.name: [] for e in self.config.endpoints}
+            for ex in self.store.exchanges(run_id, suite=suite.name):
+                by_endpoint.setdefault(ex.endpoint, []).append(ex)
+            ctx = EvalContext(reference=self.config.reference.name, endpoints=self.config.endpoints,
+                              exchanges=by_endpoint, settings=self.config.run)
+            verdicts.extend(suite.evaluate(ctx))
+        self.store.save_verdicts(run_id, verdicts)
+        return verdicts

@@ -1,0 +1,41 @@
+"""Pure statistics for parity: intervals, exact tests, MMD and sequential tests.
+
+No I/O and no imports from the rest of parity except the :class:`Estimate`
+model; every function here is deterministic given its inputs (and seed).
+"""
+
+from parity.stats.divergence import logprob_difference_test, topk_tv_lower_bound
+from parity.stats.mmd import MMDResult, hamming_kernel_matrix, mmd2_unbiased, mmd_permutation_test
+from parity.stats.proportions import bootstrap_ci, mean_ci, newcombe_diff, paired_diff, wilson
+from parity.stats.sequential import (
+    BettingTest,
+    PairedKernelBettingTest,
+    e_to_p,
+    hamming_kernel,
+    hamming_similarity,
+)
+from parity.stats.tests import Alternative, binom_upper, fisher_exact, holm, mcnemar_exact
+
+__all__ = [
+    "Alternative",
+    "BettingTest",
+    "MMDResult",
+    "PairedKernelBettingTest",
+    "binom_upper",
+    "bootstrap_ci",
+    "e_to_p",
+    "fisher_exact",
+    "hamming_kernel",
+    "hamming_kernel_matrix",
+    "hamming_similarity",
+    "holm",
+    "logprob_difference_test",
+    "mcnemar_exact",
+    "mean_ci",
+    "mmd2_unbiased",
+    "mmd_permutation_test",
+    "newcombe_diff",
+    "paired_diff",
+    "topk_tv_lower_bound",
+    "wilson",
+]

@@ -1,0 +1,118 @@
+"""What the text itself shows: foreign scripts, leaked control tokens and tool-call markup
+(rows 4, 16). Both scan every greedy answer of the suite, paired with the reference's."""
+
+from __future__ import annotations
+
+import orjson
+
+from parity.case import Case
+from parity.checks import Finding, check_markup
+from parity.checks.text import check_foreign_script, check_special_tokens
+from parity.exchange import Exchange
+from parity.verdict import ProbeResult
+
+from ._probe import (
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    Assessment,
+    Probe,
+    Steps,
+    completion,
+    excerpt,
+    temperature,
+    user,
+)
+
+# Sampled answers are not comparable with the reference's one by one.
+MAX_TEMPERATURE = 0.3
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def prompt_text(x: Exchange) -> str:
+    return "\n".join(s for m in x.request.get("messages") or [] for s in _strings(m.get("content")))
+
+
+class _Scan(Probe):
+    """Findings per greedy answer; the candidate fails on answers the reference's twin lacks."""
+
+    def findings(self, x: Exchange) -> list[Finding]:
+        raise NotImplementedError
+
+    def flagged(self, steps: Steps) -> tuple[dict[tuple[str, int], list[Finding]], dict[tuple[str, int], Exchange], int]:
+        found: dict[tuple[str, int], list[Finding]] = {}
+        where: dict[tuple[str, int], Exchange] = {}
+        scanned = 0
+        for x in steps.all():
+            t = temperature(x)
+            if not x.ok or t is None or t > MAX_TEMPERATURE:
+                continue
+            scanned += 1
+            fs = self.findings(x)
+            if fs:
+                found[(x.case_id, x.repeat)] = fs
+                where[(x.case_id, x.repeat)] = x
+        return found, where, scanned
+
+    def judge(self, candidate: Steps, reference: Steps | None) -> ProbeResult:
+        found, where, scanned = self.flagged(candidate)
+        ref = self.flagged(reference)[0] if reference is not None else {}
+        excess = [k for k in sorted(found) if k not in ref]
+        if scanned == 0:
+            return self.result(Assessment(INCONCLUSIVE, "no greedy answer to scan"), candidate)
+        if excess:
+            first = found[excess[0]][0]
+            ev = [excerpt(where[k], found[k][0].message) for k in excess[:4]]
+            return self.result(Assessment(FAIL, f"{len(excess)} of {scanned} answers: "
+                                          f"{first.message}", ev), candidate)
+        if found:
+            return self.result(Assessment(INCONCLUSIVE, f"{len(found)} answer(s) flagged, each also "
+                                          "flagged from the reference"), candidate)
+        return self.result(Assessment(PASS, f"{scanned} answers clean"), candidate)
+
+
+class ForeignScript(_Scan):
+    name = "content.foreign_script"
+    description = ("no run of letters from a script the prompt does not use (Thai or Chinese in "
+                   "English answers), in content or tool-call arguments")
+    rows = (16,)
+
+    def cases(self) -> list[Case]:
+        return [self.case("english", {"messages": [user("Describe a sunny morning in a small "
+                                                         "English village.")],
+                                      "temperature": 0, "max_tokens": 64})]
+
+    def findings(self, x: Exchange) -> list[Finding]:
+        c = completion(x)
+        texts = [c.content or "", *(s for t in c.tool_calls for s in _argument_strings(t.arguments))]
+        return check_foreign_script("\n".join(texts), prompt_text(x))
+
+
+def _argument_strings(arguments: str) -> list[str]:
+    try:
+        return _strings(orjson.loads(arguments))
+    except orjson.JSONDecodeError:
+        return [arguments]
+
+
+class LeakedMarkup(_Scan):
+    name = "content.leaked_markup"
+    description = ("no tool-call markup (<tool_call>, [TOOL_CALLS], ...) or special tokens "
+                   "(<|im_end|>, </s>, ...) left in content")
+    rows = (4, 16)
+
+    def findings(self, x: Exchange) -> list[Finding]:
+        c = completion(x)
+        return [*check_markup(c), *check_special_tokens(c.content or "")]
+
+
+PROBES: tuple[type[Probe], ...] = (ForeignScript, LeakedMarkup)

@@ -1,0 +1,180 @@
+"""What a conformance probe is, and the helpers every probe shares.
+
+A probe is a small class: a stable dotted ``name``, a one-line
+``description``, the FAILURE-MODES rows it covers, the Cases it sends
+(``cases()``, each sent ``repeats`` times, or ``sends()`` for finer control; multi-step probes build further
+Cases from the first answers in ``follow_ups``, deterministically, so that a
+resumed run asks for the same ones), and a pure ``judge``.
+
+``judge(candidate, reference)`` sees every exchange of the suite on each
+endpoint (``Steps``), so cross-cutting probes can scan all answers. With
+``reference=None`` it judges an endpoint on its own (the reference's row).
+The default rule: judge the candidate on its own; a failure the reference
+shares is ``inconclusive``, not ``fail`` -- the probe could not show that the
+behaviour was the endpoint's to get right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from parity.case import Case
+from parity.exchange import Completion, Exchange, ExchangeStatus
+from parity.verdict import ProbeOutcome, ProbeResult
+
+PASS, FAIL = ProbeOutcome.PASS, ProbeOutcome.FAIL
+UNSUPPORTED, INCONCLUSIVE = ProbeOutcome.UNSUPPORTED, ProbeOutcome.INCONCLUSIVE
+# 4xx that mean "not now", not "not supported".
+_TRANSIENT_4XX = frozenset({408, 409, 425, 429})
+EXCERPT = 300
+
+
+@dataclass(frozen=True)
+class Assessment:
+    outcome: ProbeOutcome
+    reason: str
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    # A broken protocol (a stream whose deltas repeat or vanish, arguments that only
+    # break when streamed) is the endpoint's fault whatever the model does: the
+    # reference's own noisy failure of the same probe does not excuse it.
+    protocol: bool = False
+
+
+class Steps:
+    """One endpoint's exchanges of this suite, by case id and repeat."""
+
+    def __init__(self, exchanges: Iterable[Exchange]) -> None:
+        self._by: dict[tuple[str, int], Exchange] = {(x.case_id, x.repeat): x for x in exchanges}
+
+    def get(self, case_id: str, repeat: int = 0) -> Exchange | None:
+        return self._by.get((case_id, repeat))
+
+    def all(self) -> list[Exchange]:
+        return [self._by[k] for k in sorted(self._by)]
+
+    def owned(self, probe: str) -> list[Exchange]:
+        return [x for x in self.all() if x.case_id.startswith(probe + "/")]
+
+
+def excerpt(x: Exchange, note: str = "") -> dict[str, Any]:
+    """Evidence for one exchange: what was asked and what came back, trimmed. No headers."""
+    req = {k: v for k, v in x.request.items() if k not in ("messages", "tools", "model")}
+    messages = x.request.get("messages") or []
+    if messages:
+        last = messages[-1]
+        req["last_message"] = {"role": last.get("role"),
+                               "content": str(last.get("content") or "")[:200]}
+        req["messages"] = len(messages)
+    if x.request.get("tools"):
+        req["tools"] = [(t.get("function") or {}).get("name") for t in x.request["tools"]]
+    resp: dict[str, Any] = {"status": x.status.value}
+    if x.http_status is not None:
+        resp["http_status"] = x.http_status
+    if x.error:
+        resp["error"] = x.error[:EXCERPT]
+    c = x.completion
+    if c is not None:
+        resp["content"] = None if c.content is None else c.content[:EXCERPT]
+        resp["tool_calls"] = [{"id": t.id, "name": t.name, "arguments": t.arguments[:200]}
+                              for t in c.tool_calls]
+        resp["finish_reason"] = c.finish_reason
+        resp["usage"] = c.usage
+        if c.n_choices != 1:
+            resp["n_choices"] = c.n_choices
+    if x.stream_anomalies:
+        resp["stream_anomalies"] = x.stream_anomalies[:5]
+    out = {"case_id": x.case_id, "repeat": x.repeat, "request": req, "response": resp}
+    if note:
+        out["note"] = note
+    return out
+
+
+def unusable(x: Exchange | None, what: str = "") -> Assessment | None:
+    """None when ``x`` carries a completion; else how the probe ends because it does not.
+
+    A clear rejection (4xx) means the parameter is unsupported, and says so; a
+    2xx that is not a chat completion, or a broken stream, is a failure; a
+    timeout or 5xx says nothing either way.
+    """
+    if x is None:
+        return Assessment(INCONCLUSIVE, f"no answer recorded{' for ' + what if what else ''}")
+    if x.ok:
+        return None
+    ev = [excerpt(x)]
+    if x.status is ExchangeStatus.HTTP_ERROR and x.http_status is not None:
+        if (400 <= x.http_status < 500 and x.http_status not in _TRANSIENT_4XX) or x.http_status == 501:
+            return Assessment(UNSUPPORTED, f"rejected with HTTP {x.http_status}: {x.error}", ev)
+    if x.status in (ExchangeStatus.INVALID_BODY, ExchangeStatus.STREAM_ERROR):
+        return Assessment(FAIL, f"not a valid chat completion ({x.status.value}): {x.error}", ev)
+    return Assessment(INCONCLUSIVE, f"request failed ({x.status.value}): {x.error}", ev)
+
+
+def answer(steps: Steps, case_id: str, repeat: int = 0) -> Exchange | Assessment:
+    """The exchange for ``case_id`` if it carries a completion, else the probe's end."""
+    x = steps.get(case_id, repeat)
+    bad = unusable(x, case_id)
+    if bad is not None:
+        return bad
+    assert x is not None
+    return x
+
+
+def completion(x: Exchange) -> Completion:
+    """The completion of an exchange ``unusable`` accepted."""
+    assert x.completion is not None
+    return x.completion
+
+
+def temperature(x: Exchange) -> float | None:
+    t = x.request.get("temperature")
+    return float(t) if isinstance(t, int | float) else None
+
+
+def user(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}
+
+
+class Probe:
+    """Base class: subclasses set the class attributes and ``cases``/``assess``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    rows: ClassVar[tuple[int, ...]] = ()
+    repeats: ClassVar[int] = 1
+    max_follow_ups: ClassVar[int] = 0
+
+    def cases(self) -> list[Case]:
+        return []
+
+    def follow_ups(self, first: Steps) -> list[Case]:
+        """Cases built from this endpoint's first answers (e.g. a second turn)."""
+        return []
+
+    def sends(self) -> list[tuple[Case, int]]:
+        """The first-stage requests: each case with its repeat index."""
+        return [(c, r) for c in self.cases() for r in range(self.repeats)]
+
+    def planned(self) -> int:
+        return len(self.sends()) + self.max_follow_ups
+
+    def case(self, step: str, body: dict[str, Any], *tags: str) -> Case:
+        return Case(id=f"{self.name}/{step}", body=body, tags=tags)
+
+    def assess(self, steps: Steps) -> Assessment:
+        raise NotImplementedError
+
+    def judge(self, candidate: Steps, reference: Steps | None) -> ProbeResult:
+        mine = self.assess(candidate)
+        if reference is not None and mine.outcome is FAIL:
+            theirs = self.assess(reference)
+            if theirs.outcome is not PASS and not (mine.protocol and not theirs.protocol):
+                mine = Assessment(INCONCLUSIVE, f"{mine.reason} -- but the reference does not pass "
+                                  f"either ({theirs.outcome.value}: {theirs.reason})", mine.evidence)
+        return self.result(mine, candidate)
+
+    def result(self, a: Assessment, steps: Steps) -> ProbeResult:
+        return ProbeResult(name=self.name, description=self.description, outcome=a.outcome,
+                           requests=sum(x.attempts for x in steps.owned(self.name)),
+                           reason=a.reason, evidence=a.evidence[:6])

@@ -1,0 +1,162 @@
+"""Streamed vs non-streamed: the same answer, the same tool calls, the same usage (rows 6, 19)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parity.case import Case
+from parity.checks.conformance import call_signature, check_usage
+from parity.checks.toolcall import parse_arguments
+from parity.exchange import Completion, Exchange
+
+from ._data import NEEDS_TOOL, SYSTEM_TOOLS, TOOLS
+from ._probe import (
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    Assessment,
+    Probe,
+    Steps,
+    answer,
+    completion,
+    excerpt,
+    user,
+)
+
+STREAM_OPTIONS = {"stream_options": {"include_usage": True}}
+
+
+def pair(probe: Probe, key: str, body: dict[str, Any]) -> list[Case]:
+    """The same body sent whole and streamed (usage asked for in the stream)."""
+    return [probe.case(f"{key}.plain", body),
+            probe.case(f"{key}.stream", {**body, "stream": True, **STREAM_OPTIONS})]
+
+
+def get_pair(steps: Steps, probe: str, key: str) -> tuple[Exchange, Exchange] | Assessment:
+    plain = answer(steps, f"{probe}/{key}.plain")
+    if isinstance(plain, Assessment):
+        return plain
+    streamed = answer(steps, f"{probe}/{key}.stream")
+    if isinstance(streamed, Assessment):
+        return streamed
+    return plain, streamed
+
+
+def broken_stream(a: Completion, b: Completion) -> list[str]:
+    """Protocol breakage: streamed arguments that do not parse where the whole ones do."""
+    whole_ok = all(parse_arguments(c)[1] is None for c in a.tool_calls)
+    broken = [c.name for c in b.tool_calls if parse_arguments(c)[1] is not None]
+    if broken and whole_ok:
+        return [f"streamed arguments of {broken} do not parse once reassembled"]
+    return []
+
+
+def differences(a: Completion, b: Completion) -> list[str]:
+    """How a streamed answer ``b`` differs from the whole one ``a`` (protocol breakage aside)."""
+    out: list[str] = []
+    if (a.content or "").strip() != (b.content or "").strip():
+        out.append("content differs")
+    if call_signature(a.tool_calls) != call_signature(b.tool_calls):
+        out.append(f"tool calls differ: {call_signature(a.tool_calls)} vs {call_signature(b.tool_calls)}")
+    if a.finish_reason != b.finish_reason:
+        out.append(f"finish_reason {a.finish_reason!r} vs streamed {b.finish_reason!r}")
+    return out
+
+
+class _Equivalence(Probe):
+    keys: tuple[str, ...] = ()
+
+    def assess(self, steps: Steps) -> Assessment:
+        evidence: list[dict[str, Any]] = []
+        reasons: list[str] = []
+        protocol = False
+        for key in self.keys:
+            got = get_pair(steps, self.name, key)
+            if isinstance(got, Assessment):
+                return got
+            plain, streamed = got
+            hard = [f"stream anomaly: {a}" for a in streamed.stream_anomalies]
+            hard += broken_stream(completion(plain), completion(streamed))
+            found = hard + differences(completion(plain), completion(streamed))
+            protocol = protocol or bool(hard)
+            if found:
+                reasons.append(f"{key}: {'; '.join(found)}")
+                evidence += [excerpt(plain), excerpt(streamed, "; ".join(found))]
+        if reasons:
+            return Assessment(FAIL, " | ".join(reasons)[:600], evidence, protocol=protocol)
+        return Assessment(PASS, f"{len(self.keys)} streamed answer(s) identical to the whole ones")
+
+
+class StreamAnswer(_Equivalence):
+    name = "stream.answer_equivalent"
+    description = "a plain answer at temperature 0 is the same streamed and not streamed"
+    rows = (6, 19)
+    keys = ("sky",)
+
+    def cases(self) -> list[Case]:
+        body = {"messages": [user("In two sentences: why is the sea salty?")],
+                "temperature": 0, "max_tokens": 48}
+        return pair(self, "sky", body)
+
+
+class StreamToolCalls(_Equivalence):
+    name = "stream.tool_calls_equivalent"
+    description = ("tool calls streamed and not streamed agree once deltas are reassembled by "
+                   "index; lost, repeated or mis-indexed deltas are flagged")
+    rows = (6,)
+    keys = tuple(k for k, _, _ in NEEDS_TOOL[:2])
+
+    def cases(self) -> list[Case]:
+        out: list[Case] = []
+        # One under the default tool_choice, one forced: the deltas are compared either way.
+        for (key, question, _tool), choice in zip(NEEDS_TOOL[:2], (None, "required"), strict=True):
+            body: dict[str, Any] = {
+                "messages": [{"role": "system", "content": SYSTEM_TOOLS}, user(question)],
+                "tools": TOOLS, "temperature": 0, "max_tokens": 96}
+            if choice is not None:
+                body["tool_choice"] = choice
+            out += pair(self, key, body)
+        return out
+
+
+class UsageConsistent(Probe):
+    """Owns no requests: reads every answer, and the stream probes' pairs."""
+
+    name = "usage.consistent"
+    description = ("usage present in every answer with total = prompt + completion, and the same "
+                   "streamed as not streamed")
+    rows = (19,)
+    PAIRS = ((StreamAnswer.name, StreamAnswer.keys), (StreamToolCalls.name, StreamToolCalls.keys))
+
+    def assess(self, steps: Steps) -> Assessment:
+        answers = [x for x in steps.all() if x.ok]
+        bad = [(x, f.message) for x in answers for f in check_usage(completion(x))]
+        for probe, keys in self.PAIRS:
+            for key in keys:
+                got = get_pair(steps, probe, key)
+                if isinstance(got, Assessment):
+                    continue
+                bad += [(got[1], m) for m in _pair_mismatch(completion(got[0]), completion(got[1]))]
+        if not answers:
+            return Assessment(INCONCLUSIVE, "no successful answer to check")
+        if bad:
+            return Assessment(FAIL, f"{len(bad)} usage problem(s): {bad[0][1]}",
+                              [excerpt(x, m) for x, m in bad[:4]])
+        return Assessment(PASS, f"usage consistent in all {len(answers)} answers")
+
+
+def _pair_mismatch(plain: Completion, streamed: Completion) -> list[str]:
+    a, b = plain.usage or {}, streamed.usage or {}
+    if not b:
+        return []  # check_usage already reported the missing usage
+    out = []
+    if a.get("prompt_tokens") != b.get("prompt_tokens"):
+        out.append(f"prompt_tokens {a.get('prompt_tokens')} whole vs {b.get('prompt_tokens')} streamed")
+    same = not differences(plain, streamed)
+    if same and a.get("completion_tokens") != b.get("completion_tokens"):
+        out.append(f"completion_tokens {a.get('completion_tokens')} whole vs "
+                   f"{b.get('completion_tokens')} streamed for the same answer")
+    return out
+
+
+PROBES: tuple[type[Probe], ...] = (StreamAnswer, StreamToolCalls, UsageConsistent)

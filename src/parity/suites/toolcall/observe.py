@@ -1,0 +1,107 @@
+"""From Exchanges (or K2VV result lines) to per-request observations.
+
+An Observation is the little a tool-call verdict needs to know about one
+answer; metrics and tests are computed over lists of them, so the same code
+scores parity's own runs and K2VV's result files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from parity.case import Case
+from parity.checks import (
+    ERROR_CLASSES,
+    FINISH_MISMATCH,
+    MARKUP_IN_CONTENT,
+    Finding,
+    SchemaCache,
+    check_tool_calls,
+)
+from parity.exchange import Exchange
+
+from .bfcl_match import bfcl_match
+
+# What counts as a tool-call error for the error-rate test.
+TOOLCALL_ERRORS = (*ERROR_CLASSES, FINISH_MISMATCH, MARKUP_IN_CONTENT)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    key: str  # pairs observations of the same case across endpoints
+    repeat: int
+    ok: bool  # the request returned a chat completion
+    called: bool  # the answer made at least one tool call
+    finish: str | None
+    n_calls: int
+    errors: frozenset[str]  # check names found (tool-call checks only)
+    calls_valid: int  # calls without invalid_json / unknown_name / schema_mismatch
+    bfcl_category: str | None = None
+    bfcl_ok: bool | None = None
+    failure: str | None = None  # the exchange status when not ok
+    prompt_tokens: int | None = None  # usage.prompt_tokens: what the template made of the request
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish == "length"
+
+    @property
+    def has_error(self) -> bool:
+        return any(e in TOOLCALL_ERRORS for e in self.errors)
+
+
+def findings_for(case: Case, ex: Exchange, schemas: SchemaCache) -> list[Finding]:
+    if not ex.ok or ex.completion is None:
+        return []
+    return check_tool_calls(case.tools, ex.completion, schemas)
+
+
+def observe(case: Case, ex: Exchange, schemas: SchemaCache) -> Observation:
+    if not ex.ok or ex.completion is None:
+        return Observation(
+            key=case.hash,
+            repeat=ex.repeat,
+            ok=False,
+            called=False,
+            finish=None,
+            n_calls=0,
+            errors=frozenset(),
+            calls_valid=0,
+            failure=ex.status.value,
+        )
+    c = ex.completion
+    findings = findings_for(case, ex, schemas)
+    bad_calls = {f.tool_call_index for f in findings if f.check in ERROR_CLASSES}
+    category = case.expected.get("category") if case.expected.get("source") == "bfcl" else None
+    bfcl_ok: bool | None = None
+    if category is not None:
+        calls = []
+        for call in c.tool_calls:
+            try:
+                args = orjson.loads(call.arguments or "{}")
+            except orjson.JSONDecodeError:
+                args = None
+            calls.append(
+                (call.name or "", args if isinstance(args, dict) else {"__invalid__": True})
+            )
+        bfcl_ok = bfcl_match(category, calls, case.expected).ok
+    return Observation(
+        key=case.hash,
+        repeat=ex.repeat,
+        ok=True,
+        called=bool(c.tool_calls),
+        finish=c.finish_reason,
+        n_calls=len(c.tool_calls),
+        errors=frozenset(f.check for f in findings),
+        calls_valid=len(c.tool_calls) - len(bad_calls),
+        bfcl_category=category,
+        bfcl_ok=bfcl_ok,
+        prompt_tokens=_prompt_tokens(c.usage),
+    )
+
+
+def _prompt_tokens(usage: dict[str, object] | None) -> int | None:
+    value = (usage or {}).get("prompt_tokens")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,53 @@
+"""Real processes on 127.0.0.1 for end-to-end tests: the fake endpoint server and the CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from parity.fake import free_port
+
+
+@contextmanager
+def fake_server(*args: str) -> Iterator[str]:
+    """``python -m parity.fake`` on a free port; yields its /v1 base URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "parity.fake", "--port", str(port), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"fake server did not start: {proc.stderr.read() if proc.stderr else ''!r}")
+            time.sleep(0.05)
+        yield f"{base}/v1"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def write_config(path: Path, base_url: str, names: tuple[str, ...], extra: str = "") -> Path:
+    blocks = []
+    for i, n in enumerate(names):
+        blocks.append(f'[[endpoints]]\nname = "{n}"\nbase_url = "{base_url}"\nmodel = "m"\n'
+                      f'reference = {"true" if i == 0 else "false"}\nmax_concurrency = 4\n{extra}\n')
+    path.write_text("\n".join(blocks))
+    return path
+
+
+def parity_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "parity.cli", *args]

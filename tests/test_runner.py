@@ -1,0 +1,88 @@
+"""The runner in-process: verdicts, persistence, and resume without re-sending."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from helpers import healthy_script, make_config, transports, weather_cases
+
+from parity.fake import Answer, Call, FakeEndpoint, HttpError
+from parity.runner import Runner
+from parity.store import Store
+from parity.suites.toolcall.suite import ToolcallSuite
+from parity.verdict import Outcome
+
+
+def broken_script(body: dict[str, Any]) -> Any:
+    a = healthy_script(body)
+    if a.calls and random.random() < 0.5:
+        return Answer(content=None, calls=(Call("get_weather", '{"city": "Par'),))
+    return a
+
+
+async def test_replica_passes_and_broken_parser_fails(store: Store) -> None:
+    random.seed(1)
+    apps = {"ref": FakeEndpoint(healthy_script), "replica": FakeEndpoint(healthy_script),
+            "broken": FakeEndpoint(broken_script)}
+    cfg = make_config("ref", "replica", "broken")
+    suite = ToolcallSuite(weather_cases(200))
+    result = await Runner(cfg, [suite], store, transport=transports(apps)).run()
+    by = {v.endpoint: v for v in result.verdicts}
+    assert by["ref"].verdict is Outcome.REFERENCE and by["ref"].requests == 400  # run twice
+    assert by["replica"].verdict is Outcome.PASS and by["replica"].requests == 200
+    assert by["broken"].verdict is Outcome.FAIL
+    assert by["broken"].failing_checks == ["tool_call.invalid_json"]
+    assert by["broken"].evidence and by["broken"].evidence[0]["check"] == "tool_call.invalid_json"
+    assert store.get_run(result.run.id).status == "complete"
+    assert [v.endpoint for v in store.verdicts(result.run.id)] == ["ref", "replica", "broken"]
+
+
+async def test_failing_endpoint_is_a_verdict_not_a_crash(store: Store) -> None:
+    apps = {"ref": FakeEndpoint(healthy_script), "down": FakeEndpoint(lambda b: HttpError(503))}
+    cfg = make_config("ref", "down", max_attempts=1)
+    result = await Runner(cfg, [ToolcallSuite(weather_cases(30))], store, transport=transports(apps)).run()
+    down = next(v for v in result.verdicts if v.endpoint == "down")
+    assert down.verdict is Outcome.FAIL and "request.http_error" in down.failing_checks
+
+
+async def test_few_cases_are_inconclusive_not_pass(store: Store) -> None:
+    apps = {n: FakeEndpoint(healthy_script) for n in ("ref", "replica")}
+    result = await Runner(make_config("ref", "replica"), [ToolcallSuite(weather_cases(10))], store,
+                          transport=transports(apps)).run()
+    replica = next(v for v in result.verdicts if v.endpoint == "replica")
+    assert replica.verdict is Outcome.INCONCLUSIVE
+
+
+async def test_resume_requests_only_what_is_missing(store: Store) -> None:
+    apps = {n: FakeEndpoint(healthy_script) for n in ("ref", "replica")}
+    cfg = make_config("ref", "replica")
+    cases = weather_cases(20)
+    runner = Runner(cfg, [ToolcallSuite(cases)], store, transport=transports(apps))
+    run, resumed = runner.start()
+    assert not resumed
+    # Simulate an interrupted run: a third of the replica's exchanges were stored.
+    import httpx
+
+    from parity.client import ChatClient
+    from parity.runner import EndpointSender
+
+    client = ChatClient(cfg.endpoint("replica"), transport=httpx.ASGITransport(apps["replica"]))
+    sender = EndpointSender(run_id=run.id, suite="toolcall", client=client, store=store, stored={},
+                            progress=runner.progress)
+    await sender.send_all((c, 0) for c in cases[:7])
+    await client.aclose()
+    before = {(x.case_hash, x.repeat): x.model_dump_json() for x in store.exchanges(run.id)}
+    apps["replica"].requests.clear()
+
+    again = Runner(cfg, [ToolcallSuite(cases)], store, transport=transports(apps))
+    run2, resumed2 = again.start()
+    assert resumed2 and run2.id == run.id
+    result = await again.run(run2)
+    assert len(apps["replica"].requests) == 13  # 20 cases - 7 stored
+    assert result.sent == {"ref": 40, "replica": 13}
+    after = {(x.case_hash, x.repeat): x.model_dump_json() for x in store.exchanges(run.id)
+             if x.endpoint == "replica"}
+    assert all(after[k] == v for k, v in before.items())  # nothing stored was lost or changed
+    # A finished run is not resumed: the same command starts a new one.
+    assert Runner(cfg, [ToolcallSuite(cases)], store).start()[1] is False
