@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from parity.checks.text import (
     FOREIGN_SCRIPT,
     SPECIAL_TOKEN,
@@ -9,6 +11,7 @@ from parity.checks.text import (
     check_special_tokens,
     script_of,
     scripts_in,
+    text_change,
 )
 
 
@@ -40,3 +43,18 @@ def test_special_tokens_found_once_each() -> None:
     assert all(f.check == SPECIAL_TOKEN for f in found)
     assert check_special_tokens("a | b, x < y > z, [link](url)") == []
     assert [f.detail["token"] for f in check_special_tokens("<｜end▁of▁sentence｜>")] == ["<｜end▁of▁sentence｜>"]
+
+
+@pytest.mark.parametrize(("a", "b", "kind", "at"), [
+    ("the sea is salty", "the sea is salty", "same", 16),
+    ("the sea is salty because", "the sea salty because", "lost", 8),
+    ("the sea is salty", "the sea is is salty", "extra", 11),
+    ("the sea is salty", "the sea was blue", "diverged", 8),
+    ("the sea is salty.", "the sea is salty. It is", "diverged", 17),  # one stopped earlier
+    ("the sea is salty. It is", "the sea is salty.", "diverged", 17),
+    ("", "anything", "diverged", 0),
+])
+def test_text_change_tells_lost_and_repeated_text_from_divergence(a: str, b: str, kind: str, at: int) -> None:
+    change = text_change(a, b)
+    assert (change.kind, change.at) == (kind, at)
+    assert change.describe()

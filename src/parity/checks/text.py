@@ -12,6 +12,8 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from ._finding import Finding
 
@@ -90,3 +92,46 @@ def check_special_tokens(text: str) -> list[Finding]:
                 detail={"token": token, "excerpt": text[max(0, at - 40) : at + len(token) + 40]})
         for token, at in seen.items()
     ]
+
+
+@dataclass(frozen=True)
+class TextChange:
+    """How text ``b`` differs from text ``a``.
+
+    ``kind`` is ``same``; ``lost`` (``b`` is ``a`` with pieces missing, as when
+    stream deltas are dropped); ``extra`` (``b`` is ``a`` with pieces added, as
+    when deltas repeat); or ``diverged`` (also when only the tail differs) (both share ``at`` leading characters
+    and then say different things, as two decodings of one prompt do when a
+    near-tie flips under non-reproducible arithmetic).
+    """
+
+    kind: str
+    at: int = 0
+    chars: int = 0
+
+    def describe(self) -> str:
+        if self.kind == "lost":
+            return f"{self.chars} character(s) missing"
+        if self.kind == "extra":
+            return f"{self.chars} character(s) added"
+        if self.kind == "diverged":
+            return f"diverged after {self.at} shared character(s)"
+        return "identical"
+
+
+def text_change(a: str, b: str) -> TextChange:
+    """Classify the difference between ``a`` and ``b`` (pure; see :class:`TextChange`)."""
+    if a == b:
+        return TextChange("same", at=len(a))
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    ops = [op for op in SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    kinds = {op[0] for op in ops}
+    if len(ops) == 1 and at in (len(a), len(b)):
+        # Only the tail differs: one answer stopped earlier. A near-tie on the
+        # end-of-sequence token does that as well as a lost last delta does.
+        return TextChange("diverged", at=at)
+    if kinds == {"delete"}:
+        return TextChange("lost", at=at, chars=sum(i2 - i1 for _, i1, i2, _, _ in ops))
+    if kinds == {"insert"}:
+        return TextChange("extra", at=at, chars=sum(j2 - j1 for _, _, _, j1, j2 in ops))
+    return TextChange("diverged", at=at)

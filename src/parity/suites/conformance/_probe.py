@@ -152,6 +152,11 @@ class Probe:
         """Cases built from this endpoint's first answers (e.g. a second turn)."""
         return []
 
+    def follow_up_sends(self, first: Steps) -> list[tuple[Case, int]]:
+        """The second-stage requests, each case with its repeat index (a repeat of
+        a first-stage case must take a new index: the store keys by body)."""
+        return [(c, 0) for c in self.follow_ups(first)]
+
     def sends(self) -> list[tuple[Case, int]]:
         """The first-stage requests: each case with its repeat index."""
         return [(c, r) for c in self.cases() for r in range(self.repeats)]

@@ -8,6 +8,7 @@ top_p) the seed must not matter; at a high temperature it must.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, ClassVar
 
 from parity.case import Case
@@ -15,7 +16,18 @@ from parity.checks.conformance import call_signature
 from parity.exchange import Exchange
 
 from ._data import REPETITIVE
-from ._probe import FAIL, PASS, Assessment, Probe, Steps, answer, completion, excerpt, user
+from ._probe import (
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    Assessment,
+    Probe,
+    Steps,
+    answer,
+    completion,
+    excerpt,
+    user,
+)
 
 POEM = "Write a four-line poem about the moon."
 PLANET = "Invent a name for a new planet and describe it in one sentence."
@@ -36,18 +48,50 @@ class _SeedVariants(Probe):
     seeds: ClassVar[tuple[int, ...]] = ()
     agree: ClassVar[bool] = True
 
-    def cases(self) -> list[Case]:
-        return [self.case(f"seed{s}", {"messages": [user(self.prompt)], **self.params, "seed": s,
-                                       "max_tokens": 40}) for s in self.seeds]
+    # Sent only when answers that must agree do not: engines whose arithmetic
+    # depends on batching or on the prompt cache flip a near-tie now and then,
+    # which moves one answer; ignored sampling moves nearly all of them.
+    extra_seeds: ClassVar[tuple[int, ...]] = ()
 
-    def answers(self, steps: Steps) -> list[Exchange] | Assessment:
+    def _case(self, seed: int) -> Case:
+        return self.case(f"seed{seed}", {"messages": [user(self.prompt)], **self.params,
+                                         "seed": seed, "max_tokens": 40})
+
+    def cases(self) -> list[Case]:
+        return [self._case(s) for s in self.seeds]
+
+    def answers(self, steps: Steps, seeds: tuple[int, ...] | None = None) -> list[Exchange] | Assessment:
         out: list[Exchange] = []
-        for s in self.seeds:
+        for s in self.seeds if seeds is None else seeds:
             x = answer(steps, f"{self.name}/seed{s}")
             if isinstance(x, Assessment):
                 return x
             out.append(x)
         return out
+
+    def follow_ups(self, first: Steps) -> list[Case]:
+        xs = self.answers(first)
+        if not self.agree or isinstance(xs, Assessment) or len({repr(said(x)) for x in xs}) == 1:
+            return []
+        return [self._case(s) for s in self.extra_seeds]
+
+    def _disagree(self, steps: Steps, first: list[Exchange]) -> Assessment:
+        """Answers that must agree did not: decide on the extra seeds' answers too."""
+        xs = self.answers(steps, self.seeds + self.extra_seeds) if self.extra_seeds else first
+        if isinstance(xs, Assessment):
+            return xs
+        counts = Counter(repr(said(x)) for x in xs)
+        n, modal, distinct = len(xs), max(counts.values()), len(counts)
+        summary = f"{distinct} distinct answer(s) from {n} seeds at {self.params}"
+        evidence = [excerpt(x) for x in xs]
+        if self.extra_seeds and modal >= n - 1:
+            return Assessment(PASS, f"{summary}: {modal} of {n} identical; the odd one is a "
+                              "near-tie flipped by non-reproducible arithmetic, not ignored sampling",
+                              evidence)
+        if not self.extra_seeds or distinct >= n - 1:
+            return Assessment(FAIL, summary + ": the sampling parameters were not honoured", evidence)
+        return Assessment(INCONCLUSIVE, f"{summary}: too mixed to tell ignored sampling from "
+                          "non-reproducible decoding", evidence)
 
     def assess(self, steps: Steps) -> Assessment:
         xs = self.answers(steps)
@@ -56,8 +100,7 @@ class _SeedVariants(Probe):
         distinct = len({repr(said(x)) for x in xs})
         summary = f"{distinct} distinct answer(s) from {len(xs)} seeds at {self.params}"
         if self.agree and distinct > 1:
-            return Assessment(FAIL, summary + ": the sampling parameters were not honoured",
-                              [excerpt(x) for x in xs])
+            return self._disagree(steps, xs)
         if not self.agree and distinct == 1:
             return Assessment(FAIL, summary + ": temperature (or the seed) ignored",
                               [excerpt(x) for x in xs])
@@ -70,6 +113,8 @@ class TemperatureZero(_SeedVariants):
     prompt = POEM
     params: ClassVar[dict[str, Any]] = {"temperature": 0}
     seeds = (11, 22, 33)
+    extra_seeds = (44, 55)
+    max_follow_ups = 2
 
 
 class TemperatureHigh(_SeedVariants):
@@ -87,6 +132,8 @@ class TopP(_SeedVariants):
     prompt = POEM
     params: ClassVar[dict[str, Any]] = {"temperature": 1.3, "top_p": 0.01}
     seeds = (5, 6)
+    extra_seeds = (7, 8)
+    max_follow_ups = 2
 
 
 class SeedReproduces(_SeedVariants):

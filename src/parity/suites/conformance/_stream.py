@@ -6,6 +6,7 @@ from typing import Any
 
 from parity.case import Case
 from parity.checks.conformance import call_signature, check_usage
+from parity.checks.text import text_change
 from parity.checks.toolcall import parse_arguments
 from parity.exchange import Completion, Exchange
 
@@ -51,40 +52,93 @@ def broken_stream(a: Completion, b: Completion) -> list[str]:
     return []
 
 
-def differences(a: Completion, b: Completion) -> list[str]:
-    """How a streamed answer ``b`` differs from the whole one ``a`` (protocol breakage aside)."""
-    out: list[str] = []
-    if (a.content or "").strip() != (b.content or "").strip():
-        out.append("content differs")
+def differences(a: Completion, b: Completion) -> tuple[list[str], list[str]]:
+    """How a streamed answer ``b`` differs from the whole one ``a``: (hard, soft).
+
+    Hard: text missing from or added inside the streamed answer -- lost or
+    repeated deltas. Soft: the two diverge, as two decodings of one prompt do
+    on an engine whose arithmetic depends on batching or on the prompt cache.
+    """
+    hard: list[str] = []
+    soft: list[str] = []
+    change = text_change((a.content or "").strip(), (b.content or "").strip())
+    if change.kind in ("lost", "extra"):
+        hard.append(f"streamed content has {change.describe()} against the whole answer")
+    elif change.kind == "diverged":
+        soft.append(f"content {change.describe()}")
     if call_signature(a.tool_calls) != call_signature(b.tool_calls):
-        out.append(f"tool calls differ: {call_signature(a.tool_calls)} vs {call_signature(b.tool_calls)}")
+        soft.append(f"tool calls differ: {call_signature(a.tool_calls)} vs {call_signature(b.tool_calls)}")
     if a.finish_reason != b.finish_reason:
-        out.append(f"finish_reason {a.finish_reason!r} vs streamed {b.finish_reason!r}")
-    return out
+        soft.append(f"finish_reason {a.finish_reason!r} vs streamed {b.finish_reason!r}")
+    return hard, soft
+
+
+def said(c: Completion) -> tuple[str, list[tuple[str, str]], str | None]:
+    return (c.content or "").strip(), call_signature(c.tool_calls), c.finish_reason
 
 
 class _Equivalence(Probe):
+    """Each key: a body sent whole and streamed. Where the two only diverge, the
+    whole body is sent once more (repeat 1): if the whole answers disagree
+    with each other too, or the repeat agrees with the streamed one, decoding is
+    what varies and the stream is faithful; if the repeat reproduces the whole
+    answer and the streamed one still differs, streaming changes the answer."""
+
     keys: tuple[str, ...] = ()
+
+    def _pair(self, steps: Steps, key: str) -> tuple[Exchange, Exchange, list[str], list[str]] | Assessment:
+        got = get_pair(steps, self.name, key)
+        if isinstance(got, Assessment):
+            return got
+        plain, streamed = got
+        hard = [f"stream anomaly: {a}" for a in streamed.stream_anomalies]
+        hard += broken_stream(completion(plain), completion(streamed))
+        more_hard, soft = differences(completion(plain), completion(streamed))
+        return plain, streamed, hard + more_hard, soft
+
+    def follow_up_sends(self, first: Steps) -> list[tuple[Case, int]]:
+        plain = {c.id: c for c in self.cases()}
+        out = []
+        for key in self.keys:
+            got = self._pair(first, key)
+            if isinstance(got, tuple) and not got[2] and got[3]:
+                out.append((plain[f"{self.name}/{key}.plain"], 1))  # the whole body again
+        return out
 
     def assess(self, steps: Steps) -> Assessment:
         evidence: list[dict[str, Any]] = []
-        reasons: list[str] = []
+        fails: list[str] = []
+        notes: list[str] = []
         protocol = False
         for key in self.keys:
-            got = get_pair(steps, self.name, key)
+            got = self._pair(steps, key)
             if isinstance(got, Assessment):
                 return got
-            plain, streamed = got
-            hard = [f"stream anomaly: {a}" for a in streamed.stream_anomalies]
-            hard += broken_stream(completion(plain), completion(streamed))
-            found = hard + differences(completion(plain), completion(streamed))
-            protocol = protocol or bool(hard)
-            if found:
-                reasons.append(f"{key}: {'; '.join(found)}")
-                evidence += [excerpt(plain), excerpt(streamed, "; ".join(found))]
-        if reasons:
-            return Assessment(FAIL, " | ".join(reasons)[:600], evidence, protocol=protocol)
-        return Assessment(PASS, f"{len(self.keys)} streamed answer(s) identical to the whole ones")
+            plain, streamed, hard, soft = got
+            if hard:
+                protocol = True
+                fails.append(f"{key}: {'; '.join(hard + soft)}")
+                evidence += [excerpt(plain), excerpt(streamed, "; ".join(hard + soft))]
+                continue
+            if not soft:
+                continue
+            again = answer(steps, f"{self.name}/{key}.plain", repeat=1)
+            if isinstance(again, Assessment):
+                return Assessment(INCONCLUSIVE, f"{key}: {'; '.join(soft)}, and the repeat of the "
+                                  f"whole request is missing: {again.reason}", [excerpt(plain), excerpt(streamed)])
+            a, s, p = said(completion(again)), said(completion(streamed)), said(completion(plain))
+            if a == p and s != p:
+                fails.append(f"{key}: {'; '.join(soft)}; the whole request repeated gives the whole "
+                             "answer again, so streaming changes the answer")
+                evidence += [excerpt(plain), excerpt(streamed, "; ".join(soft)), excerpt(again)]
+            else:
+                notes.append(f"{key}: {'; '.join(soft)}, but the whole request repeated "
+                             f"{'agrees with the streamed answer' if a == s else 'diverges as well'}: "
+                             "decoding is not reproducible here, no delta was lost or repeated")
+        if fails:
+            return Assessment(FAIL, " | ".join(fails)[:600], evidence, protocol=protocol)
+        base = f"{len(self.keys)} streamed answer(s) faithful to the whole ones"
+        return Assessment(PASS, (base + " -- " + " | ".join(notes))[:600] if notes else base)
 
 
 class StreamAnswer(_Equivalence):
@@ -92,6 +146,7 @@ class StreamAnswer(_Equivalence):
     description = "a plain answer at temperature 0 is the same streamed and not streamed"
     rows = (6, 19)
     keys = ("sky",)
+    max_follow_ups = 1
 
     def cases(self) -> list[Case]:
         body = {"messages": [user("In two sentences: why is the sea salty?")],
@@ -105,6 +160,7 @@ class StreamToolCalls(_Equivalence):
                    "index; lost, repeated or mis-indexed deltas are flagged")
     rows = (6,)
     keys = tuple(k for k, _, _ in NEEDS_TOOL[:2])
+    max_follow_ups = 2
 
     def cases(self) -> list[Case]:
         out: list[Case] = []
@@ -152,7 +208,8 @@ def _pair_mismatch(plain: Completion, streamed: Completion) -> list[str]:
     out = []
     if a.get("prompt_tokens") != b.get("prompt_tokens"):
         out.append(f"prompt_tokens {a.get('prompt_tokens')} whole vs {b.get('prompt_tokens')} streamed")
-    same = not differences(plain, streamed)
+    hard, soft = differences(plain, streamed)
+    same = not hard and not soft
     if same and a.get("completion_tokens") != b.get("completion_tokens"):
         out.append(f"completion_tokens {a.get('completion_tokens')} whole vs "
                    f"{b.get('completion_tokens')} streamed for the same answer")

@@ -73,9 +73,9 @@ class ConformanceSuite:
         first = await sender.send_all(item for p in self.probes for item in p.sends())
         steps = Steps(first)
         # Built from the answers just stored (or found on resume): the same follow-ups every time.
-        follow = [c for p in self.probes for c in p.follow_ups(steps)]
+        follow = [item for p in self.probes for item in p.follow_up_sends(steps)]
         if follow:
-            await sender.send_all((c, 0) for c in follow)
+            await sender.send_all(follow)
 
     def judge_endpoint(self, steps: Steps, reference: Steps | None) -> list[ProbeResult]:
         return [p.judge(steps, reference) for p in self.probes]
