@@ -18,12 +18,32 @@ from ._common import config_errors, console, fail, keys_from_env, open_store
 from ._render import RichProgress, verdict_table
 
 
-def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens: int | None) -> list[Any]:
+def _engine_params(text: str | None) -> dict[str, Any] | None:
+    """``--engine-params``: a JSON object, or None for the suite's default."""
+    if text is None:
+        return None
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise fail(f"--engine-params: not valid JSON ({exc}); give an object such as "
+                   "'{\"top_k\": 0}' or '{}'") from None
+    if not isinstance(value, dict):
+        raise fail("--engine-params: must be a JSON object, e.g. '{}' for a strict API")
+    return value
+
+
+def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens: int | None,
+            budget: int | None = None, engine_params: dict[str, Any] | None = None,
+            logprobs: bool = True) -> list[Any]:
     out = []
     for name in names:
         options: dict[str, Any] = {}
         if name == "toolcall":
             options = {"dataset": dataset, "limit": limit, "max_tokens": max_tokens}
+        elif name == "equality":
+            options = {"extra": engine_params, "logprobs": logprobs}
+            if budget is not None:
+                options["budget"] = budget
         try:
             out.append(get_suite(name, **options))
         except (KeyError, FileNotFoundError, ValueError) as exc:
@@ -43,6 +63,15 @@ def verify(
     limit: int = typer.Option(None, "--limit", min=1, help="Use only the first N cases."),
     max_tokens: int = typer.Option(None, "--max-tokens", min=1,
                                    help="Cap max_tokens of tool-call cases (slow endpoints)."),
+    budget: int = typer.Option(None, "--budget", min=2,
+                               help="Equality: most requests per endpoint (default 100)."),
+    engine_params: str = typer.Option(
+        None, "--engine-params",
+        help="Equality: JSON object of engine-specific sampling fields sent with every request "
+             "(default: llama.cpp's ignore_eos, top_k 0, min_p 0, repeat_penalty 1, "
+             "post_sampling_probs); '{}' for APIs that reject unknown fields."),
+    logprobs: bool = typer.Option(True, "--logprobs/--no-logprobs",
+                                  help="Equality: use the logprob test where endpoints return logprobs."),
     new_run: bool = typer.Option(False, "--new-run", help="Start afresh instead of resuming."),
     report_dir: Path = typer.Option(None, "--report", help="Also write the HTML/Markdown report here."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 if any verdict is fail."),
@@ -53,7 +82,7 @@ def verify(
         keys = keys_from_env(cfg)
     if repeats is not None:
         cfg.run = cfg.run.model_copy(update={"repeats": repeats})
-    suites = _suites(suite, dataset, limit, max_tokens)
+    suites = _suites(suite, dataset, limit, max_tokens, budget, _engine_params(engine_params), logprobs)
     store = open_store(db, [k for k in keys.values() if k])
     progress = RichProgress.make()
     runner = Runner(cfg, suites, store, keys=keys, progress=RichProgress(progress), new_run=new_run)
