@@ -100,10 +100,13 @@ HOW_TO_READ: list[tuple[str, str]] = [
     ("fail", "at least one test rejects equality with the reference at level α, after Holm's "
      "correction for testing several things at once. The reasons say which; the failing "
      "examples show it."),
-    ("pass", "no test rejects, and every difference's 95% interval lies within the equivalence "
-     "margin: the endpoint is shown to match the reference, within that margin."),
+    ("pass", "tool calls: no test rejects, and every difference's 95% interval lies within the "
+     "equivalence margin, so the endpoint is shown to match the reference within that margin. "
+     "Conformance: every probe passed or is honestly unsupported. Equality: the whole request "
+     "budget was spent and no test rejected; the stated power says how large a difference "
+     "could still have been missed (a two-sample test never proves sameness)."),
     ("inconclusive", "neither: no difference was found, but the intervals are too wide to rule "
-     "one out. More cases or repeats would settle it."),
+     "one out (or a probe could not tell). More cases or repeats would settle it."),
     ("reference", "the reference's own metrics. It is run twice, and its agreement with itself "
      "is the noise floor candidates are judged against, never 100%."),
     ("numbers", "every figure carries its 95% interval and the count n it rests on ('k of n' "
