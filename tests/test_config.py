@@ -84,6 +84,6 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
 
 def test_missing_key_variable_is_a_clear_error(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, GOOD))
-    with pytest.raises(ConfigError, match="REF_KEY.*not set"):
+    with pytest.raises(ConfigError, match=r"REF_KEY.*not set"):
         cfg.reference.api_key({})
     assert cfg.reference.api_key({"REF_KEY": "k"}) == "k"

@@ -5,14 +5,17 @@ from ._limits import RateLimiter
 from ._parse import InvalidBody, parse_completion
 from ._retry import RetryPolicy, parse_retry_after
 from ._sse import StreamAssembler, StreamError, iter_sse_data
+from ._transport import FastTransport, default_transport
 
 __all__ = [
     "ChatClient",
+    "FastTransport",
     "InvalidBody",
     "RateLimiter",
     "RetryPolicy",
     "StreamAssembler",
     "StreamError",
+    "default_transport",
     "iter_sse_data",
     "parse_completion",
     "parse_retry_after",

@@ -23,6 +23,7 @@ from ._limits import RateLimiter
 from ._parse import InvalidBody, parse_completion
 from ._retry import RetryPolicy, parse_retry_after
 from ._sse import StreamAssembler, StreamError, iter_sse_data
+from ._transport import default_transport
 
 Sleep = Callable[[float], Awaitable[None]]
 EXCERPT = 300
@@ -67,9 +68,7 @@ class ChatClient:
         self._http = http
         self._transport: httpx.AsyncBaseTransport | None = None
         if http is None:
-            self._transport = transport or httpx.AsyncHTTPTransport(
-                limits=httpx.Limits(max_connections=endpoint.max_concurrency,
-                                    max_keepalive_connections=endpoint.max_concurrency))
+            self._transport = transport or default_transport(endpoint.max_concurrency, url=endpoint.base_url)
         connect = min(10.0, endpoint.timeout_s)
         self._timeout = {"connect": connect, "read": endpoint.timeout_s, "write": endpoint.timeout_s,
                          "pool": endpoint.timeout_s}

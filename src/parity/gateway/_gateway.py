@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from parity.client import default_transport
 from parity.store import Store
 
 from ._config import GatewayConfig, ModelAlias
@@ -71,12 +72,13 @@ class Gateway:
         self.config = config
         env = os.environ if environ is None else environ
         s = config.server
-        mounts = {_mount_key(config.endpoint(n).base_url): t for n, t in (transports or {}).items()}
-        self.http = httpx.AsyncClient(
-            mounts=mounts or None, timeout=httpx.Timeout(None, connect=s.connect_timeout_s),
-            limits=httpx.Limits(max_connections=s.max_connections, max_keepalive_connections=s.max_connections),
-        )
-        self.upstreams = {e.name: Upstream(e, e.api_key(env), self.http) for e in config.endpoints}
+        injected = transports or {}
+        self.upstreams = {
+            e.name: Upstream(e, e.api_key(env),
+                             injected.get(e.name) or default_transport(s.max_connections, url=e.base_url),
+                             s.connect_timeout_s)
+            for e in config.endpoints
+        }
         names = list(self.upstreams)
         self.stats = {n: EndpointStats(config.ejection.window) for n in names}
         self.clock = clock
@@ -97,7 +99,8 @@ class Gateway:
     async def aclose(self) -> None:
         for t in list(self._tasks):
             t.cancel()
-        await self.http.aclose()
+        for up in self.upstreams.values():
+            await up.aclose()
         await self.shared.aclose()
 
     # housekeeping, at most once per sync period, on the request path -------------
@@ -193,9 +196,3 @@ class Gateway:
         bound = self.sticky.get(req.sticky_key) if req.sticky_key is not None else None
         return self.router.plan(req.alias, req.verified, req.ignore, bound)
 
-
-def _mount_key(base_url: str) -> str:
-    """httpx mount pattern for an endpoint: scheme://host[:port] (the path is not part of it)."""
-    url = httpx.URL(base_url)
-    port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://{url.host}{port}"

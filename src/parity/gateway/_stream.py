@@ -89,8 +89,10 @@ class StreamAttempt:
         return result
 
     async def _open(self) -> Attempt | None:
-        req = self.up.http.build_request("POST", self.up.url, content=self._content, headers=self.up.headers)
-        self._resp = resp = await self.up.http.send(req, stream=True)
+        req = httpx.Request("POST", self.up.url, content=self._content, headers=self.up.headers,
+                            extensions={"timeout": self.up.stream_timeout})
+        self._resp = resp = await self.up.transport.handle_async_request(req)
+        resp.request = req
         if not 200 <= resp.status_code < 300:
             body = await resp.aread()
             status = resp.status_code

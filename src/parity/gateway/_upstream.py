@@ -63,20 +63,26 @@ class Attempt:
 
 
 class Upstream:
-    """An endpoint with its client, request headers and what the gateway says about it."""
+    """An endpoint with its transport, client, request headers and what the gateway says about it."""
 
-    def __init__(self, cfg: EndpointConfig, api_key: str | None, http: httpx.AsyncClient) -> None:
+    def __init__(self, cfg: EndpointConfig, api_key: str | None, transport: httpx.AsyncBaseTransport,
+                 connect_timeout_s: float) -> None:
         self.cfg = cfg
         self.name = cfg.name
         self.retry = RetryPolicy(max_attempts=1)
-        self.client = ChatClient(cfg, api_key=api_key, http=http, retry=self.retry)
-        self.http = http
+        self.client = ChatClient(cfg, api_key=api_key, transport=transport, retry=self.retry)
+        self.transport = transport
+        # Streams: no read limit here, the gateway's own first-token and idle timers bound them.
+        self.stream_timeout = {"connect": connect_timeout_s, "read": None, "write": None, "pool": None}
         self.url = f"{cfg.base_url}/chat/completions"
         self.headers = {"content-type": "application/json", **cfg.headers}
         if api_key:
             self.headers["authorization"] = f"Bearer {api_key}"
         # Header values must be ASCII; declared metadata is provider-written text.
         self.declared_header = orjson.dumps(cfg.declared.model_dump(exclude_none=True)).decode("ascii", "replace")
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
 
     def build_body(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.client.build_body(body)

@@ -1,0 +1,313 @@
+"""FastTransport against real sockets: a raw HTTP/1.1 server on 127.0.0.1, counting connections."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import ssl
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from parity.client import FastTransport, default_transport
+from parity.fake import free_port
+
+# respond(n, request, writer): answer the n-th request on this connection; False closes it
+Respond = Callable[[int, bytes, asyncio.StreamWriter], Awaitable[bool]]
+
+
+class Server:
+    """Reads each request (head and Content-Length body) and lets ``respond`` write the answer."""
+
+    def __init__(self, respond: Respond) -> None:
+        self.respond = respond
+        self.accepted = self.open = self.max_open = 0
+        self.requests: list[bytes] = []
+        self.url = ""
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self.open += 1
+        self.max_open = max(self.max_open, self.open)
+        try:
+            for n in range(1_000):
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                self.requests.append(head + await reader.readexactly(length))
+                if not await self.respond(n, self.requests[-1], writer):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.open -= 1
+            writer.close()
+
+    async def close(self) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[Respond], Awaitable[Server]]]:
+    made: list[Server] = []
+
+    async def make(respond: Respond) -> Server:
+        s = Server(respond)
+        await s.start()
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        await s.close()
+
+
+def ok(body: bytes = b"hello", delay: float = 0.0, extra: bytes = b"") -> Respond:
+    async def respond(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
+        if delay:
+            await asyncio.sleep(delay)
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body))
+        return True
+    return respond
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def client(transport: httpx.AsyncBaseTransport, **timeout: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(5.0, **timeout))
+
+
+async def test_content_length_body_and_the_request_as_sent(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    s = await serve(ok(b'{"ok": true}', extra=b"Content-Type: application/json\r\n"))
+    async with client(FastTransport()) as c:
+        r = await c.post(s.url + "/v1/chat?x=1", content=b"payload", headers={"x-key": "k"})
+    assert r.status_code == 200 and r.json() == {"ok": True} and r.http_version == "HTTP/1.1"
+    assert r.headers["content-type"] == "application/json"
+    head, body = s.requests[0].split(b"\r\n\r\n")
+    lines = head.lower().split(b"\r\n")
+    assert lines[0] == b"post /v1/chat?x=1 http/1.1" and body == b"payload"
+    assert f"host: {s.url[7:]}".encode() in lines and b"x-key: k" in lines and b"content-length: 7" in lines
+
+
+async def test_chunked_body_then_the_connection_is_reused(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    async def chunked(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
+        w.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        return True
+
+    s = await serve(chunked)
+    async with client(FastTransport()) as c:
+        assert [(await c.get(s.url)).text for _ in range(3)] == ["hello world"] * 3
+    assert s.accepted == 1
+
+
+async def test_sse_chunks_arrive_before_the_body_ends(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    first_read = asyncio.Event()
+    sent_last = False
+
+    async def sse(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
+        nonlocal sent_last
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        w.write(chunk(b"data: first\n\n"))
+        await first_read.wait()  # the rest only once the client has the first event
+        for i in range(3):
+            await asyncio.sleep(0.01)
+            w.write(chunk(b"data: more %d\n\n" % i))
+        sent_last = True
+        w.write(chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        return True
+
+    s = await serve(sse)
+    async with client(FastTransport()) as c, c.stream("POST", s.url, content=b"{}") as r:
+        chunks: list[bytes] = []
+        async for raw in r.aiter_raw():
+            if not chunks:
+                assert raw == b"data: first\n\n" and not sent_last
+                first_read.set()
+            chunks.append(raw)
+    assert b"".join(chunks).endswith(b"data: [DONE]\n\n") and len(chunks) >= 4
+
+
+async def test_keep_alive_one_connection_for_sequential_requests(
+        serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    s = await serve(ok())
+    async with client(FastTransport()) as c:
+        for _ in range(20):
+            assert (await c.post(s.url, content=b"x")).text == "hello"
+    assert s.accepted == 1 and len(s.requests) == 20
+
+
+async def test_close_delimited_body_is_read_and_not_reused(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    async def close_delimited(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
+        w.write(b"HTTP/1.1 200 OK\r\n\r\nall of it")
+        return False
+
+    s = await serve(close_delimited)
+    async with client(FastTransport()) as c:
+        assert [(await c.get(s.url)).text for _ in range(2)] == ["all of it"] * 2
+    assert s.accepted == 2
+
+
+async def test_connection_close_header_is_honoured(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    s = await serve(ok(extra=b"Connection: close\r\n"))
+    async with client(FastTransport()) as c:
+        for _ in range(2):
+            assert (await c.get(s.url)).text == "hello"
+    assert s.accepted == 2
+
+
+async def test_server_closing_idle_connection_is_survived(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    async def answer_then_close(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
+        await ok()(n, request, w)
+        await w.drain()
+        return False  # no Connection: close header: the client learns only from the socket
+
+    s = await serve(answer_then_close)
+    async with client(FastTransport()) as c:
+        for _ in range(3):
+            assert (await c.get(s.url)).text == "hello"
+            await asyncio.sleep(0.01)
+    assert s.accepted == 3
+
+
+async def test_dead_keep_alive_connection_is_retried_once(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    # The race the retry exists for: the request is written to a kept-alive connection
+    # that the server drops before answering.
+    async def second_dropped(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
+        if n == 1:
+            return False
+        return await ok()(n, request, w)
+
+    s = await serve(second_dropped)
+    async with client(FastTransport()) as c:
+        assert [(await c.post(s.url, content=b"x")).text for _ in range(2)] == ["hello"] * 2
+    assert s.accepted == 2 and len(s.requests) == 3
+
+
+async def test_fresh_connection_dropped_is_not_retried(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    async def drop(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
+        return False
+
+    s = await serve(drop)
+    async with client(FastTransport()) as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await c.get(s.url)
+    assert s.accepted == 1
+
+
+@pytest.mark.parametrize("head", [b"Content-Length: 100\r\n", b"Transfer-Encoding: chunked\r\n"])
+async def test_server_closing_mid_body_is_an_error(serve: Callable[[Respond], Awaitable[Server]],
+                                                   head: bytes) -> None:
+    async def cut(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
+        body = b"0123456789" if head.startswith(b"Content") else b"a\r\n0123456789\r\n"
+        w.write(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n" + body)
+        return False
+
+    s = await serve(cut)
+    async with client(FastTransport()) as c:
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            await c.get(s.url)
+
+
+async def test_garbage_is_a_protocol_error(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    async def garbage(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
+        w.write(b"SPDY/9 what is this\r\n\r\n")
+        return True
+
+    s = await serve(garbage)
+    async with client(FastTransport()) as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await c.get(s.url)
+
+
+async def test_connect_refused_is_a_connect_error() -> None:
+    async with client(FastTransport()) as c:
+        with pytest.raises(httpx.ConnectError):
+            await c.get(f"http://127.0.0.1:{free_port()}/")
+
+
+async def test_read_timeout(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    s = await serve(ok(delay=2.0))
+    async with client(FastTransport(), read=0.1) as c:
+        with pytest.raises(httpx.ReadTimeout):
+            await c.get(s.url)
+
+
+async def test_pool_limit_is_respected(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    s = await serve(ok(delay=0.05))
+    async with client(FastTransport(max_connections=2)) as c:
+        replies = await asyncio.gather(*(c.get(s.url) for _ in range(5)))
+    assert [r.text for r in replies] == ["hello"] * 5
+    assert s.max_open <= 2 and s.accepted <= 2
+
+
+async def test_pool_timeout(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    s = await serve(ok(delay=1.0))
+    async with client(FastTransport(max_connections=1), pool=0.05) as c:
+        slow = asyncio.ensure_future(c.get(s.url))
+        await asyncio.sleep(0.02)
+        with pytest.raises(httpx.PoolTimeout):
+            await c.get(s.url)
+        assert (await slow).text == "hello"
+
+
+async def test_aclose_closes_every_connection(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    s = await serve(ok())
+    transport = FastTransport()
+    async with client(transport) as c:
+        await asyncio.gather(*(c.get(s.url) for _ in range(3)))
+        assert s.open == s.accepted > 0
+    for _ in range(100):
+        if s.open == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert s.open == 0
+
+
+PROXY_VARS = [v for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+              for v in (name, name.upper())]
+
+
+def test_default_transport_falls_back_to_httpx_behind_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in PROXY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    assert isinstance(default_transport(4), FastTransport)
+    assert isinstance(default_transport(4, url="https://api.example/v1"), FastTransport)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert isinstance(default_transport(4), httpx.AsyncHTTPTransport)
+    assert isinstance(default_transport(4, url="https://api.example/v1"), httpx.AsyncHTTPTransport)
+    # the proxy is for https only; and NO_PROXY hosts are reached directly
+    assert isinstance(default_transport(4, url="http://api.example/v1"), FastTransport)
+    monkeypatch.setenv("no_proxy", "api.example")
+    assert isinstance(default_transport(4, url="https://api.example/v1"), FastTransport)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+async def test_https_with_server_name_check(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    s = Server(ok(b"secret"))
+    s._server = await asyncio.start_server(s._serve, "127.0.0.1", 0, ssl=server_ctx)
+    port = s._server.sockets[0].getsockname()[1]
+    try:
+        trusting = ssl.create_default_context(cafile=str(cert))
+        async with client(FastTransport(ssl_context=trusting)) as c:
+            assert [(await c.get(f"https://localhost:{port}/")).text for _ in range(2)] == ["secret"] * 2
+            with pytest.raises(httpx.ConnectError):  # the name is checked: the cert is not for 127.0.0.1
+                await c.get(f"https://127.0.0.1:{port}/")
+        assert s.accepted == 1  # both on one connection; the refused handshake never got one
+    finally:
+        await s.close()
