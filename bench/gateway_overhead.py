@@ -202,8 +202,10 @@ def main() -> None:
         upstream = f"http://127.0.0.1:{up_port}"
         procs.append(_spawn([PY, __file__, "_upstream", str(up_port)], up_port, "upstream"))
         _gateway_config(upstream, workdir / "gateway.toml")
-        procs.append(_spawn([PY, __file__, "_gateway", str(workdir / "gateway.toml"), str(gw_port)], gw_port,
-                            "gateway"))
+        # What users run: the CLI command (it also tunes the collector for a long-lived proxy).
+        parity = str(Path(PY).parent / "parity")
+        procs.append(_spawn([parity, "gateway", "serve", "--config", str(workdir / "gateway.toml"),
+                             "--port", str(gw_port)], gw_port, "gateway"))
         targets = {"direct": f"{upstream}/v1/chat/completions",
                    "parity": f"http://127.0.0.1:{gw_port}/v1/chat/completions"}
         if not args.no_litellm:
@@ -275,13 +277,6 @@ if __name__ == "__main__":
 
         uvicorn.run(upstream_app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
                     access_log=False, lifespan="off")
-    elif len(sys.argv) > 1 and sys.argv[1] == "_gateway":
-        import uvicorn
-
-        from parity.gateway import create_app, load_gateway_config
-
-        uvicorn.run(create_app(load_gateway_config(sys.argv[2])), host="127.0.0.1", port=int(sys.argv[3]),
-                    log_level="error", access_log=False)
     elif len(sys.argv) > 1 and sys.argv[1] == "_load":
         print(json.dumps(asyncio.run(load(sys.argv[2], float(sys.argv[3]), float(sys.argv[4])))))
     else:
