@@ -6,7 +6,9 @@ One run, one machine, the same mock upstream (raw ASGI on uvicorn, sleeping
 20 ms, answering with a valid tool call) for all three targets: direct,
 parity gateway (in-flight validation on), LiteLLM proxy (installed into
 .bench-venv-litellm/ from PyPI on first use). Every server and the load
-generator run in processes of their own. The load is open-loop at a fixed
+generator run in processes of their own; the direct and parity figures are
+taken first, then the gateway is stopped and LiteLLM started and measured
+(one proxy on the cores at a time). The load is open-loop at a fixed
 rate over keep-alive connections (a minimal HTTP/1.1 client, so the
 generator's own cost stays small); the added latency is the difference of
 quantiles, target minus direct, at the same rate.
@@ -66,9 +68,20 @@ class _Conn:
 
 
 async def _request(pool: list[_Conn], host: str, port: int, raw: bytes) -> int:
+    reused = bool(pool)
     conn = pool.pop() if pool else _Conn(*await asyncio.open_connection(host, port))
-    conn.w.write(raw)
-    head = await conn.r.readuntil(b"\r\n\r\n")
+    try:
+        conn.w.write(raw)
+        head = await conn.r.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, ConnectionError):
+        if not reused:
+            raise
+        # A kept-alive connection the server closed while idle (uvicorn: after 5 s), before
+        # any byte of the answer: what every HTTP client does, once, on a fresh connection.
+        conn.w.close()
+        conn = _Conn(*await asyncio.open_connection(host, port))
+        conn.w.write(raw)
+        head = await conn.r.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     m = re.search(rb"(?i)content-length:\s*(\d+)", head)
     if m is None:
@@ -208,12 +221,18 @@ def main() -> None:
                              "--port", str(gw_port)], gw_port, "gateway"))
         targets = {"direct": f"{upstream}/v1/chat/completions",
                    "parity": f"http://127.0.0.1:{gw_port}/v1/chat/completions"}
+        results = {(name, r): _measure(url, r, args.duration) for r in rates for name, url in targets.items()}
         if not args.no_litellm:
+            # One proxy at a time: the parity gateway is stopped before LiteLLM starts, so
+            # neither measures the other's idle or backlog work on the shared cores.
+            gateway = procs.pop()
+            gateway.terminate()
+            gateway.wait(timeout=30)
             proc = _litellm(upstream, ll_port, workdir)
             if proc is not None:
                 procs.append(proc)
                 targets["litellm"] = f"http://127.0.0.1:{ll_port}/v1/chat/completions"
-        results = {(name, r): _measure(url, r, args.duration) for r in rates for name, url in targets.items()}
+                results.update({("litellm", r): _measure(targets["litellm"], r, args.duration) for r in rates})
     finally:
         for p in procs:
             p.terminate()
@@ -233,7 +252,8 @@ def _table(results: dict[tuple[str, float], dict[str, Any]], rates: list[float],
             x = results[(name, r)]
             add50, add99 = x["p50_ms"] - d["p50_ms"], x["p99_ms"] - d["p99_ms"]
             added = ("—", "—") if name == "direct" else (f"{add50:.2f}", f"{add99:.2f}")
-            lines.append(f"| {r:.0f} | {name} | {x['achieved_rps']:.0f} | {x['ok']} / {x['errors']} | "
+            errs = f" ({', '.join(x['error_kinds'])})" if x["errors"] else ""
+            lines.append(f"| {r:.0f} | {name} | {x['achieved_rps']:.0f} | {x['ok']} / {x['errors']}{errs} | "
                          f"{x['p50_ms']:.2f} | {x['p99_ms']:.2f} | {added[0]} | {added[1]} |")
         if "litellm" in names:
             p, ll = results[("parity", r)], results[("litellm", r)]

@@ -59,7 +59,7 @@ def _tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gen0, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(max(gen0, 50_000), gen1, gen2)
+    gc.set_threshold(max(gen0, 5_000), gen1, gen2)
 
 
 @app.command("hash-key")
