@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import shutil
 import ssl
 import subprocess
@@ -144,6 +145,49 @@ async def test_keep_alive_one_connection_for_sequential_requests(
         for _ in range(20):
             assert (await c.post(s.url, content=b"x")).text == "hello"
     assert s.accepted == 1 and len(s.requests) == 20
+
+
+@pytest.mark.parametrize("respond", ["length", "chunked", "close"])
+async def test_responses_leave_no_reference_cycles(serve: Callable[[Respond], Awaitable[Server]],
+                                                   respond: str) -> None:
+    """A cycle per response (parser <-> callbacks) made the collector pause the gateway
+    every few hundred requests: responses must be freed by reference counting alone."""
+    async def chunked(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
+        w.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+        return True
+
+    async def close_delimited(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
+        w.write(b"HTTP/1.1 200 OK\r\n\r\nhello")
+        return False
+
+    s = await serve({"length": ok(), "chunked": chunked, "close": close_delimited}[respond])
+    transport = FastTransport()
+
+    async def one() -> bytes:
+        # As the client and the gateway use it: straight to the transport (httpx's
+        # AsyncClient makes cycles of its own, response <-> bound stream).
+        response = await transport.handle_async_request(httpx.Request("POST", s.url, content=b"x"))
+        try:
+            return await response.aread()
+        finally:
+            await response.aclose()
+
+    assert await one() == b"hello"  # the pool and its connection exist before counting
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(10):
+            assert await one() == b"hello"
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        leaked = [type(o).__name__ for o in gc.garbage if type(o).__module__ == "parity.client._transport"
+                  or type(o).__name__ == "HttpResponseParser"]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+        await transport.aclose()
+    assert leaked == []
 
 
 async def test_close_delimited_body_is_read_and_not_reused(serve: Callable[[Respond], Awaitable[Server]]) -> None:

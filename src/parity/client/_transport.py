@@ -123,10 +123,15 @@ class _Response:
     """httptools callbacks for one response: its head, then body pieces as they are parsed."""
 
     __slots__ = ("body", "complete", "framed", "head_done", "head_only", "headers", "keep_alive",
-                 "parser", "received")
+                 "parser", "received", "status")
 
     def __init__(self, head_only: bool) -> None:
-        self.parser = httptools.HttpResponseParser(self)
+        # The parser holds this object's callbacks and this object holds the parser: a
+        # reference cycle, broken (``parser = None``) as soon as the message is complete
+        # or the body closed. Left to the cycle collector, one per request made its
+        # pauses the gateway's largest latency spikes.
+        self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
+        self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.head_only = head_only
@@ -138,11 +143,13 @@ class _Response:
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        assert self.parser is not None
         status = self.parser.get_status_code()
         if status < 200:  # interim (100 Continue): the real head follows
             self.headers = []
             return
         self.head_done = True
+        self.status = status
         self.framed = self.head_only or status in (204, 304) or any(
             n.lower() in _FRAMING for n, _ in self.headers)
         # read now: llhttp resets its flags once the message completes
@@ -156,9 +163,13 @@ class _Response:
     def on_message_complete(self) -> None:
         if self.head_done:
             self.complete = True
+            self.parser = None  # (the parser is still referenced by the feed_data call)
 
     def feed(self, data: bytes, request: httpx.Request) -> None:
         self.received = True
+        if self.parser is None:  # bytes after a complete answer: the connection is not reusable
+            self.keep_alive = False
+            return
         try:
             self.parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
@@ -205,6 +216,7 @@ class _Body(httpx.AsyncByteStream):
         if not self._closed:
             self._closed = True
             resp = self._resp
+            resp.parser = None  # break the parser's cycle also when the body was not read to its end
             self._pool.release(self._conn, resp.complete and resp.keep_alive and not resp.body,
                                asyncio.get_running_loop().time())
 
@@ -236,7 +248,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         except BaseException:
             pool.slots.release()
             raise
-        status = resp.parser.get_status_code()
+        status = resp.status
         stream = _Body(pool, conn, resp, request, timeout.get("read"))
         return httpx.Response(status, headers=resp.headers, stream=stream,
                               extensions={"http_version": b"HTTP/1.1"})
