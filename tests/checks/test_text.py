@@ -50,9 +50,10 @@ def test_special_tokens_found_once_each() -> None:
     ("the sea is salty because", "the sea salty because", "lost", 8),
     ("the sea is salty", "the sea is is salty", "extra", 11),
     ("the sea is salty", "the sea was blue", "diverged", 8),
-    ("the sea is salty.", "the sea is salty. It is", "diverged", 17),  # one stopped earlier
-    ("the sea is salty. It is", "the sea is salty.", "diverged", 17),
-    ("", "anything", "diverged", 0),
+    ("the sea is salty.", "the sea is salty. It is", "longer", 17),  # one stopped earlier
+    ("the sea is salty. It is", "the sea is salty.", "shorter", 17),
+    ("", "anything", "longer", 0),
+    ("the sea is salty", "the sky is blue", "diverged", 5),
 ])
 def test_text_change_tells_lost_and_repeated_text_from_divergence(a: str, b: str, kind: str, at: int) -> None:
     change = text_change(a, b)

@@ -98,11 +98,14 @@ def check_special_tokens(text: str) -> list[Finding]:
 class TextChange:
     """How text ``b`` differs from text ``a``.
 
-    ``kind`` is ``same``; ``lost`` (``b`` is ``a`` with pieces missing, as when
-    stream deltas are dropped); ``extra`` (``b`` is ``a`` with pieces added, as
-    when deltas repeat); or ``diverged`` (also when only the tail differs) (both share ``at`` leading characters
-    and then say different things, as two decodings of one prompt do when a
-    near-tie flips under non-reproducible arithmetic).
+    ``kind`` is one of: ``same``; ``lost`` (``b`` is ``a`` with pieces missing
+    inside it, as when stream deltas are dropped); ``extra`` (``b`` is ``a`` with
+    pieces added inside it, as when deltas repeat); ``shorter`` / ``longer``
+    (one is a strict prefix of the other: a lost or repeated *last* delta looks
+    like that, and so does a near-tie on the end-of-sequence token); or
+    ``diverged`` (both share ``at`` leading characters and then say different
+    things, as two decodings of one prompt do when a near-tie flips under
+    non-reproducible arithmetic; lost or repeated deltas cannot produce it).
     """
 
     kind: str
@@ -114,6 +117,10 @@ class TextChange:
             return f"{self.chars} character(s) missing"
         if self.kind == "extra":
             return f"{self.chars} character(s) added"
+        if self.kind == "shorter":
+            return f"stops after {self.at} of the other's {self.at + self.chars} character(s)"
+        if self.kind == "longer":
+            return f"goes on for {self.chars} character(s) after the other's {self.at}"
         if self.kind == "diverged":
             return f"diverged after {self.at} shared character(s)"
         return "identical"
@@ -126,10 +133,10 @@ def text_change(a: str, b: str) -> TextChange:
     at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     ops = [op for op in SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
     kinds = {op[0] for op in ops}
-    if len(ops) == 1 and at in (len(a), len(b)):
-        # Only the tail differs: one answer stopped earlier. A near-tie on the
-        # end-of-sequence token does that as well as a lost last delta does.
-        return TextChange("diverged", at=at)
+    if at == len(b):
+        return TextChange("shorter", at=at, chars=len(a) - at)
+    if at == len(a):
+        return TextChange("longer", at=at, chars=len(b) - at)
     if kinds == {"delete"}:
         return TextChange("lost", at=at, chars=sum(i2 - i1 for _, i1, i2, _, _ in ops))
     if kinds == {"insert"}:

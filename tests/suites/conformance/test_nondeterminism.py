@@ -72,3 +72,18 @@ async def test_sampling_ignored_fails_even_with_extra_seeds(run_conformance: Any
     result = next(p for p in v.probes if p.name == "sampling.temperature_zero")
     assert result.outcome is ProbeOutcome.FAIL, result
     assert result.requests == 5 and "not honoured" in result.reason
+
+
+async def test_calls_streamed_as_markup_fail_without_a_repeat(run_conformance: Any) -> None:
+    """A streaming tool-call parser that gives up: the calls reach the client as text."""
+    def markup_when_streamed(b: dict[str, Any], a: Answer) -> Answer:
+        if not b.get("stream") or not a.calls:
+            return a
+        text = "".join(f'<tool_call>{{"name": "{c.name}", "arguments": {c.arguments}}}</tool_call>'
+                       for c in a.calls)
+        return replace(a, content=text, calls=(), finish_reason="stop")
+
+    v = (await run_conformance({"cand": tampered(compliant_script(), after=markup_when_streamed)}))["cand"]
+    result = next(p for p in v.probes if p.name == "stream.tool_calls_equivalent")
+    assert result.outcome is ProbeOutcome.FAIL and "markup" in result.reason
+    assert result.requests == 4

@@ -50,7 +50,8 @@ class _SeedVariants(Probe):
 
     # Sent only when answers that must agree do not: engines whose arithmetic
     # depends on batching or on the prompt cache flip a near-tie now and then,
-    # which moves one answer; ignored sampling moves nearly all of them.
+    # which moves some answers; ignored sampling moves nearly all of them. Pass:
+    # a majority identical; fail: all distinct but at most one pair.
     extra_seeds: ClassVar[tuple[int, ...]] = ()
 
     def _case(self, seed: int) -> Case:
@@ -84,9 +85,10 @@ class _SeedVariants(Probe):
         n, modal, distinct = len(xs), max(counts.values()), len(counts)
         summary = f"{distinct} distinct answer(s) from {n} seeds at {self.params}"
         evidence = [excerpt(x) for x in xs]
-        if self.extra_seeds and modal >= n - 1:
-            return Assessment(PASS, f"{summary}: {modal} of {n} identical; the odd one is a "
-                              "near-tie flipped by non-reproducible arithmetic, not ignored sampling",
+        if self.extra_seeds and 2 * modal > n:
+            return Assessment(PASS, f"{summary}: {modal} of {n} identical; the others are "
+                              "near-ties flipped by non-reproducible arithmetic (batching, prompt "
+                              "cache), not ignored sampling, which makes nearly every answer differ",
                               evidence)
         if not self.extra_seeds or distinct >= n - 1:
             return Assessment(FAIL, summary + ": the sampling parameters were not honoured", evidence)
@@ -132,8 +134,8 @@ class TopP(_SeedVariants):
     prompt = POEM
     params: ClassVar[dict[str, Any]] = {"temperature": 1.3, "top_p": 0.01}
     seeds = (5, 6)
-    extra_seeds = (7, 8)
-    max_follow_ups = 2
+    extra_seeds = (7, 8, 9)
+    max_follow_ups = 3
 
 
 class SeedReproduces(_SeedVariants):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from parity.case import Case
 from parity.checks.conformance import call_signature, check_usage
 from parity.checks.text import text_change
-from parity.checks.toolcall import parse_arguments
+from parity.checks.toolcall import check_markup, parse_arguments
 from parity.exchange import Completion, Exchange
 
 from ._data import NEEDS_TOOL, SYSTEM_TOOLS, TOOLS
@@ -52,25 +53,42 @@ def broken_stream(a: Completion, b: Completion) -> list[str]:
     return []
 
 
-def differences(a: Completion, b: Completion) -> tuple[list[str], list[str]]:
-    """How a streamed answer ``b`` differs from the whole one ``a``: (hard, soft).
+@dataclass
+class Difference:
+    """How a streamed answer differs from the whole one, by what could have caused it.
 
-    Hard: text missing from or added inside the streamed answer -- lost or
-    repeated deltas. Soft: the two diverge, as two decodings of one prompt do
-    on an engine whose arithmetic depends on batching or on the prompt cache.
+    ``hard``: what only a broken stream produces -- text missing or added *inside*
+    the answer (lost or repeated deltas), calls that arrive as markup in content.
+    ``tail``: one answer is a strict prefix of the other -- a lost or repeated last
+    delta, or a near-tie on the end-of-sequence token; a repeat of the whole
+    request tells which. ``soft``: the answers diverge after a shared prefix, as
+    two decodings of one prompt do on an engine whose arithmetic depends on
+    batching or on the prompt cache; lost or repeated deltas cannot produce that.
     """
-    hard: list[str] = []
-    soft: list[str] = []
+
+    hard: list[str] = field(default_factory=list)
+    tail: list[str] = field(default_factory=list)
+    soft: list[str] = field(default_factory=list)
+
+
+def differences(a: Completion, b: Completion) -> Difference:
+    """How a streamed answer ``b`` differs from the whole one ``a``."""
+    d = Difference()
     change = text_change((a.content or "").strip(), (b.content or "").strip())
+    what = f"streamed content {change.describe()}"
     if change.kind in ("lost", "extra"):
-        hard.append(f"streamed content has {change.describe()} against the whole answer")
+        d.hard.append(f"{what} against the whole answer")
+    elif change.kind in ("shorter", "longer"):
+        d.tail.append(what)
     elif change.kind == "diverged":
-        soft.append(f"content {change.describe()}")
-    if call_signature(a.tool_calls) != call_signature(b.tool_calls):
-        soft.append(f"tool calls differ: {call_signature(a.tool_calls)} vs {call_signature(b.tool_calls)}")
+        d.soft.append(what)
+    if a.tool_calls and not b.tool_calls and check_markup(b):
+        d.hard.append("the streamed answer carries its tool calls as markup in content")
+    elif call_signature(a.tool_calls) != call_signature(b.tool_calls):
+        d.soft.append(f"tool calls differ: {call_signature(a.tool_calls)} vs {call_signature(b.tool_calls)}")
     if a.finish_reason != b.finish_reason:
-        soft.append(f"finish_reason {a.finish_reason!r} vs streamed {b.finish_reason!r}")
-    return hard, soft
+        d.soft.append(f"finish_reason {a.finish_reason!r} vs streamed {b.finish_reason!r}")
+    return d
 
 
 def said(c: Completion) -> tuple[str, list[tuple[str, str]], str | None]:
@@ -78,30 +96,29 @@ def said(c: Completion) -> tuple[str, list[tuple[str, str]], str | None]:
 
 
 class _Equivalence(Probe):
-    """Each key: a body sent whole and streamed. Where the two only diverge, the
-    whole body is sent once more (repeat 1): if the whole answers disagree
-    with each other too, or the repeat agrees with the streamed one, decoding is
-    what varies and the stream is faithful; if the repeat reproduces the whole
-    answer and the streamed one still differs, streaming changes the answer."""
+    """Each key: a body sent whole and streamed, judged by :class:`Difference`.
+    Where one answer is only a prefix of the other, the whole body is sent once
+    more (repeat 1): if it reproduces the whole answer, the stream lost or added
+    its end; if not, decoding is what varies."""
 
     keys: tuple[str, ...] = ()
 
-    def _pair(self, steps: Steps, key: str) -> tuple[Exchange, Exchange, list[str], list[str]] | Assessment:
+    def _pair(self, steps: Steps, key: str) -> tuple[Exchange, Exchange, Difference] | Assessment:
         got = get_pair(steps, self.name, key)
         if isinstance(got, Assessment):
             return got
         plain, streamed = got
-        hard = [f"stream anomaly: {a}" for a in streamed.stream_anomalies]
-        hard += broken_stream(completion(plain), completion(streamed))
-        more_hard, soft = differences(completion(plain), completion(streamed))
-        return plain, streamed, hard + more_hard, soft
+        d = differences(completion(plain), completion(streamed))
+        d.hard[:0] = [f"stream anomaly: {a}" for a in streamed.stream_anomalies]
+        d.hard += broken_stream(completion(plain), completion(streamed))
+        return plain, streamed, d
 
     def follow_up_sends(self, first: Steps) -> list[tuple[Case, int]]:
         plain = {c.id: c for c in self.cases()}
         out = []
         for key in self.keys:
             got = self._pair(first, key)
-            if isinstance(got, tuple) and not got[2] and got[3]:
+            if isinstance(got, tuple) and not got[2].hard and got[2].tail:
                 out.append((plain[f"{self.name}/{key}.plain"], 1))  # the whole body again
         return out
 
@@ -114,27 +131,27 @@ class _Equivalence(Probe):
             got = self._pair(steps, key)
             if isinstance(got, Assessment):
                 return got
-            plain, streamed, hard, soft = got
-            if hard:
+            plain, streamed, d = got
+            found = "; ".join(d.hard + d.tail + d.soft)
+            if d.hard:
                 protocol = True
-                fails.append(f"{key}: {'; '.join(hard + soft)}")
-                evidence += [excerpt(plain), excerpt(streamed, "; ".join(hard + soft))]
-                continue
-            if not soft:
-                continue
-            again = answer(steps, f"{self.name}/{key}.plain", repeat=1)
-            if isinstance(again, Assessment):
-                return Assessment(INCONCLUSIVE, f"{key}: {'; '.join(soft)}, and the repeat of the "
-                                  f"whole request is missing: {again.reason}", [excerpt(plain), excerpt(streamed)])
-            a, s, p = said(completion(again)), said(completion(streamed)), said(completion(plain))
-            if a == p and s != p:
-                fails.append(f"{key}: {'; '.join(soft)}; the whole request repeated gives the whole "
-                             "answer again, so streaming changes the answer")
-                evidence += [excerpt(plain), excerpt(streamed, "; ".join(soft)), excerpt(again)]
-            else:
-                notes.append(f"{key}: {'; '.join(soft)}, but the whole request repeated "
-                             f"{'agrees with the streamed answer' if a == s else 'diverges as well'}: "
-                             "decoding is not reproducible here, no delta was lost or repeated")
+                fails.append(f"{key}: {found}")
+                evidence += [excerpt(plain), excerpt(streamed, found)]
+            elif d.tail:
+                again = answer(steps, f"{self.name}/{key}.plain", repeat=1)
+                if isinstance(again, Assessment):
+                    return Assessment(INCONCLUSIVE, f"{key}: {found}, and the repeat of the whole "
+                                      f"request is missing: {again.reason}", [excerpt(plain), excerpt(streamed)])
+                if said(completion(again)) == said(completion(plain)):
+                    fails.append(f"{key}: {found}, while the whole request repeated gives the whole "
+                                 "answer again: the stream lost or repeated its end")
+                    evidence += [excerpt(plain), excerpt(streamed, found), excerpt(again)]
+                else:
+                    notes.append(f"{key}: {found}, and the whole request repeated differs too: "
+                                 "decoding is not reproducible here")
+            elif d.soft:
+                notes.append(f"{key}: {found} -- a divergence, which lost or repeated deltas "
+                             "cannot produce: decoding is not reproducible here")
         if fails:
             return Assessment(FAIL, " | ".join(fails)[:600], evidence, protocol=protocol)
         base = f"{len(self.keys)} streamed answer(s) faithful to the whole ones"
@@ -208,8 +225,8 @@ def _pair_mismatch(plain: Completion, streamed: Completion) -> list[str]:
     out = []
     if a.get("prompt_tokens") != b.get("prompt_tokens"):
         out.append(f"prompt_tokens {a.get('prompt_tokens')} whole vs {b.get('prompt_tokens')} streamed")
-    hard, soft = differences(plain, streamed)
-    same = not hard and not soft
+    d = differences(plain, streamed)
+    same = not (d.hard or d.tail or d.soft)
     if same and a.get("completion_tokens") != b.get("completion_tokens"):
         out.append(f"completion_tokens {a.get('completion_tokens')} whole vs "
                    f"{b.get('completion_tokens')} streamed for the same answer")
