@@ -131,12 +131,12 @@ def text_change(a: str, b: str) -> TextChange:
     if a == b:
         return TextChange("same", at=len(a))
     at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-    ops = [op for op in SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
-    kinds = {op[0] for op in ops}
     if at == len(b):
         return TextChange("shorter", at=at, chars=len(a) - at)
     if at == len(a):
         return TextChange("longer", at=at, chars=len(b) - at)
+    ops = [op for op in SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    kinds = {op[0] for op in ops}
     if kinds == {"delete"}:
         return TextChange("lost", at=at, chars=sum(i2 - i1 for _, i1, i2, _, _ in ops))
     if kinds == {"insert"}:

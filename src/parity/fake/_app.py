@@ -140,7 +140,7 @@ class FakeEndpoint:
                     deltas.append(d)
                 arg_chunk += 1
         cid, created = self._next_id(), int(time.time())
-        chunks = [
+        chunks: list[dict[str, Any]] = [
             {"id": cid, "object": "chat.completion.chunk", "created": created, "model": self.model,
              "choices": [{"index": 0, "delta": d, "finish_reason": None}]}
             for d in deltas

@@ -54,6 +54,10 @@ class _SeedVariants(Probe):
     # a majority identical; fail: all distinct but at most one pair.
     extra_seeds: ClassVar[tuple[int, ...]] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.max_follow_ups = len(cls.extra_seeds)
+
     def _case(self, seed: int) -> Case:
         return self.case(f"seed{seed}", {"messages": [user(self.prompt)], **self.params,
                                          "seed": seed, "max_tokens": 40})
@@ -116,7 +120,6 @@ class TemperatureZero(_SeedVariants):
     params: ClassVar[dict[str, Any]] = {"temperature": 0}
     seeds = (11, 22, 33)
     extra_seeds = (44, 55)
-    max_follow_ups = 2
 
 
 class TemperatureHigh(_SeedVariants):
@@ -135,7 +138,6 @@ class TopP(_SeedVariants):
     params: ClassVar[dict[str, Any]] = {"temperature": 1.3, "top_p": 0.01}
     seeds = (5, 6)
     extra_seeds = (7, 8, 9)
-    max_follow_ups = 3
 
 
 class SeedReproduces(_SeedVariants):

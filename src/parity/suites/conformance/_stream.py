@@ -103,6 +103,10 @@ class _Equivalence(Probe):
 
     keys: tuple[str, ...] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.max_follow_ups = len(cls.keys)  # at most one repeat per key
+
     def _pair(self, steps: Steps, key: str) -> tuple[Exchange, Exchange, Difference] | Assessment:
         got = get_pair(steps, self.name, key)
         if isinstance(got, Assessment):
@@ -163,7 +167,6 @@ class StreamAnswer(_Equivalence):
     description = "a plain answer at temperature 0 is the same streamed and not streamed"
     rows = (6, 19)
     keys = ("sky",)
-    max_follow_ups = 1
 
     def cases(self) -> list[Case]:
         body = {"messages": [user("In two sentences: why is the sea salty?")],
@@ -177,7 +180,6 @@ class StreamToolCalls(_Equivalence):
                    "index; lost, repeated or mis-indexed deltas are flagged")
     rows = (6,)
     keys = tuple(k for k, _, _ in NEEDS_TOOL[:2])
-    max_follow_ups = 2
 
     def cases(self) -> list[Case]:
         out: list[Case] = []
