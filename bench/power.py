@@ -1,6 +1,7 @@
 """Equality suite power: how soon does it fail an endpoint that is *not* serving the reference?
 
-    .venv/bin/python bench/power.py [--repeats 20] [--repeats-250 8] [--up] [--run-dir .parity/testbed]
+    .venv/bin/python bench/power.py [--repeats 20] [--repeats-250 8] [--repeats-bb 20] [--repeats-bb-250 8]
+                                    [--up] [--run-dir .parity/testbed]
 
 Real testbed (llama.cpp, SmolLM2-135M; the reference serves Q4_1 weights). For
 each variant, repeat ``r`` is the suite's run with run seed ``r``:
@@ -10,7 +11,7 @@ each variant, repeat ``r`` is the suite's run with run seed ``r``:
 * the same suite with a budget of 250 (``--repeats-250`` seeds): detection, and
   the median requests until the FAIL verdict;
 * black box only (logprobs ignored, as for an endpoint that reports none) at
-  budgets 100 and 250.
+  budgets 100 (``--repeats-bb``) and 250 (``--repeats-bb-250``).
 
 Requests are cached by body (bench/_eqcache.py): a repeat's reference draws are
 shared by every variant and every procedure with the same run seed, and the
@@ -75,7 +76,7 @@ async def measure(args: argparse.Namespace, urls: dict[str, str]) -> dict[str, A
     plans = [("default_100", EqualitySuite(), args.repeats),
              ("default_250", EqualitySuite(budget=250), args.repeats_250),
              ("blackbox_100", EqualitySuite(logprobs=False), args.repeats_bb),
-             ("blackbox_250", EqualitySuite(budget=250, logprobs=False), args.repeats_250)]
+             ("blackbox_250", EqualitySuite(budget=250, logprobs=False), args.repeats_bb_250)]
     for key, suite, n in plans:
         if n > 0:
             out[key] = await repeats(chosen, n, suite, urls, args.cache)
@@ -86,8 +87,8 @@ async def measure(args: argparse.Namespace, urls: dict[str, str]) -> dict[str, A
 def report(out: dict[str, Any]) -> None:
     print(f"# equality power, {datetime.date.today()}; α = 0.05; detection = FAIL verdict")
     print("| variant | suite ≤25 | ≤50 | ≤100 | median req. (budget 100) | budget 250 | median req. "
-          "(budget 250) | black box ≤100 | black box 250 |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "(budget 250) | black box ≤50 | ≤100 | black box 250 | median req. (black box, 250) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     names = next(iter(out.values())).keys()
     for n in names:
         cells = [n]
@@ -96,8 +97,8 @@ def report(out: dict[str, Any]) -> None:
         cells += [rate(d100, b) for b in (25, 50, 100)] if d100 else ["-"] * 3
         cells.append(median_requests(d100, 100) if d100 else "-")
         cells += [rate(d250, 250), median_requests(d250, 250)] if d250 else ["-", "-"]
-        cells.append(rate(b100, 100) if b100 else "-")
-        cells.append(rate(b250, 250) if b250 else "-")
+        cells += [rate(b100, b) for b in (50, 100)] if b100 else ["-"] * 2
+        cells += [rate(b250, 250), median_requests(b250, 250)] if b250 else ["-", "-"]
         print("| " + " | ".join(cells) + " |")
     print(f"\nFor comparison: {PAPER}.")
 
@@ -108,6 +109,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--repeats-250", type=int, default=8)
     ap.add_argument("--repeats-bb", type=int, default=20, help="black-box-only repeats at budget 100")
+    ap.add_argument("--repeats-bb-250", type=int, default=8, help="black-box-only repeats at budget 250")
     ap.add_argument("--run-dir", type=Path, default=ROOT / ".parity" / "testbed")
     ap.add_argument("--cache", type=Path, default=ROOT / ".parity" / "eqcache.sqlite")
     ap.add_argument("--up", action="store_true", help="start the variants (and stop them after)")
