@@ -79,12 +79,17 @@ def _feature(seqs: list[Seq], score: dict[str, float]) -> NDArray[np.float64]:
     return np.array([score.get(s[0], 0.0) if s else 0.0 for s in seqs])
 
 
+def _scored(seqs: list[Seq], score: dict[str, float]) -> NDArray[np.float64]:
+    f = _feature(seqs, score)
+    return np.outer(f, f)
+
+
 KERNELS: dict[str, Kernel] = {
     "hamming": lambda s, _: hamming_kernel_matrix(s, LENGTH),
     "prefix": _prefix,
     "first": _first,
-    "scored": lambda s, r: np.outer(_feature(s, r), _feature(s, r)),
-    "hamming+scored": lambda s, r: hamming_kernel_matrix(s, LENGTH) + 4 * np.outer(_feature(s, r), _feature(s, r)),
+    "scored": _scored,
+    "hamming+scored": lambda s, r: hamming_kernel_matrix(s, LENGTH) + 4 * _scored(s, r),
 }
 STATISTICS = [*KERNELS, "scored-signed"]
 USES_REPORT = {"scored", "scored-signed", "hamming+scored"}
