@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from parity.redaction import Secrets
 
 
 class ExchangeStatus(enum.StrEnum):
@@ -77,6 +80,27 @@ class Reply(BaseModel):
     @property
     def ok(self) -> bool:
         return self.status is ExchangeStatus.OK and self.completion is not None
+
+    def redacted(self, secrets: Secrets) -> Self:
+        """A copy with every configured secret masked in everything that came back (or was sent).
+
+        Endpoints echo what they receive (keys in headers included) in bodies,
+        error messages and stream frames: this runs before anything is stored.
+        """
+        if not secrets:
+            return self
+        update: dict[str, Any] = {
+            "response": secrets.redact_value(self.response),
+            "error": None if self.error is None else secrets.redact(self.error, excerpt=True),
+            "raw_excerpt": None if self.raw_excerpt is None else secrets.redact(self.raw_excerpt, excerpt=True),
+            "stream_anomalies": secrets.redact_value(self.stream_anomalies),
+        }
+        if self.completion is not None:
+            data = secrets.redact_value(self.completion.model_dump())
+            update["completion"] = Completion.model_validate(data)
+        if isinstance(self, Exchange):
+            update["request"] = secrets.redact_value(self.request)
+        return self.model_copy(update=update)
 
 
 class Exchange(Reply):

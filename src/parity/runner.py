@@ -23,6 +23,7 @@ from parity.case import Case
 from parity.client import ChatClient
 from parity.config import EndpointConfig, ParityConfig
 from parity.exchange import Exchange, Reply
+from parity.redaction import Secrets
 from parity.store import RunRecord, Store
 from parity.suites import EvalContext, Role, Suite
 from parity.verdict import Verdict
@@ -55,8 +56,10 @@ class EndpointSender:
         stored: dict[tuple[str, int], Exchange],
         progress: Progress,
         reference: Callable[[], Awaitable[list[Exchange]]] | None = None,
+        secrets: Secrets | None = None,
     ) -> None:
         self.endpoint: EndpointConfig = client.endpoint
+        self._secrets = client.secrets if secrets is None else secrets
         self._reference = reference
         self.run_id = run_id
         self.suite = suite
@@ -73,7 +76,8 @@ class EndpointSender:
             return hit
         body = self._client.build_body(case.body)
         reply = await self._client.chat(case.body, sent=body)
-        ex = _exchange(reply, self, case, repeat, body)
+        # Masked before anything else sees it: store, progress, suites, reports.
+        ex = _exchange(reply, self, case, repeat, body).redacted(self._secrets)
         self._store.add_exchange(ex)
         self._stored[key] = ex
         self.sent += 1
@@ -105,9 +109,14 @@ def _exchange(reply: Reply, s: EndpointSender, case: Case, repeat: int, body: di
     )
 
 
-def fingerprint(config: ParityConfig, suites: list[Suite]) -> str:
+def public_config(config: ParityConfig, secrets: Secrets) -> dict[str, Any]:
+    """The configuration as stored and reported: header values masked, URL passwords too."""
+    return secrets.redact_value(config.public_dict())
+
+
+def fingerprint(config: ParityConfig, suites: list[Suite], secrets: Secrets | None = None) -> str:
     what = {
-        "config": config.public_dict(),
+        "config": public_config(config, secrets or Secrets()),
         "suites": [[s.name, s.dataset_hash()] for s in suites],
         "version": __version__,
     }
@@ -146,11 +155,13 @@ class Runner:
         self._transport = transport or (lambda _e: None)
         self.progress: Progress = progress or _NoProgress()
         self._new_run = new_run
+        # Every configured secret of every endpoint: an endpoint may echo another's.
+        self.secrets = Secrets.for_endpoints(config.endpoints, self._keys)
         self._ref_done: dict[str, asyncio.Future[list[Exchange]]] = {}
 
     def start(self) -> tuple[RunRecord, bool]:
         """The run to work on: the unfinished one with the same fingerprint, or a new one."""
-        fp = fingerprint(self.config, self.suites)
+        fp = fingerprint(self.config, self.suites, self.secrets)
         if not self._new_run:
             found = self.store.find_unfinished(fp)
             if found is not None:
@@ -162,7 +173,7 @@ class Runner:
             reference=self.config.reference.name,
             suites=[s.name for s in self.suites],
             datasets={s.name: s.dataset_hash() for s in self.suites},
-            config=self.config.public_dict(),
+            config=public_config(self.config, self.secrets),
         )
         return record, False
 
@@ -197,7 +208,8 @@ class Runner:
                 done = self._ref_done[suite.name]
                 sender = EndpointSender(run_id=run_id, suite=suite.name, client=client,
                                         store=self.store, stored=mine, progress=self.progress,
-                                        reference=functools.partial(asyncio.shield, done))
+                                        reference=functools.partial(asyncio.shield, done),
+                                        secrets=self.secrets)
                 await suite.collect(sender, role, self.config.run)
                 sent[endpoint.name] = sent.get(endpoint.name, 0) + sender.sent
                 if role is Role.REFERENCE:

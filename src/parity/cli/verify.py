@@ -10,6 +10,7 @@ import orjson
 import typer
 
 from parity.config import load_config
+from parity.redaction import Secrets
 from parity.report import results_json
 from parity.runner import Runner
 from parity.suites import get_suite
@@ -83,7 +84,9 @@ def verify(
     if repeats is not None:
         cfg.run = cfg.run.model_copy(update={"repeats": repeats})
     suites = _suites(suite, dataset, limit, max_tokens, budget, _engine_params(engine_params), logprobs)
-    store = open_store(db, [k for k in keys.values() if k])
+    # The runner masks every secret before storing; the store's text backstop gets those
+    # values a plain replace in JSON cannot corrupt.
+    store = open_store(db, Secrets.for_endpoints(cfg.endpoints, keys).text_safe())
     progress = RichProgress.make()
     runner = Runner(cfg, suites, store, keys=keys, progress=RichProgress(progress), new_run=new_run)
     run, resumed = runner.start()

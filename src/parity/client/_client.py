@@ -18,6 +18,7 @@ import orjson
 
 from parity.config import EndpointConfig
 from parity.exchange import ExchangeStatus, Reply
+from parity.redaction import Secrets
 
 from ._limits import RateLimiter
 from ._parse import InvalidBody, parse_completion
@@ -58,7 +59,7 @@ class ChatClient:
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.endpoint = endpoint
-        self._secrets = tuple(s for s in (api_key, *endpoint.headers.values()) if s)
+        self.secrets = Secrets.for_endpoints([endpoint], {endpoint.name: api_key})
         headers = {"content-type": "application/json", **endpoint.headers}
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"
@@ -139,9 +140,9 @@ class ChatClient:
         return reply
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        """``text`` with this endpoint's secrets masked (key, header values, URL password);
+        a tail that starts a secret is masked too, as error texts are cut excerpts."""
+        return self.secrets.redact(text, excerpt=True)
 
     async def _attempt(self, content: bytes, stream: bool, t0: float) -> Reply:
         try:
