@@ -1,7 +1,7 @@
 """Pure checks over Exchanges: no I/O, shared by the verifier and the gateway."""
 
 from ._finding import Finding
-from ._schema import DRAFTS, InvalidSchema, SchemaCache
+from ._schema import DRAFTS, LOCAL_REGISTRY, InvalidSchema, SchemaCache
 from .toolcall import (
     ERROR_CLASSES,
     FINISH_MISMATCH,
@@ -22,6 +22,7 @@ __all__ = [
     "ERROR_CLASSES",
     "FINISH_MISMATCH",
     "INVALID_JSON",
+    "LOCAL_REGISTRY",
     "MARKUP_IN_CONTENT",
     "SCHEMA_MISMATCH",
     "UNKNOWN_NAME",

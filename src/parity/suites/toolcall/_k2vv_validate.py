@@ -13,12 +13,15 @@ as a schema error.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 from jsonschema import exceptions as js_exceptions
 from jsonschema import validators
+from referencing.exceptions import Unresolvable
 
+from parity.checks import LOCAL_REGISTRY
 from parity.exchange import Exchange, ToolCall
 from parity.suites.toolcall._k2vv_models import K2VVResult
 
@@ -43,8 +46,10 @@ def _call_valid(call: ToolCall, tools: list[dict[str, Any]]) -> bool:
     try:
         cls = validators.validator_for(schema)
         cls.check_schema(schema)
-        return bool(cls(schema).is_valid(args))
-    except js_exceptions.SchemaError:
+        # no $ref leaves the schema: a dataset's schema is as untrusted as a client's
+        return bool(cls(schema, registry=LOCAL_REGISTRY).is_valid(args))
+    except (js_exceptions.SchemaError, Unresolvable, re.error):
+        # a schema that refers outside itself, or a pattern Python's re cannot compile
         return False
 
 
