@@ -18,7 +18,7 @@ from parity.store import Store
 from ._config import GatewayConfig, ModelAlias
 from ._ejection import Ejector
 from ._router import Plan, Router
-from ._shared import MemoryState, SharedState
+from ._shared import MemoryState, SharedLink, SharedState
 from ._sticky import StickyTable, sticky_key
 from ._telemetry import FAILURES, EndpointStats, Metrics
 from ._upstream import Attempt, Upstream
@@ -95,13 +95,16 @@ class Gateway:
         self._pending_counts: dict[str, Counter[str]] = {n: Counter() for n in names}
         self.cluster_counts: dict[str, dict[str, int]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Shared state never fails or holds up a request: every call bounded, none raises.
+        self.link = SharedLink(self.shared, names, self.metrics.registry)
+        self._sync_task: asyncio.Task[None] | None = None
 
     async def aclose(self) -> None:
         for t in list(self._tasks):
             t.cancel()
         for up in self.upstreams.values():
             await up.aclose()
-        await self.shared.aclose()
+        await self.link.aclose()
 
     # housekeeping, at most once per sync period, on the request path -------------
     async def housekeeping(self) -> None:
@@ -109,21 +112,29 @@ class Gateway:
         for name in self.ejector.due_for_probe():
             self._spawn(self.probe(name))
         if self._distributed and self.clock() - self._last_sync >= self.config.server.shared_sync_s:
-            await self.sync()
+            self._last_sync = self.clock()
+            if self._sync_task is None or self._sync_task.done():  # one at a time, in a task of its own
+                self._sync_task = self._spawn(self.sync())
+            if self.link.up:  # fresh state for this request if Redis answers in time; never longer
+                await asyncio.wait({self._sync_task}, timeout=self.link.timeout_s)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def sync(self) -> None:
-        """Exchange counts and ejections with the other processes."""
+        """Exchange counts and ejections with the other processes; local state only while
+        shared state is unavailable (the link keeps the counts and resends them)."""
         self._last_sync = self.clock()
         names = list(self.upstreams)
         pending, self._pending_counts = self._pending_counts, {n: Counter() for n in names}
-        await self.shared.add_counts(pending)
-        self.cluster_counts = await self.shared.counts(names)
-        for name in self.ejector.apply_remote(await self.shared.ejections(names)):
+        got = await self.link.sync(pending, self.clock())
+        if got is None:
+            return
+        self.cluster_counts, remote = got
+        for name in self.ejector.apply_remote(remote):
             self.sticky.drop_endpoint(name)
 
     async def probe(self, name: str) -> None:
@@ -137,13 +148,13 @@ class Gateway:
                 self.stats[name].errors.clear()
                 self.stats[name].tool_errors.clear()
                 self.metrics.readmissions.labels(name).inc()
-                await self.shared.clear_ejection(name)
+                await self.link.clear(name)
             elif verdict is False:
                 await self._publish(name)
 
     async def _publish(self, name: str) -> None:
         until, reason = self.ejector.record(name)
-        await self.shared.publish_ejection(name, until, reason, self.clock())
+        await self.link.publish(name, until, reason, self.clock())
 
     # observation: every attempt, whatever happened ------------------------------
     async def observe(self, att: Attempt, req: ChatRequest | None) -> None:
