@@ -7,6 +7,7 @@ from typing import Any
 
 from helpers import healthy_script, make_config, transports, weather_cases
 
+from parity.case import Case
 from parity.fake import Answer, Call, FakeEndpoint, HttpError
 from parity.runner import Runner
 from parity.store import Store
@@ -86,3 +87,22 @@ async def test_resume_requests_only_what_is_missing(store: Store) -> None:
     assert all(after[k] == v for k, v in before.items())  # nothing stored was lost or changed
     # A finished run is not resumed: the same command starts a new one.
     assert Runner(cfg, [ToolcallSuite(cases)], store).start()[1] is False
+
+
+async def test_a_pattern_only_rusts_regex_understands_does_not_stop_a_run(store: Store) -> None:
+    """``^\\p{Lu}+$`` is valid for jsonschema-rs, a crash for Python's re: a finding, not a traceback."""
+    tool = {"type": "function", "function": {"name": "shout", "parameters": {
+        "type": "object", "required": ["word"],
+        "properties": {"word": {"type": "string", "pattern": r"^\p{Lu}+$"}}}}}
+    cases = [Case(id=f"c{i}", body={"messages": [{"role": "user", "content": f"shout {i}"}], "tools": [tool]})
+             for i in range(12)]
+
+    def script(body: dict[str, Any]) -> Answer:
+        n = int(body["messages"][-1]["content"].split()[-1])
+        return Answer(content=None, calls=(Call("shout", '{"word": "%s"}' % ("ÉCOLE" if n % 2 else "école")),))
+
+    apps = {n: FakeEndpoint(script) for n in ("ref", "cand")}
+    result = await Runner(make_config("ref", "cand"), [ToolcallSuite(cases)], store, transport=transports(apps)).run()
+    assert store.get_run(result.run.id).status == "complete"
+    cand = next(v for v in result.verdicts if v.endpoint == "cand")
+    assert cand.verdict in (Outcome.PASS, Outcome.INCONCLUSIVE, Outcome.FAIL)
