@@ -85,8 +85,15 @@ async def test_resume_requests_only_what_is_missing(store: Store) -> None:
     after = {(x.case_hash, x.repeat): x.model_dump_json() for x in store.exchanges(run.id)
              if x.endpoint == "replica"}
     assert all(after[k] == v for k, v in before.items())  # nothing stored was lost or changed
-    # A finished run is not resumed: the same command starts a new one.
-    assert Runner(cfg, [ToolcallSuite(cases)], store).start()[1] is False
+    # A finished run is reused as it is (nothing sent), unless a new run is asked for.
+    apps["replica"].requests.clear()
+    third = Runner(cfg, [ToolcallSuite(cases)], store, transport=transports(apps))
+    run3, found = third.start()
+    assert found and run3.id == run.id and run3.status == "complete"
+    reused = await third.run(run3)
+    assert reused.sent == {} and apps["replica"].requests == []
+    assert [v.model_dump() for v in reused.verdicts] == [v.model_dump() for v in result.verdicts]
+    assert Runner(cfg, [ToolcallSuite(cases)], store, new_run=True).start()[1] is False
 
 
 async def test_a_pattern_only_rusts_regex_understands_does_not_stop_a_run(store: Store) -> None:

@@ -2,8 +2,11 @@
 
 A run is identified by a fingerprint of what was asked (configuration without
 secrets, suites, datasets, seed, parity version). Running the same command
-again finds the unfinished run with that fingerprint and continues it: every
-stored Exchange is reused, and only what is missing is requested.
+again finds the newest run with that fingerprint: an unfinished one is
+continued (every stored Exchange is reused, only what is missing is
+requested); a complete one is reused as it is, nothing sent, so a command
+killed after its run completed but before its outputs were written can write
+them. ``new_run`` starts afresh instead.
 """
 
 from __future__ import annotations
@@ -160,10 +163,11 @@ class Runner:
         self._ref_done: dict[str, asyncio.Future[list[Exchange]]] = {}
 
     def start(self) -> tuple[RunRecord, bool]:
-        """The run to work on: the unfinished one with the same fingerprint, or a new one."""
+        """The run to work on: the newest with the same fingerprint (its ``status`` says whether
+        it is complete), or a new one; True when an existing run was found."""
         fp = fingerprint(self.config, self.suites, self.secrets)
         if not self._new_run:
-            found = self.store.find_unfinished(fp)
+            found = self.store.find_latest(fp)
             if found is not None:
                 return found, True
         record = self.store.create_run(
@@ -181,6 +185,9 @@ class Runner:
         resumed = False
         if run is None:
             run, resumed = self.start()
+        if run.status == "complete":  # nothing to send: its verdicts as they were saved
+            verdicts = self.store.verdicts(run.id) or self.evaluate(run.id)
+            return RunResult(run=run, verdicts=verdicts, resumed=True, sent={})
         stored = self.store.exchanges(run.id)
         sent: dict[str, int] = {}
         # Set when the reference has collected a suite: adaptive candidates read its answers.

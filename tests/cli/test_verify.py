@@ -39,3 +39,48 @@ def test_bad_engine_params_name_the_option(tmp_path: Path) -> None:
                                       "--engine-params", "[1]", "--db", str(tmp_path / "p.db")])
     assert result.exit_code == 2
     assert "--engine-params" in result.output and "object" in result.output
+
+
+def test_a_completed_run_is_reused_not_sent_again(tmp_path: Path) -> None:
+    """Killed after the run was marked complete, before its outputs: the rerun writes them."""
+    import asyncio
+    import subprocess
+
+    from helpers_proc import fake_server, parity_cmd, write_config
+
+    from parity.config import load_config
+    from parity.runner import Runner
+    from parity.store import Store
+
+    db = tmp_path / "p.db"
+    with fake_server() as url:
+        cfg_path = write_config(tmp_path / "parity.toml", url, ("ref", "cand"))
+        # what the killed command left: a complete run in the store, no results file, no report
+        store = Store(str(db))
+        first = asyncio.run(Runner(load_config(cfg_path), _suites(["toolcall"], None, 6, None), store,
+                                   keys={"ref": None, "cand": None}).run())
+        sent = store.count_exchanges(first.run.id)
+        store.close()
+        assert first.run.status == "complete" and sent > 0
+
+        def verify(*extra: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(parity_cmd("verify", "-c", str(cfg_path), "--db", str(db), "--limit", "6",
+                                             "--json", str(tmp_path / "out.json"),
+                                             "--report", str(tmp_path / "report"), *extra),
+                                  capture_output=True, text=True, cwd=tmp_path, timeout=120)
+
+        again = verify()
+        assert again.returncode == 0, again.stderr
+        assert "already complete" in again.stderr and f"run id: {first.run.id}" in again.stderr
+        assert (tmp_path / "out.json").exists() and (tmp_path / "report" / "report.html").exists()
+        store = Store(str(db))
+        assert [r.id for r in store.list_runs()] == [first.run.id]
+        assert store.count_exchanges(first.run.id) == sent  # nothing was requested again
+        store.close()
+
+        fresh = verify("--new-run")
+        assert fresh.returncode == 0, fresh.stderr
+        assert f"run id: {first.run.id}" not in fresh.stderr
+        store = Store(str(db))
+        assert len(store.list_runs()) == 2
+        store.close()

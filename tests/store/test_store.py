@@ -83,6 +83,9 @@ def test_unfinished_run_is_found_by_fingerprint(any_store: Store) -> None:
     assert any_store.find_unfinished(fp) is None
     rec = any_store.get_run(run)
     assert rec.status == "complete" and rec.datasets == {"toolcall": "abc"} and rec.finished_at
+    latest = any_store.find_latest(fp)  # a complete run is still found: the rerun reuses it
+    assert latest is not None and latest.id == run and latest.status == "complete"
+    assert any_store.find_latest(uuid.uuid4().hex) is None
 
 
 def test_unknown_run_is_a_clear_error(any_store: Store) -> None:

@@ -73,11 +73,14 @@ def verify(
              "post_sampling_probs); '{}' for APIs that reject unknown fields."),
     logprobs: bool = typer.Option(True, "--logprobs/--no-logprobs",
                                   help="Equality: use the logprob test where endpoints return logprobs."),
-    new_run: bool = typer.Option(False, "--new-run", help="Start afresh instead of resuming."),
+    new_run: bool = typer.Option(False, "--new-run",
+                                 help="Start a new run instead of resuming an unfinished one or "
+                                      "reusing a complete one of the same command."),
     report_dir: Path = typer.Option(None, "--report", help="Also write the HTML/Markdown report here."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 if any verdict is fail."),
 ) -> None:
-    """Verify endpoints against the reference; resumes an interrupted run of the same command."""
+    """Verify endpoints against the reference; resumes an interrupted run of the same command
+    (and reuses a complete one: --new-run to measure again)."""
     with config_errors():
         cfg = load_config(config)
         keys = keys_from_env(cfg)
@@ -90,7 +93,10 @@ def verify(
     progress = RichProgress.make()
     runner = Runner(cfg, suites, store, keys=keys, progress=RichProgress(progress), new_run=new_run)
     run, resumed = runner.start()
-    if resumed:
+    if run.status == "complete":
+        console.print(f"run {run.id} of this command is already complete: writing its results "
+                      "(--new-run to measure again)")
+    elif resumed:
         console.print(f"resuming {run.id}: {store.count_exchanges(run.id)} exchanges already stored "
                       "will not be requested again")
     else:

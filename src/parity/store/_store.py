@@ -119,6 +119,13 @@ class Store:
             row = conn.execute(q).mappings().first()
         return _run(row) if row else None
 
+    def find_latest(self, fingerprint: str) -> RunRecord | None:
+        """The newest run with this fingerprint, finished or not."""
+        q = select(runs).where(runs.c.fingerprint == fingerprint).order_by(runs.c.created_at.desc())
+        with self.engine.connect() as conn:
+            row = conn.execute(q).mappings().first()
+        return _run(row) if row else None
+
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(runs).order_by(runs.c.created_at.desc()).limit(limit)).mappings()
