@@ -133,3 +133,12 @@ def test_bootstrap_other_statistic_and_edges() -> None:
     assert bootstrap_ci([]).value is None
     with pytest.raises(ValueError):
         bootstrap_ci([1.0], n_boot=0)
+
+
+def test_bootstrap_does_not_depend_on_the_order_of_the_values() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.exponential(size=60)
+    base = bootstrap_ci(x, seed=7)
+    for _ in range(5):
+        shuffled = bootstrap_ci(rng.permutation(x), seed=7)
+        assert (shuffled.low, shuffled.high, shuffled.value) == (base.low, base.high, base.value)

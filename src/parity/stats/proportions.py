@@ -174,12 +174,14 @@ def bootstrap_ci(
     statistic. Assumes independent, identically distributed observations and a
     statistic that is smooth in the empirical distribution (fine for means and
     trimmed means; unreliable for extremes such as the maximum, and for very
-    small ``n``). Deterministic for a given ``seed``.
+    small ``n``). Deterministic for a given ``seed``, and independent of the
+    order of ``values`` (they are sorted before resampling: the statistic of a
+    sample does not depend on its order, so neither may its interval).
     """
     _check_level(level)
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
-    x = np.asarray(values, dtype=np.float64)
+    x = np.sort(np.asarray(values, dtype=np.float64))
     n = int(x.size)
     method = "bootstrap-percentile"
     if n == 0:

@@ -59,9 +59,15 @@ def single_metrics(obs: Sequence[Observation]) -> dict[str, Estimate]:
 def paired(
     cand: Sequence[Observation], ref: Sequence[Observation]
 ) -> list[tuple[Observation, Observation]]:
-    """Pairs (candidate, reference) of the same case and repeat index 0 on the reference side."""
+    """Pairs (candidate, reference) of the same case and repeat index 0 on the reference side.
+
+    Ordered by case and repeat, not by the order the answers came in: the
+    bootstrap resamples positions, so its interval must not depend on
+    which request happened to finish first.
+    """
     by_key = {o.key: o for o in ref}
-    return [(c, by_key[c.key]) for c in cand if c.key in by_key]
+    pairs = [(c, by_key[c.key]) for c in cand if c.key in by_key]
+    return sorted(pairs, key=lambda p: (p[0].key, p[0].repeat))
 
 
 def comparison_metrics(
