@@ -226,6 +226,9 @@ class Runner:
             for f in self._ref_done.values():  # the reference failed: waiting candidates fail too
                 if role is Role.REFERENCE and not f.done():
                     f.set_exception(RuntimeError("the reference's collection did not finish"))
+                    # Retrieved here: when nobody waits (an interrupted run), asyncio would
+                    # print "Future exception was never retrieved" at exit.
+                    f.exception()
 
     def evaluate(self, run_id: str) -> list[Verdict]:
         """Pure evaluation over what the store holds for the run; verdicts are saved."""

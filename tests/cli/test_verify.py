@@ -84,3 +84,29 @@ def test_a_completed_run_is_reused_not_sent_again(tmp_path: Path) -> None:
         store = Store(str(db))
         assert len(store.list_runs()) == 2
         store.close()
+
+
+def test_ctrl_c_is_a_clean_exit_130(tmp_path: Path) -> None:
+    """SIGINT mid-run: exit 130, no traceback, no "Future exception was never retrieved"."""
+    import signal
+    import subprocess
+    import time
+
+    from helpers_proc import fake_server, parity_cmd, write_config
+
+    log = tmp_path / "requests.log"
+    with fake_server("--delay", "0.3", "--log", str(log)) as url:
+        cfg = write_config(tmp_path / "parity.toml", url, ("ref", "cand"))
+        proc = subprocess.Popen(parity_cmd("verify", "-c", str(cfg), "--db", str(tmp_path / "p.db"),
+                                           "--limit", "40"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        # interrupt once requests are in flight (polling the fake's log; not a timing threshold)
+        for _ in range(600):
+            if log.exists() and len(log.read_text().splitlines()) >= 10:
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Future exception was never retrieved" not in err and "Traceback" not in err, err
+    assert "interrupted" in err and "resume" in err

@@ -101,8 +101,13 @@ def verify(
                       "will not be requested again")
     else:
         console.print(f"run {run.id} ({', '.join(s.name for s in suites)}; store {store.describe()})")
-    with progress:
-        result = asyncio.run(runner.run(run))
+    try:
+        with progress:
+            result = asyncio.run(runner.run(run))
+    except KeyboardInterrupt:
+        console.print(f"interrupted: {store.count_exchanges(run.id)} exchanges of {run.id} are stored; "
+                      "run the same command again to resume")
+        raise typer.Exit(130) from None
     console.print(verdict_table(result.verdicts))
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
