@@ -12,7 +12,7 @@ from helpers import make_config
 from parity.exchange import Completion, Exchange, ExchangeStatus, ToolCall
 from parity.redaction import MASK, Secrets, url_secrets
 
-HEADER = 'hv-HDRMARK-"quoted"\\back-0123'
+HEADER = 'hv-HDRMARK-"quoted"\\back/slash-0123'
 KEY = "sk-KEYMARK-0123456789"
 
 
@@ -20,7 +20,7 @@ def test_every_spelling_is_masked() -> None:
     s = Secrets([HEADER])
     escaped = orjson.dumps(HEADER).decode()[1:-1]
     spellings = [HEADER, escaped, orjson.dumps(escaped).decode()[1:-1], json.dumps(HEADER)[1:-1],
-                 repr(HEADER)[1:-1], quote(HEADER, safe="")]
+                 repr(HEADER)[1:-1], quote(HEADER, safe=""), escaped.replace("/", "\\/")]
     for text in spellings:
         out = s.redact(f"before {text} after")
         assert "HDRMARK" not in out and out == f"before {MASK} after", text

@@ -4,7 +4,7 @@ Built at the edge from the configuration and the keys read from the
 environment: API keys, the values of every configured header (providers put
 keys there), and passwords in URLs. Each secret is masked in every form it can
 take in text parity writes: as is, JSON-escaped (once or twice, minimal or
-ASCII-only), as a Python repr, percent-encoded, and inside an HTTP Basic
+ASCII-only, slashes escaped or not), as a Python repr, percent-encoded, and inside an HTTP Basic
 credential. A truncated excerpt that ends in the first characters of a secret
 is masked too.
 
@@ -41,6 +41,7 @@ def _forms(secret: str) -> set[str]:
         escaped,
         orjson.dumps(escaped).decode()[1:-1],  # JSON text inside a JSON string
         json.dumps(secret)[1:-1],  # ASCII-only JSON escaping (Python's json default)
+        escaped.replace("/", "\\/"),  # JSON with escaped slashes (PHP, some Java encoders)
         repr(secret)[1:-1],  # a Python repr (a dict of headers formatted into a message)
         quote(secret, safe=""),
         quote(secret, safe="/:@"),
