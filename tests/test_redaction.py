@@ -84,3 +84,15 @@ def test_an_exchange_is_redacted_everywhere() -> None:
     assert "KEYMARK" not in text and "HDRMARK" not in text
     assert out.completion is not None and out.completion.content == f"you sent {MASK}"
     assert ex.redacted(Secrets()) is ex
+
+
+def test_an_excerpt_cut_inside_a_secret_is_masked_even_when_nothing_else_is_there() -> None:
+    s = Secrets([KEY])
+    ex = Exchange(run_id="r", endpoint="e", suite="s", case_id="c", case_hash="h",
+                  status=ExchangeStatus.HTTP_ERROR, request={}, error="HTTP 401: bad key " + KEY[:9],
+                  raw_excerpt='{"error": "bad key ' + KEY[:12])
+    out = ex.redacted(s)
+    assert out.error == f"HTTP 401: bad key {MASK}" and out.raw_excerpt == '{"error": "bad key ' + MASK
+    clean = Exchange(run_id="r", endpoint="e", suite="s", case_id="c", case_hash="h",
+                     status=ExchangeStatus.OK, request={"messages": []}, response={"choices": []})
+    assert clean.redacted(s) is clean  # nothing to mask: no copy

@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
@@ -89,6 +90,9 @@ class Reply(BaseModel):
         """
         if not secrets:
             return self
+        excerpts = [t for t in (self.error, self.raw_excerpt) if t]
+        if not secrets.in_json(self._echoable()) and all(secrets.redact(t, excerpt=True) == t for t in excerpts):
+            return self  # the common case: one serialization, one scan (and a look at cut tails)
         update: dict[str, Any] = {
             "response": secrets.redact_value(self.response),
             "error": None if self.error is None else secrets.redact(self.error, excerpt=True),
@@ -96,11 +100,23 @@ class Reply(BaseModel):
             "stream_anomalies": secrets.redact_value(self.stream_anomalies),
         }
         if self.completion is not None:
-            data = secrets.redact_value(self.completion.model_dump())
-            update["completion"] = Completion.model_validate(data)
+            update["completion"] = Completion.model_validate(secrets.redact_value(self.completion.model_dump()))
         if isinstance(self, Exchange):
             update["request"] = secrets.redact_value(self.request)
         return self.model_copy(update=update)
+
+    def _echoable(self) -> bytes:
+        """Every string an endpoint could have filled (or was sent), as one JSON text."""
+        c = self.completion
+        parts: list[Any] = [self.response, self.error, self.raw_excerpt, self.stream_anomalies,
+                            getattr(self, "request", None)]
+        if c is not None:
+            parts += [c.content, c.reasoning_content, c.choices, c.logprobs, c.usage,
+                      [(t.id, t.type, t.name, t.arguments) for t in c.tool_calls]]
+        try:
+            return orjson.dumps(parts)
+        except TypeError:  # not plain JSON: look at everything
+            return self.model_dump_json().encode()
 
 
 class Exchange(Reply):

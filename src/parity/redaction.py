@@ -65,7 +65,7 @@ def url_secrets(url: str) -> list[str]:
 class Secrets:
     """A set of secret values and their masking; immutable once built."""
 
-    __slots__ = ("_forms", "_values")
+    __slots__ = ("_forms", "_in_json", "_values")
 
     def __init__(self, values: Iterable[str | None] = ()) -> None:
         kept = {v for v in values if v and len(v) >= MIN_LENGTH}
@@ -75,6 +75,9 @@ class Secrets:
             forms |= _forms(v)
         # Longest first: a secret that contains another is masked whole.
         self._forms: tuple[str, ...] = tuple(sorted(forms, key=len, reverse=True))
+        # Each form as it appears inside serialized JSON (escaping is per character, so a
+        # string holding a form serializes to text holding the form's escaped spelling).
+        self._in_json: tuple[bytes, ...] = tuple({orjson.dumps(f)[1:-1] for f in forms})
 
     @classmethod
     def for_endpoints(cls, endpoints: Iterable[Any], keys: Mapping[str, str | None] | None = None) -> Secrets:
@@ -120,10 +123,20 @@ class Secrets:
                     return text[:-n] + MASK
         return text
 
+    def in_json(self, text: bytes) -> bool:
+        """Whether serialized JSON holds any secret: one scan, so a clean value costs no walk."""
+        return any(f in text for f in self._in_json)
+
     def redact_value(self, value: _T) -> _T:
-        """A JSON-like value with every string (values and keys) redacted; others unchanged."""
+        """A JSON-like value with every string (values and keys) redacted; others unchanged
+        (the very same object when it holds no secret)."""
         if not self._forms:
             return value
+        try:
+            if not self.in_json(orjson.dumps(value)):
+                return value
+        except TypeError:  # not plain JSON (non-string keys...): walk it
+            pass
         return self._walk(value)  # type: ignore[no-any-return]
 
     def _walk(self, value: Any) -> Any:
