@@ -34,6 +34,7 @@ DRAFTS: dict[str, tuple[Any, type[Any]]] = {
 }
 MAX_SCHEMA_BYTES = 256 * 1024
 MAX_SCHEMA_DEPTH = 64
+_TOO_DEEP = f"schema nested deeper than {MAX_SCHEMA_DEPTH} levels"
 
 
 class InvalidSchema(ValueError):
@@ -70,14 +71,17 @@ def _depth(value: Any, limit: int) -> int:
 
 def _canonical(schema: Any) -> bytes:
     """The schema's canonical JSON, refused if too deep or too large to compile cheaply."""
-    if _depth(schema, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH:
-        raise InvalidSchema(f"schema nested deeper than {MAX_SCHEMA_DEPTH} levels")
     try:
         text = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError as exc:
+    except orjson.JSONEncodeError as exc:  # orjson refuses past 255 levels, or a non-JSON value
+        if "recursion" in str(exc).lower():
+            raise InvalidSchema(_TOO_DEEP) from None
         raise InvalidSchema(f"schema is not JSON: {exc}") from None
     if len(text) > MAX_SCHEMA_BYTES:
         raise InvalidSchema(f"schema larger than {MAX_SCHEMA_BYTES} bytes")
+    # Fewer brackets than the limit cannot nest deeper: the exact walk only when it might.
+    if text.count(b"{") + text.count(b"[") > MAX_SCHEMA_DEPTH and _depth(schema, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH:
+        raise InvalidSchema(_TOO_DEEP)
     return text
 
 
