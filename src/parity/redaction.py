@@ -91,9 +91,6 @@ class Secrets:
     def __bool__(self) -> bool:
         return bool(self._values)
 
-    def __add__(self, other: Secrets) -> Secrets:
-        return Secrets((*self._values, *other._values))
-
     @property
     def values(self) -> tuple[str, ...]:
         return self._values
