@@ -74,20 +74,27 @@ class _Handlers:
             req = await _parse(gw, request)
         except GatewayError as err:
             gw.metrics.requests.labels("-", err.code or err.type).inc()
-            return err.response()
+            return self._error(err)
         try:
             served = await dispatch(gw, req)
         except GatewayError as err:
             gw.metrics.requests.labels(req.model, err.code or err.type).inc()
-            return err.response()
+            return self._error(err)
         except Exception:
             log.exception("gateway: unexpected error")
             gw.metrics.requests.labels(req.model, "internal_error").inc()
             return GatewayError(500, "internal gateway error", type="server_error").response()
+        headers = gw.scrubber.headers(served.headers)
         if served.stream is not None:
-            return StreamingResponse(served.stream, headers={**served.headers, "cache-control": "no-cache"},
+            return StreamingResponse(served.stream, headers={**headers, "cache-control": "no-cache"},
                                      media_type="text/event-stream")
-        return Response(served.body, 200, served.headers, "application/json")
+        return Response(served.body, 200, headers, "application/json")
+
+    def _error(self, err: GatewayError) -> Response:
+        """Every error body leaves through the scrubber: upstream text may quote a secret."""
+        scrub = self.gw.scrubber
+        return Response(scrub.body(orjson.dumps(err.body())), err.status, scrub.headers(err.headers),
+                        "application/json")
 
     async def models(self, request: Request) -> Response:
         data = [{"id": m.alias + suffix, "object": "model", "owned_by": "parity"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import orjson
@@ -9,8 +10,10 @@ import orjson
 from ._errors import GatewayError
 from ._gateway import ChatRequest, Gateway, Served
 from ._router import Plan
-from ._stream import StreamAttempt
+from ._stream import DONE, StreamAttempt
 from ._upstream import Attempt
+
+log = logging.getLogger("parity.gateway")
 
 
 async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
@@ -37,17 +40,19 @@ async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
             headers = gw.served_headers(up, len(tried))
             if not req.stream:
                 gw.metrics.requests.labels(req.model, "ok").inc()
-                return Served(headers, body=att.body)
+                return Served(headers, body=gw.scrubber.body(att.body or b""))
             assert sa is not None
             return Served(headers, stream=_relay(gw, sa, req))
+        if att.error:
+            log.debug("gateway: %s attempt on %s failed: %s", req.model, up.name, att.error)
         if att.outcome == "client_error":
-            raise GatewayError(att.status or 400, f"endpoint {up.name} refused the request: {att.error}",
+            raise GatewayError(att.status or 400, f"endpoint {up.name} refused the request: {att.public()}",
                                code="upstream_rejected_request")
     raise _exhausted(req, plan, tried)
 
 
 def _exhausted(req: ChatRequest, plan: Plan, tried: list[Attempt]) -> GatewayError:
-    reasons = {a.endpoint: f"{a.outcome}: {a.error}" for a in tried}
+    reasons = {a.endpoint: a.public() for a in tried}
     reasons.update(plan.excluded)
     listed = "; ".join(f"{k}: {v}" for k, v in reasons.items())
     waits = [a.retry_after_s for a in tried if a.retry_after_s is not None and a.outcome == "rate_limited"]
@@ -73,9 +78,13 @@ async def _relay(gw: Gateway, sa: StreamAttempt, req: ChatRequest) -> AsyncItera
         await gw.observe(att, req)
         gw.metrics.requests.labels(req.model, "ok" if att.ok else f"stream_{att.outcome}").inc()
 
+    scrub = gw.scrubber.stream()
     try:
         async for frame in sa.rest(on_end):
-            yield frame
+            if frame == DONE or frame.startswith(b"data: {\"error\""):
+                for held in scrub.flush():
+                    yield held
+            yield scrub.frame(frame)
     finally:
         if not ended:
             # the client went away mid-stream; the endpoint is not to blame

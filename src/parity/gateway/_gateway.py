@@ -18,6 +18,7 @@ from parity.store import Store
 from ._config import GatewayConfig, ModelAlias
 from ._ejection import Ejector
 from ._router import Plan, Router
+from ._scrub import Scrubber
 from ._shared import MemoryState, SharedState
 from ._sticky import StickyTable, sticky_key
 from ._telemetry import FAILURES, EndpointStats, Metrics
@@ -80,6 +81,7 @@ class Gateway:
             for e in config.endpoints
         }
         names = list(self.upstreams)
+        self.scrubber = Scrubber(v for up in self.upstreams.values() for v in up.secrets)
         self.stats = {n: EndpointStats(config.ejection.window) for n in names}
         self.clock = clock
         self.ejector = Ejector(names, config.ejection, clock)

@@ -206,7 +206,7 @@ class StreamAttempt:
         if self.attempt.ok:
             yield DONE
         else:
-            yield GatewayError(502, f"upstream {self.up.name}: {self.attempt.error}", type="upstream_error",
+            yield GatewayError(502, f"upstream {self.up.name}: {self.attempt.public()}", type="upstream_error",
                                code=self.attempt.outcome).sse()
 
     async def close(self) -> None:

@@ -8,6 +8,7 @@ client's own retry policy is set to one attempt instead of being stacked.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from parity.client import ChatClient, RetryPolicy
 from parity.config import EndpointConfig
 from parity.exchange import ExchangeStatus, Reply
 
+from ._scrub import endpoint_secrets
 from ._validation import ToolValidator, summarize
 
 _STATUS_OUTCOME = {
@@ -56,10 +58,39 @@ class Attempt:
     ttft_s: float | None = None
     tool_calls: int | None = None
     findings: list[Finding] = field(default_factory=list)
+    detail: str = ""  # the upstream's own refusal message, cleaned for the client (client_error)
 
     @property
     def ok(self) -> bool:
         return self.outcome == "ok"
+
+    def public(self) -> str:
+        """Why it failed, as a client may read it: no addresses, exception names or upstream HTML.
+        The full (redacted) ``error`` is for the operator's log."""
+        if self.outcome == "tool_call_invalid":
+            return self.error
+        what = self.outcome if self.status is None else f"{self.outcome} (HTTP {self.status})"
+        return f"{what}: {self.detail}" if self.detail else what
+
+
+_ADDRESS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+|\[[0-9A-Fa-f:.]+\](?::\d+)?|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"
+                      r"|\b[A-Za-z0-9.-]+:\d{2,5}\b")
+
+
+def public_message(body: bytes | str | None) -> str:
+    """An upstream error body's own ``error.message`` with addresses masked; '' for anything else
+    (HTML pages, plain text, truncated JSON)."""
+    if not body:
+        return ""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    err = data.get("error") if isinstance(data, dict) else None
+    msg = err.get("message") if isinstance(err, dict) else err if isinstance(err, str) else None
+    if not isinstance(msg, str) or "<" in msg:
+        return ""
+    return _ADDRESS.sub("[address]", msg)[:200]
 
 
 class Upstream:
@@ -74,6 +105,7 @@ class Upstream:
         self.transport = transport
         # Streams: no read limit here, the gateway's own first-token and idle timers bound them.
         self.stream_timeout = {"connect": connect_timeout_s, "read": None, "write": None, "pool": None}
+        self.secrets = endpoint_secrets(cfg, api_key)
         self.url = f"{cfg.base_url}/chat/completions"
         self.headers = {"content-type": "application/json", **cfg.headers}
         if api_key:
@@ -106,8 +138,10 @@ class Upstream:
     ) -> Attempt:
         if reply.status is ExchangeStatus.HTTP_ERROR:
             status = reply.http_status or 502
-            return Attempt(self.name, status_outcome(status, self.retry), status=status, error=reply.error or "",
-                           retry_after_s=reply.retry_after_s, latency_s=latency)
+            outcome = status_outcome(status, self.retry)
+            return Attempt(self.name, outcome, status=status, error=reply.error or "",
+                           retry_after_s=reply.retry_after_s, latency_s=latency,
+                           detail=public_message(reply.raw_excerpt) if outcome == "client_error" else "")
         if reply.status is not ExchangeStatus.OK or reply.completion is None:
             return Attempt(self.name, _STATUS_OUTCOME.get(reply.status, "invalid_body"),
                            status=reply.http_status, error=reply.error or "", latency_s=latency)
