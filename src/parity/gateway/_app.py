@@ -19,9 +19,10 @@ from starlette.routing import Route
 
 from parity.store import Store
 
-from ._auth import KeyChecker
+from ._auth import KeyChecker, hash_key
 from ._config import GatewayConfig
 from ._dispatch import dispatch
+from ._door import check_depth, check_tools
 from ._errors import GatewayError, bad_request
 from ._gateway import ChatRequest, Gateway
 from ._shared import RedisState, SharedState
@@ -57,6 +58,7 @@ def create_app(
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={404: h.http_error, 405: h.http_error})
+    app.router.redirect_slashes = False  # a redirect would be built from the client's Host header
     app.state.gateway = gw
     return app
 
@@ -145,9 +147,8 @@ async def _parse(gw: Gateway, request: Request) -> ChatRequest:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
         raise bad_request("'messages' must be a non-empty array of objects", param="messages")
-    tools = body.get("tools")
-    if tools is not None and (not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools)):
-        raise bad_request("'tools' must be an array of objects", param="tools")
+    check_depth(body)
+    tools = check_tools(body.get("tools"), gw.validator.schemas)
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise bad_request("'stream' must be a boolean", param="stream")
@@ -160,4 +161,14 @@ async def _parse(gw: Gateway, request: Request) -> ChatRequest:
     ignore = frozenset(x.strip() for x in h.get("x-parity-ignore", "").split(",") if x.strip())
     session = h.get("x-parity-session") or h.get("x-session-id")
     return ChatRequest(body, alias, verified, stream, tools, ignore,
-                       gw.sticky_key_for(alias, session, messages, len(raw)))
+                       gw.sticky_key_for(alias, session, messages, len(raw)),
+                       client_id(request, keyed=bool(gw.config.server.api_key_hashes)))
+
+
+def client_id(request: Request, keyed: bool) -> str:
+    """Who is asking, for attribution (_blame): the gateway key when keys are checked (an
+    unchecked header is the client's to vary at will), else the address."""
+    auth = request.headers.get("authorization")
+    if keyed and auth:
+        return hash_key(auth)[7:23]
+    return request.client.host if request.client is not None else "-"

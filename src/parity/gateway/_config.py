@@ -59,6 +59,8 @@ class EjectionSettings(BaseModel):
     probation_s: float = Field(default=30.0, gt=0, description="First ejection's length; doubles on relapse.")
     max_probation_s: float = Field(default=600.0, gt=0)
     probe_successes: int = Field(default=3, ge=1, description="Consecutive good probes to readmit.")
+    min_distinct_clients: int = Field(
+        default=3, ge=1, description="Failures no endpoint could avoid count only once this many clients saw them.")
 
 
 class VerifiedBounds(BaseModel):

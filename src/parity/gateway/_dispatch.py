@@ -37,6 +37,7 @@ async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
         if not (att.ok and sa is not None):
             await gw.observe(att, req)  # a committed stream is observed when it ends, not here
         if att.ok:
+            await gw.settle(tried[:-1], req, served=True)  # the request was servable: they failed it
             headers = gw.served_headers(up, len(tried))
             if not req.stream:
                 gw.metrics.requests.labels(req.model, "ok").inc()
@@ -46,8 +47,10 @@ async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
         if att.error:
             log.debug("gateway: %s attempt on %s failed: %s", req.model, up.name, att.error)
         if att.outcome == "client_error":
+            await gw.settle(tried, req, served=False)
             raise GatewayError(att.status or 400, f"endpoint {up.name} refused the request: {att.public()}",
                                code="upstream_rejected_request")
+    await gw.settle(tried, req, served=False)
     raise _exhausted(req, plan, tried)
 
 
@@ -76,6 +79,8 @@ async def _relay(gw: Gateway, sa: StreamAttempt, req: ChatRequest) -> AsyncItera
         nonlocal ended
         ended = True
         await gw.observe(att, req)
+        if not att.ok:
+            await gw.settle([att], req, served=False)
         gw.metrics.requests.labels(req.model, "ok" if att.ok else f"stream_{att.outcome}").inc()
 
     scrub = gw.scrubber.stream()

@@ -70,13 +70,21 @@ class EndpointStats:
         self.latency_ewma: float | None = None
 
     def observe(self, outcome: str, latency_s: float | None, ttft_s: float | None, tool_calls: int | None) -> None:
-        self.errors.add(outcome in FAILURES)
+        """Timings and, as evidence about the endpoint, the outcome."""
+        self.timing(outcome, latency_s, ttft_s)
+        self.evidence(outcome, tool_calls)
+
+    def timing(self, outcome: str, latency_s: float | None, ttft_s: float | None) -> None:
         if latency_s is not None and outcome == "ok":
             self.latencies.append(latency_s)
             prev = self.latency_ewma
             self.latency_ewma = latency_s if prev is None else prev + _EWMA * (latency_s - prev)
         if ttft_s is not None:
             self.ttfts.append(ttft_s)
+
+    def evidence(self, outcome: str, tool_calls: int | None) -> None:
+        """The windows the ejection test reads (see _blame for what is admitted as evidence)."""
+        self.errors.add(outcome in FAILURES)
         if outcome in ("ok", "tool_call_invalid") and tool_calls is not None:
             self.tool_propensity.add(tool_calls > 0)
             if tool_calls > 0:
@@ -101,6 +109,10 @@ class Metrics:
                                  ["endpoint", "signal"], registry=r)
         self.readmissions = Counter("parity_gateway_readmissions", "Endpoints readmitted after probes.",
                                     ["endpoint"], registry=r)
+        self.unattributed = Counter("parity_gateway_unattributed_failures",
+                                    "Failed attempts not (yet) counted against the endpoint: no other "
+                                    "endpoint served the request and too few clients saw such failures.",
+                                    ["endpoint", "outcome"], registry=r)
         self.probes = Counter("parity_gateway_probes", "Probe requests.", ["endpoint", "outcome"], registry=r)
         self.ignore_votes = Counter("parity_gateway_ignore_votes", "Client ignore-list votes.",
                                     ["endpoint"], registry=r)
