@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from parity.checks import DRAFTS
 from parity.config import ConfigError, EndpointConfig
@@ -30,9 +38,11 @@ class ModelAlias(BaseModel):
     policy: str = Field(default="weighted", description="Routing policy name: weighted, price, latency.")
     weights: dict[str, float] = Field(default_factory=dict, description="Endpoint -> weight (default 1).")
     prices: dict[str, float] = Field(default_factory=dict, description="Endpoint -> price per 1M tokens.")
-    validate_tool_calls: bool = Field(default=True, description="Check every tool call in flight.")
+    validate_tool_calls: StrictBool = Field(default=True, description="Check every tool call in flight.")
+    reject_empty: StrictBool = Field(
+        default=False, description="An empty answer (no text, no call, finish 'stop') is a failed attempt.")
     max_attempts: int = Field(default=3, ge=1, le=10, description="Endpoints tried per request.")
-    sticky: bool = True
+    sticky: StrictBool = True
     required_suites: list[str] = Field(
         default_factory=list, description="Suites that must pass for ':verified' (empty: every suite on record)."
     )
@@ -80,6 +90,8 @@ class ServerSettings(BaseModel):
         default_factory=list, description="'sha256:<hex>' of accepted gateway keys; empty: no auth."
     )
     max_request_bytes: int = Field(default=4_000_000, ge=1024)
+    max_response_bytes: int = Field(default=16_000_000, ge=1024, description="An upstream answer past this "
+                                     "many bytes (streamed or not) is a failed attempt, not buffered whole.")
     connect_timeout_s: float = Field(default=5.0, gt=0)
     first_token_timeout_s: float = Field(default=30.0, gt=0, description="Stream: wait for the first token.")
     idle_timeout_s: float = Field(default=60.0, gt=0, description="Stream: longest gap between chunks.")

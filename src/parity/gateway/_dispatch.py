@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 
 import orjson
@@ -29,10 +30,11 @@ async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
             gw.metrics.fallbacks.labels(req.model, tried[-1].outcome).inc()
         if req.stream:
             sa = StreamAttempt(up, orjson.dumps(up.build_body(req.body)), req.tools, validator,
-                               gw.config.server.first_token_timeout_s, gw.config.server.idle_timeout_s)
+                               gw.config.server.first_token_timeout_s, gw.config.server.idle_timeout_s,
+                               req.alias.reject_empty, up.max_response_bytes)
             att = await sa.start()
         else:
-            att = await up.complete(req.body, req.tools, validator)
+            att = await up.complete(req.body, req.tools, validator, req.alias.reject_empty)
         tried.append(att)
         if not (att.ok and sa is not None):
             await gw.observe(att, req)  # a committed stream is observed when it ends, not here
@@ -51,17 +53,18 @@ async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
             raise GatewayError(att.status or 400, f"endpoint {up.name} refused the request: {att.public()}",
                                code="upstream_rejected_request")
     await gw.settle(tried, req, served=False)
-    raise _exhausted(req, plan, tried)
+    raise _exhausted(req, plan, tried, gw.config.server.max_retry_after_s)
 
 
-def _exhausted(req: ChatRequest, plan: Plan, tried: list[Attempt]) -> GatewayError:
+def _exhausted(req: ChatRequest, plan: Plan, tried: list[Attempt], cap: float) -> GatewayError:
     reasons = {a.endpoint: a.public() for a in tried}
     reasons.update(plan.excluded)
     listed = "; ".join(f"{k}: {v}" for k, v in reasons.items())
     waits = [a.retry_after_s for a in tried if a.retry_after_s is not None and a.outcome == "rate_limited"]
     if plan.retry_after_s is not None:
         waits.append(plan.retry_after_s)
-    headers = {"retry-after": str(max(1, round(min(waits))))} if waits else {}
+    # the client is told no longer a wait than the gateway itself keeps (max_retry_after_s)
+    headers = {"retry-after": str(max(1, math.ceil(min(*waits, cap))))} if waits else {}
     if tried and all(a.outcome == "tool_call_invalid" for a in tried):
         return GatewayError(502, f"every endpoint tried for {req.model} returned an invalid tool call: {listed}",
                             type="upstream_error", code="invalid_tool_call", detail={"endpoints": reasons})

@@ -79,7 +79,7 @@ class Gateway:
         self.upstreams = {
             e.name: Upstream(e, e.api_key(env),
                              injected.get(e.name) or default_transport(s.max_connections, url=e.base_url),
-                             s.connect_timeout_s)
+                             s.connect_timeout_s, s.max_response_bytes)
             for e in config.endpoints
         }
         names = list(self.upstreams)
@@ -158,6 +158,8 @@ class Gateway:
         self.metrics.attempts.labels(name, att.outcome).inc()
         stats = self.stats[name]
         stats.timing(att.outcome, att.latency_s, att.ttft_s)
+        if att.empty:
+            self.metrics.empty_answers.labels(name).inc()
         if att.ok and att.latency_s is not None:
             self.metrics.latency.labels(name).observe(att.latency_s)
         if att.ttft_s is not None:

@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 ATTEMPT_OUTCOMES = (
     "ok", "http_error", "rate_limited", "timeout", "connect_error", "invalid_body",
-    "stream_error", "tool_call_invalid", "client_error",
+    "stream_error", "tool_call_invalid", "client_error", "empty_answer",
 )
 FAILURES = frozenset(ATTEMPT_OUTCOMES) - {"ok", "tool_call_invalid", "client_error"}
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -113,6 +113,9 @@ class Metrics:
                                     "Failed attempts not (yet) counted against the endpoint: no other "
                                     "endpoint served the request and too few clients saw such failures.",
                                     ["endpoint", "outcome"], registry=r)
+        self.empty_answers = Counter("parity_gateway_empty_answers",
+                                     "Complete answers with no text and no tool call (finish_reason 'stop').",
+                                     ["endpoint"], registry=r)
         self.probes = Counter("parity_gateway_probes", "Probe requests.", ["endpoint", "outcome"], registry=r)
         self.ignore_votes = Counter("parity_gateway_ignore_votes", "Client ignore-list votes.",
                                     ["endpoint"], registry=r)

@@ -22,7 +22,7 @@ from parity.config import EndpointConfig
 from parity.exchange import ExchangeStatus, Reply
 
 from ._scrub import endpoint_secrets
-from ._validation import ToolValidator, summarize
+from ._validation import ToolValidator, is_empty, summarize
 
 _STATUS_OUTCOME = {
     ExchangeStatus.TIMEOUT: "timeout",
@@ -59,6 +59,7 @@ class Attempt:
     tool_calls: int | None = None
     findings: list[Finding] = field(default_factory=list)
     detail: str = ""  # the upstream's own refusal message, cleaned for the client (client_error)
+    empty: bool = False  # a complete answer with nothing in it (see _validation.is_empty)
 
     @property
     def ok(self) -> bool:
@@ -97,11 +98,13 @@ class Upstream:
     """An endpoint with its transport, client, request headers and what the gateway says about it."""
 
     def __init__(self, cfg: EndpointConfig, api_key: str | None, transport: httpx.AsyncBaseTransport,
-                 connect_timeout_s: float) -> None:
+                 connect_timeout_s: float, max_response_bytes: int | None = None) -> None:
         self.cfg = cfg
         self.name = cfg.name
         self.retry = RetryPolicy(max_attempts=1)
-        self.client = ChatClient(cfg, api_key=api_key, transport=transport, retry=self.retry)
+        self.max_response_bytes = max_response_bytes
+        self.client = ChatClient(cfg, api_key=api_key, transport=transport, retry=self.retry,
+                                 max_response_bytes=max_response_bytes)
         self.transport = transport
         # Streams: no read limit here, the gateway's own first-token and idle timers bound them.
         self.stream_timeout = {"connect": connect_timeout_s, "read": None, "write": None, "pool": None}
@@ -123,7 +126,8 @@ class Upstream:
         return self.client.redact(text)
 
     async def complete(
-        self, body: dict[str, Any], tools: list[dict[str, Any]] | None, validator: ToolValidator | None
+        self, body: dict[str, Any], tools: list[dict[str, Any]] | None, validator: ToolValidator | None,
+        reject_empty: bool = False,
     ) -> Attempt:
         t0 = time.perf_counter()
         try:
@@ -131,10 +135,11 @@ class Upstream:
                 reply = await self.client.chat(body)
         except TimeoutError:
             return Attempt(self.name, "timeout", error=f"no answer within {self.cfg.timeout_s:g}s")
-        return self._judge(reply, tools, validator, time.perf_counter() - t0)
+        return self._judge(reply, tools, validator, time.perf_counter() - t0, reject_empty)
 
     def _judge(
-        self, reply: Reply, tools: list[dict[str, Any]] | None, validator: ToolValidator | None, latency: float
+        self, reply: Reply, tools: list[dict[str, Any]] | None, validator: ToolValidator | None, latency: float,
+        reject_empty: bool,
     ) -> Attempt:
         if reply.status is ExchangeStatus.HTTP_ERROR:
             status = reply.http_status or 502
@@ -150,5 +155,10 @@ class Upstream:
         if findings:
             return Attempt(self.name, "tool_call_invalid", status=reply.http_status, latency_s=latency,
                            error=summarize(findings), tool_calls=n_calls, findings=findings)
+        empty = is_empty(reply.completion)
+        if empty and reject_empty:
+            return Attempt(self.name, "empty_answer", status=reply.http_status, latency_s=latency,
+                           error="empty answer (no text, no tool call, finish_reason 'stop')", tool_calls=0,
+                           empty=True)
         return Attempt(self.name, "ok", status=reply.http_status, body=orjson.dumps(reply.response),
-                       latency_s=latency, tool_calls=n_calls)
+                       latency_s=latency, tool_calls=n_calls, empty=empty)
