@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from typing import Any, TypeVar
 
 import httpx
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
@@ -28,6 +29,7 @@ from ._gateway import ChatRequest, Gateway
 from ._shared import RedisState, SharedState
 
 log = logging.getLogger("parity.gateway")
+T = TypeVar("T")
 VERIFIED = ":verified"
 
 
@@ -77,8 +79,15 @@ class _Handlers:
         except GatewayError as err:
             gw.metrics.requests.labels("-", err.code or err.type).inc()
             return self._error(err)
+        except ClientDisconnect:  # gone during the upload: nobody to answer, nothing to log
+            gw.metrics.requests.labels("-", "client_disconnect").inc()
+            return Response(status_code=499)
         try:
-            served = await dispatch(gw, req)
+            served = await unless_gone(request, dispatch(gw, req))
+        except ClientGone:
+            # cancelled with the attempt in flight: not counted against any endpoint
+            gw.metrics.requests.labels(req.model, "client_disconnect").inc()
+            return Response(status_code=499)
         except GatewayError as err:
             gw.metrics.requests.labels(req.model, err.code or err.type).inc()
             return self._error(err)
@@ -98,17 +107,30 @@ class _Handlers:
         return Response(scrub.body(orjson.dumps(err.body())), err.status, scrub.headers(err.headers),
                         "application/json")
 
+    def _locked(self, request: Request) -> Response | None:
+        """401 for a route that needs a key (all of /v1/*; /healthz and /metrics unless open_paths)."""
+        if request.url.path in self.gw.config.server.open_paths or self.keys.allows(
+                request.headers.get("authorization")):
+            return None
+        return self._error(GatewayError(401, "invalid or missing API key", code="invalid_api_key"))
+
     async def models(self, request: Request) -> Response:
+        if (locked := self._locked(request)) is not None:
+            return locked
         data = [{"id": m.alias + suffix, "object": "model", "owned_by": "parity"}
                 for m in self.gw.config.models for suffix in ("", VERIFIED)]
         return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
 
     async def healthz(self, request: Request) -> Response:
+        if (locked := self._locked(request)) is not None:
+            return locked
         admitted = self.gw.ejector.admitted()
         body = {"status": "ok", "endpoints": {n: "admitted" if ok else "ejected" for n, ok in admitted.items()}}
         return Response(orjson.dumps(body), media_type="application/json")
 
     async def metrics(self, request: Request) -> Response:
+        if (locked := self._locked(request)) is not None:
+            return locked
         return Response(generate_latest(self.gw.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
@@ -116,6 +138,33 @@ class _Handlers:
         what = "no such route" if status == 404 else "method not allowed"
         return GatewayError(status, f"{request.method} {request.url.path}: {what}",
                             code="not_found" if status == 404 else "method_not_allowed").response()
+
+
+class ClientGone(Exception):
+    """The client hung up while its request was being served."""
+
+
+async def unless_gone(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """``work``, cancelled (ClientGone) if the client disconnects first: an upstream attempt
+    for nobody would run to its timeout and then be counted against its endpoint."""
+    task = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in (task, watch):
+            if not t.done():
+                t.cancel()
+    if task.cancelled() or not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise ClientGone
+    return task.result()
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

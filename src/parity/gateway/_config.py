@@ -26,6 +26,7 @@ from parity.checks import DRAFTS
 from parity.config import ConfigError, EndpointConfig
 
 SCHEMA_VERSION = 1
+OPENABLE = ("/healthz", "/metrics", "/v1/models")
 
 
 class ModelAlias(BaseModel):
@@ -103,6 +104,17 @@ class ServerSettings(BaseModel):
     shared_sync_s: float = Field(default=1.0, ge=0, description="Redis sync period; 0: every request.")
     redis_prefix: str = Field(default="parity:gw", min_length=1)
     schema_draft: str = "draft7"
+    open_paths: list[str] = Field(
+        default_factory=lambda: ["/healthz", "/metrics"],
+        description="Routes served without a key when keys are configured (/v1/* always need one).")
+    # connection limits for `parity gateway serve` (uvicorn); see _serve.py
+    timeout_keep_alive_s: int = Field(default=5, ge=1, description="Idle keep-alive connections close (s).")
+    request_timeout_s: float = Field(default=30.0, gt=0, description="A request's head and body must "
+                                     "arrive within this; slower connections are closed.")
+    max_header_bytes: int = Field(default=65_536, ge=1024, description="Largest request head.")
+    limit_concurrency: int = Field(default=4096, ge=0, description="Connections + tasks; past it 503 (0: none).")
+    max_connections_per_client: int = Field(
+        default=256, ge=0, description="Open connections per client address (0: no cap; set 0 behind a proxy).")
 
     @field_validator("api_key_hashes")
     @classmethod
@@ -111,6 +123,14 @@ class ServerSettings(BaseModel):
             hexpart = h.removeprefix("sha256:")
             if not h.startswith("sha256:") or len(hexpart) != 64 or not all(c in "0123456789abcdef" for c in hexpart):
                 raise ValueError("each entry must be 'sha256:' + 64 lowercase hex digits (see parity gateway hash-key)")
+        return v
+
+    @field_validator("open_paths")
+    @classmethod
+    def _open(cls, v: list[str]) -> list[str]:
+        bad = [p for p in v if p not in OPENABLE]
+        if bad:
+            raise ValueError(f"only {', '.join(OPENABLE)} can be served without a key (got {', '.join(bad)})")
         return v
 
     @field_validator("schema_draft")
@@ -144,13 +164,14 @@ class GatewayConfig(BaseModel):
             raise ValueError("model aliases must be unique")
         from ._policy import POLICIES  # late: policies may be registered after import
 
-        for m in self.models:
+        for i, m in enumerate(self.models):
+            where = f"models[{i}] (alias {m.alias!r})"
             unknown = [n for n in m.endpoints if n not in names]
             unknown += [n for n in (*m.weights, *m.prices) if n not in m.endpoints]
             if unknown:
-                raise ValueError(f"models.{m.alias}: unknown endpoint(s) {', '.join(sorted(set(unknown)))}")
+                raise ValueError(f"{where}: unknown endpoint(s) {', '.join(sorted(set(unknown)))}")
             if m.policy not in POLICIES:
-                raise ValueError(f"models.{m.alias}.policy: unknown policy {m.policy!r}; one of {', '.join(POLICIES)}")
+                raise ValueError(f"{where}.policy: unknown policy {m.policy!r}; one of {', '.join(POLICIES)}")
         return self
 
     def endpoint(self, name: str) -> EndpointConfig:
@@ -185,6 +206,9 @@ def parse_gateway_config(raw: Mapping[str, Any], source: str = "<gateway config>
         lines = []
         for err in exc.errors():
             msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            if not err["loc"]:  # a cross-field check: its message names the place itself
+                lines.append(f"  {msg.removeprefix('Value error, ')}")
+                continue
             lines.append(f"  {_where(raw, tuple(err['loc']))}: {msg}")
         raise ConfigError(f"{source}: invalid gateway configuration\n" + "\n".join(lines)) from None
 
