@@ -114,7 +114,7 @@ class ServerSettings(BaseModel):
     max_header_bytes: int = Field(default=65_536, ge=1024, description="Largest request head.")
     limit_concurrency: int = Field(default=4096, ge=0, description="Connections + tasks; past it 503 (0: none).")
     max_connections_per_client: int = Field(
-        default=256, ge=0, description="Open connections per client address (0: no cap; set 0 behind a proxy).")
+        default=256, ge=0, description="Connections from one address waiting for a request (0: no cap).")
 
     @field_validator("api_key_hashes")
     @classmethod

@@ -6,7 +6,7 @@ connections need no key and cost 500 file descriptors. ``GuardedProtocol``
 (uvicorn's httptools protocol, plus three rules) closes a connection whose
 request does not arrive whole within ``request_timeout_s``, whose head grows
 past ``max_header_bytes``, or that would be more than
-``max_connections_per_client`` from one address. Idle keep-alive connections
+``max_connections_per_client`` from one address waiting for a request. Idle keep-alive connections
 close after ``timeout_keep_alive_s`` and ``limit_concurrency`` bounds the
 whole server (uvicorn answers 503 past it).
 """
@@ -28,10 +28,16 @@ log = logging.getLogger("parity.gateway")
 
 class GuardedProtocol(HttpToolsProtocol):
     """One connection; the settings and the per-address counts are the server's (class attributes
-    of the subclass ``guarded_protocol`` makes)."""
+    of the subclass ``guarded_protocol`` makes).
+
+    The per-address cap counts *waiting* connections: open, with no request fully received
+    (new, idle between requests, or sending a head or body). Those are what a slowloris
+    client holds; a busy client's connections are being served and do not count, so a
+    batch job with many requests in flight is not cut off.
+    """
 
     settings: ServerSettings
-    per_address: Counter[str]
+    waiting: Counter[str]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -39,27 +45,31 @@ class GuardedProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._in_head = True
         self._address: str | None = None
+        self._waiting = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._address = self.client[0] if self.client else None
-        if self._address is not None:
-            self.per_address[self._address] += 1
-            cap = self.settings.max_connections_per_client
-            if cap and self.per_address[self._address] > cap:
-                log.warning("parity gateway: more than %d connections from one address; closing", cap)
-                transport.abort()
-                return
+        cap = self.settings.max_connections_per_client
+        if cap and self._address is not None and self.waiting[self._address] >= cap:
+            log.warning("parity gateway: %d connections from one address wait for a request; closing", cap)
+            transport.abort()
+            return
+        self._wait(True)
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        if self._address is not None:
-            self.per_address[self._address] -= 1
-            if self.per_address[self._address] <= 0:
-                del self.per_address[self._address]
-            self._address = None
+        self._wait(False)
         super().connection_lost(exc)
+
+    def _wait(self, waiting: bool) -> None:
+        if self._address is None or waiting == self._waiting:
+            return
+        self._waiting = waiting
+        self.waiting[self._address] += 1 if waiting else -1
+        if self.waiting[self._address] <= 0:
+            del self.waiting[self._address]
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -80,7 +90,13 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._disarm()  # the request is in: the app's own timeouts take over
+        self._wait(False)
         super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._wait(True)  # kept alive: waiting for the next request (timeout_keep_alive bounds it)
 
     def _arm(self) -> None:
         if self._deadline is None:
@@ -99,7 +115,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
 def guarded_protocol(settings: ServerSettings) -> type[GuardedProtocol]:
     """A protocol class bound to one server's settings and address counts."""
-    return type("GatewayProtocol", (GuardedProtocol,), {"settings": settings, "per_address": Counter()})
+    return type("GatewayProtocol", (GuardedProtocol,), {"settings": settings, "waiting": Counter()})
 
 
 def uvicorn_config(app: Any, settings: ServerSettings, host: str, port: int, **kw: Any) -> uvicorn.Config:
