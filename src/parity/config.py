@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 
 class ConfigError(ValueError):
@@ -37,7 +37,7 @@ class EndpointConfig(BaseModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     base_url: str = Field(min_length=1)
     model: str = Field(min_length=1)
-    reference: bool = False
+    reference: StrictBool = False  # "yes" is not true: a typo must not pick the reference
     api_key_env: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     extra_body: dict[str, Any] = Field(default_factory=dict)

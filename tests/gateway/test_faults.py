@@ -126,7 +126,7 @@ async def test_garbage_body_falls_back_then_503(harness: Any) -> None:
     h2 = harness({"junk": FakeEndpoint(lambda b: Garbage())})
     r = await h2.chat()
     assert r.status_code == 503 and r.json()["error"]["code"] == "upstreams_failed"
-    assert "invalid body" in r.json()["error"]["message"]
+    assert "invalid_body" in r.json()["error"]["message"]
     assert h.total() == 2 and h2.total() == 1
 
 

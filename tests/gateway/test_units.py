@@ -93,8 +93,13 @@ def test_auth_compares_hashes() -> None:
 
 
 @pytest.mark.parametrize(("patch", "needle"), [
-    ({"alias": {"policy": "nope"}}, "unknown policy 'nope'"),
-    ({"alias": {"weights": {"ghost": 1}}}, "unknown endpoint(s) ghost"),
+    ({"alias": {"policy": "nope"}}, "models[0] (alias 'm').policy: unknown policy 'nope'"),
+    ({"alias": {"weights": {"ghost": 1}}}, "models[0] (alias 'm'): unknown endpoint(s) ghost"),
+    ({"alias": {"sticky": "yes"}}, "models[0] (alias 'm').sticky"),
+    ({"alias": {"validate_tool_calls": 1}}, "models[0] (alias 'm').validate_tool_calls"),
+    ({"alias": {"reject_empty": "true"}}, "models[0] (alias 'm').reject_empty"),
+    ({"endpoint": {"reference": "yes"}}, "endpoints[0] (name 'a').reference"),
+    ({"server": {"open_paths": ["/v1/chat/completions"]}}, "server.open_paths"),
     ({"alias": {"max_attempts": 0}}, "models[0] (alias 'm').max_attempts"),
     ({"server": {"api_key_hashes": ["plaintext"]}}, "server.api_key_hashes"),
     ({"ejection": {"alpha": 2}}, "ejection.alpha"),
@@ -104,3 +109,14 @@ def test_config_errors_name_the_field(patch: dict[str, object], needle: str) -> 
     with pytest.raises(ConfigError) as exc:
         make_config(["a"], **patch)  # type: ignore[arg-type]
     assert needle in str(exc.value)
+
+
+def test_parity_toml_bools_are_strict() -> None:
+    from parity.config import parse_config
+
+    raw = {"endpoints": [{"name": "r", "base_url": "http://r.test/v1", "model": "m", "reference": "yes"},
+                         {"name": "c", "base_url": "http://c.test/v1", "model": "m"}]}
+    with pytest.raises(ConfigError, match=r"endpoints\[0\] \(name 'r'\)\.reference"):
+        parse_config(raw)
+    raw["endpoints"][0]["reference"] = True
+    assert parse_config(raw).reference.name == "r"

@@ -28,7 +28,7 @@ def gateway(
     """Serve the OpenAI-compatible gateway with uvicorn."""
     import uvicorn
 
-    from parity.gateway import create_app, load_gateway_config
+    from parity.gateway import create_app, load_gateway_config, uvicorn_config
     from parity.store import Store
 
     try:
@@ -47,7 +47,8 @@ def gateway(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     _tune_gc()
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    # connection limits (keep-alive, request and head timeouts, per-address cap) come from [server]
+    uvicorn.Server(uvicorn_config(application, cfg.server, host, port)).run()
 
 
 def _tune_gc() -> None:

@@ -57,9 +57,11 @@ class ChatClient:
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.perf_counter,
+        max_response_bytes: int | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.secrets = Secrets.for_endpoints([endpoint], {endpoint.name: api_key})
+        self._max_bytes = max_response_bytes
         headers = {"content-type": "application/json", **endpoint.headers}
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"
@@ -153,9 +155,12 @@ class ChatClient:
                     return await self._streamed(content, t0)
                 response = await self._open(content)
                 try:
-                    body = await response.aread()
+                    body = await read_capped(response, self._max_bytes)
                 finally:
                     await response.aclose()
+                if self._max_bytes is not None and len(body) > self._max_bytes:
+                    raise _Failure(Reply(status=ExchangeStatus.INVALID_BODY, http_status=response.status_code,
+                                         error=f"answer larger than {self._max_bytes} bytes"), retryable=False)
                 self._raise_for_status(response.status_code, response.headers, body)
                 return self._parse(response.status_code, body)
         except (httpx.TimeoutException, TimeoutError) as exc:
@@ -250,6 +255,21 @@ class ChatClient:
             stream_anomalies=asm.anomalies,
             ttft_s=ttft,
         )
+
+
+async def read_capped(response: httpx.Response, limit: int | None) -> bytes:
+    """The body, but never more than ``limit`` + 1 bytes of it: a longer one is cut there
+    (so the caller can tell) instead of being buffered whole."""
+    if limit is None:
+        return await response.aread()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)[: limit + 1]
 
 
 def _error_message(body: bytes) -> str:

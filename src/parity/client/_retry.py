@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+# No server's Retry-After is taken past a day: 'inf', '1e400' and year-9999 dates are a day.
+MAX_RETRY_AFTER_S = 86_400.0
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529})
 
 
@@ -37,19 +40,29 @@ class RetryPolicy:
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date; None if absent or junk."""
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date; None if absent or junk.
+    Always finite, in [0, MAX_RETRY_AFTER_S]; callers cap it further by their own policy."""
     if not value:
         return None
     value = value.strip()
+    seconds: float | None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = _from_date(value, now)
+    if seconds is None:
+        return None
+    if math.isnan(seconds):
+        return None
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
+
+
+def _from_date(value: str, now: datetime | None) -> float | None:
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
-    return max(0.0, (when - now).total_seconds())
+    return (when - now).total_seconds()

@@ -13,6 +13,7 @@ from ._config import (
 )
 from ._ejection import binomial_tail
 from ._policy import POLICIES, Candidate, RoutingPolicy, register_policy
+from ._serve import uvicorn_config
 
 __all__ = [
     "POLICIES",
@@ -29,4 +30,5 @@ __all__ = [
     "load_gateway_config",
     "parse_gateway_config",
     "register_policy",
+    "uvicorn_config",
 ]

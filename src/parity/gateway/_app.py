@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from typing import Any, TypeVar
 
 import httpx
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from parity.store import Store
 
-from ._auth import KeyChecker
+from ._auth import KeyChecker, hash_key
 from ._config import GatewayConfig
 from ._dispatch import dispatch
+from ._door import check_depth, check_tools
 from ._errors import GatewayError, bad_request
 from ._gateway import ChatRequest, Gateway
 from ._shared import RedisState, SharedState
 
 log = logging.getLogger("parity.gateway")
+T = TypeVar("T")
 VERIFIED = ":verified"
 
 
@@ -57,6 +60,7 @@ def create_app(
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={404: h.http_error, 405: h.http_error})
+    app.router.redirect_slashes = False  # a redirect would be built from the client's Host header
     app.state.gateway = gw
     return app
 
@@ -74,32 +78,59 @@ class _Handlers:
             req = await _parse(gw, request)
         except GatewayError as err:
             gw.metrics.requests.labels("-", err.code or err.type).inc()
-            return err.response()
+            return self._error(err)
+        except ClientDisconnect:  # gone during the upload: nobody to answer, nothing to log
+            gw.metrics.requests.labels("-", "client_disconnect").inc()
+            return Response(status_code=499)
         try:
-            served = await dispatch(gw, req)
+            served = await unless_gone(request, dispatch(gw, req))
+        except ClientGone:
+            # cancelled with the attempt in flight: not counted against any endpoint
+            gw.metrics.requests.labels(req.model, "client_disconnect").inc()
+            return Response(status_code=499)
         except GatewayError as err:
             gw.metrics.requests.labels(req.model, err.code or err.type).inc()
-            return err.response()
+            return self._error(err)
         except Exception:
             log.exception("gateway: unexpected error")
             gw.metrics.requests.labels(req.model, "internal_error").inc()
             return GatewayError(500, "internal gateway error", type="server_error").response()
+        headers = gw.scrubber.headers(served.headers)
         if served.stream is not None:
-            return StreamingResponse(served.stream, headers={**served.headers, "cache-control": "no-cache"},
+            return StreamingResponse(served.stream, headers={**headers, "cache-control": "no-cache"},
                                      media_type="text/event-stream")
-        return Response(served.body, 200, served.headers, "application/json")
+        return Response(served.body, 200, headers, "application/json")
+
+    def _error(self, err: GatewayError) -> Response:
+        """Every error body leaves through the scrubber: upstream text may quote a secret."""
+        scrub = self.gw.scrubber
+        return Response(scrub.body(orjson.dumps(err.body())), err.status, scrub.headers(err.headers),
+                        "application/json")
+
+    def _locked(self, request: Request) -> Response | None:
+        """401 for a route that needs a key (all of /v1/*; /healthz and /metrics unless open_paths)."""
+        if request.url.path in self.gw.config.server.open_paths or self.keys.allows(
+                request.headers.get("authorization")):
+            return None
+        return self._error(GatewayError(401, "invalid or missing API key", code="invalid_api_key"))
 
     async def models(self, request: Request) -> Response:
+        if (locked := self._locked(request)) is not None:
+            return locked
         data = [{"id": m.alias + suffix, "object": "model", "owned_by": "parity"}
                 for m in self.gw.config.models for suffix in ("", VERIFIED)]
         return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
 
     async def healthz(self, request: Request) -> Response:
+        if (locked := self._locked(request)) is not None:
+            return locked
         admitted = self.gw.ejector.admitted()
         body = {"status": "ok", "endpoints": {n: "admitted" if ok else "ejected" for n, ok in admitted.items()}}
         return Response(orjson.dumps(body), media_type="application/json")
 
     async def metrics(self, request: Request) -> Response:
+        if (locked := self._locked(request)) is not None:
+            return locked
         return Response(generate_latest(self.gw.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
@@ -107,6 +138,33 @@ class _Handlers:
         what = "no such route" if status == 404 else "method not allowed"
         return GatewayError(status, f"{request.method} {request.url.path}: {what}",
                             code="not_found" if status == 404 else "method_not_allowed").response()
+
+
+class ClientGone(Exception):
+    """The client hung up while its request was being served."""
+
+
+async def unless_gone(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """``work``, cancelled (ClientGone) if the client disconnects first: an upstream attempt
+    for nobody would run to its timeout and then be counted against its endpoint."""
+    task = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in (task, watch):
+            if not t.done():
+                t.cancel()
+    if task.cancelled() or not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise ClientGone
+    return task.result()
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -138,9 +196,8 @@ async def _parse(gw: Gateway, request: Request) -> ChatRequest:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
         raise bad_request("'messages' must be a non-empty array of objects", param="messages")
-    tools = body.get("tools")
-    if tools is not None and (not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools)):
-        raise bad_request("'tools' must be an array of objects", param="tools")
+    check_depth(body)
+    tools = check_tools(body.get("tools"), gw.validator.schemas)
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise bad_request("'stream' must be a boolean", param="stream")
@@ -153,4 +210,14 @@ async def _parse(gw: Gateway, request: Request) -> ChatRequest:
     ignore = frozenset(x.strip() for x in h.get("x-parity-ignore", "").split(",") if x.strip())
     session = h.get("x-parity-session") or h.get("x-session-id")
     return ChatRequest(body, alias, verified, stream, tools, ignore,
-                       gw.sticky_key_for(alias, session, messages, len(raw)))
+                       gw.sticky_key_for(alias, session, messages, len(raw)),
+                       client_id(request, keyed=bool(gw.config.server.api_key_hashes)))
+
+
+def client_id(request: Request, keyed: bool) -> str:
+    """Who is asking, for attribution (_blame): the gateway key when keys are checked (an
+    unchecked header is the client's to vary at will), else the address."""
+    auth = request.headers.get("authorization")
+    if keyed and auth:
+        return hash_key(auth)[7:23]
+    return request.client.host if request.client is not None else "-"

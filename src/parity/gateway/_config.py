@@ -12,12 +12,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from parity.checks import DRAFTS
 from parity.config import ConfigError, EndpointConfig
 
 SCHEMA_VERSION = 1
+OPENABLE = ("/healthz", "/metrics", "/v1/models")
 
 
 class ModelAlias(BaseModel):
@@ -30,9 +39,11 @@ class ModelAlias(BaseModel):
     policy: str = Field(default="weighted", description="Routing policy name: weighted, price, latency.")
     weights: dict[str, float] = Field(default_factory=dict, description="Endpoint -> weight (default 1).")
     prices: dict[str, float] = Field(default_factory=dict, description="Endpoint -> price per 1M tokens.")
-    validate_tool_calls: bool = Field(default=True, description="Check every tool call in flight.")
+    validate_tool_calls: StrictBool = Field(default=True, description="Check every tool call in flight.")
+    reject_empty: StrictBool = Field(
+        default=False, description="An empty answer (no text, no call, finish 'stop') is a failed attempt.")
     max_attempts: int = Field(default=3, ge=1, le=10, description="Endpoints tried per request.")
-    sticky: bool = True
+    sticky: StrictBool = True
     required_suites: list[str] = Field(
         default_factory=list, description="Suites that must pass for ':verified' (empty: every suite on record)."
     )
@@ -59,6 +70,8 @@ class EjectionSettings(BaseModel):
     probation_s: float = Field(default=30.0, gt=0, description="First ejection's length; doubles on relapse.")
     max_probation_s: float = Field(default=600.0, gt=0)
     probe_successes: int = Field(default=3, ge=1, description="Consecutive good probes to readmit.")
+    min_distinct_clients: int = Field(
+        default=3, ge=1, description="Failures no endpoint could avoid count only once this many clients saw them.")
 
 
 class VerifiedBounds(BaseModel):
@@ -78,6 +91,8 @@ class ServerSettings(BaseModel):
         default_factory=list, description="'sha256:<hex>' of accepted gateway keys; empty: no auth."
     )
     max_request_bytes: int = Field(default=4_000_000, ge=1024)
+    max_response_bytes: int = Field(default=16_000_000, ge=1024, description="An upstream answer past this "
+                                     "many bytes (streamed or not) is a failed attempt, not buffered whole.")
     connect_timeout_s: float = Field(default=5.0, gt=0)
     first_token_timeout_s: float = Field(default=30.0, gt=0, description="Stream: wait for the first token.")
     idle_timeout_s: float = Field(default=60.0, gt=0, description="Stream: longest gap between chunks.")
@@ -89,6 +104,17 @@ class ServerSettings(BaseModel):
     shared_sync_s: float = Field(default=1.0, ge=0, description="Redis sync period; 0: every request.")
     redis_prefix: str = Field(default="parity:gw", min_length=1)
     schema_draft: str = "draft7"
+    open_paths: list[str] = Field(
+        default_factory=lambda: ["/healthz", "/metrics"],
+        description="Routes served without a key when keys are configured (/v1/* always need one).")
+    # connection limits for `parity gateway serve` (uvicorn); see _serve.py
+    timeout_keep_alive_s: int = Field(default=5, ge=1, description="Idle keep-alive connections close (s).")
+    request_timeout_s: float = Field(default=30.0, gt=0, description="A request's head and body must "
+                                     "arrive within this; slower connections are closed.")
+    max_header_bytes: int = Field(default=65_536, ge=1024, description="Largest request head.")
+    limit_concurrency: int = Field(default=4096, ge=0, description="Connections + tasks; past it 503 (0: none).")
+    max_connections_per_client: int = Field(
+        default=256, ge=0, description="Connections from one address waiting for a request (0: no cap).")
 
     @field_validator("api_key_hashes")
     @classmethod
@@ -97,6 +123,14 @@ class ServerSettings(BaseModel):
             hexpart = h.removeprefix("sha256:")
             if not h.startswith("sha256:") or len(hexpart) != 64 or not all(c in "0123456789abcdef" for c in hexpart):
                 raise ValueError("each entry must be 'sha256:' + 64 lowercase hex digits (see parity gateway hash-key)")
+        return v
+
+    @field_validator("open_paths")
+    @classmethod
+    def _open(cls, v: list[str]) -> list[str]:
+        bad = [p for p in v if p not in OPENABLE]
+        if bad:
+            raise ValueError(f"only {', '.join(OPENABLE)} can be served without a key (got {', '.join(bad)})")
         return v
 
     @field_validator("schema_draft")
@@ -130,13 +164,14 @@ class GatewayConfig(BaseModel):
             raise ValueError("model aliases must be unique")
         from ._policy import POLICIES  # late: policies may be registered after import
 
-        for m in self.models:
+        for i, m in enumerate(self.models):
+            where = f"models[{i}] (alias {m.alias!r})"
             unknown = [n for n in m.endpoints if n not in names]
             unknown += [n for n in (*m.weights, *m.prices) if n not in m.endpoints]
             if unknown:
-                raise ValueError(f"models.{m.alias}: unknown endpoint(s) {', '.join(sorted(set(unknown)))}")
+                raise ValueError(f"{where}: unknown endpoint(s) {', '.join(sorted(set(unknown)))}")
             if m.policy not in POLICIES:
-                raise ValueError(f"models.{m.alias}.policy: unknown policy {m.policy!r}; one of {', '.join(POLICIES)}")
+                raise ValueError(f"{where}.policy: unknown policy {m.policy!r}; one of {', '.join(POLICIES)}")
         return self
 
     def endpoint(self, name: str) -> EndpointConfig:
@@ -171,6 +206,9 @@ def parse_gateway_config(raw: Mapping[str, Any], source: str = "<gateway config>
         lines = []
         for err in exc.errors():
             msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            if not err["loc"]:  # a cross-field check: its message names the place itself
+                lines.append(f"  {msg.removeprefix('Value error, ')}")
+                continue
             lines.append(f"  {_where(raw, tuple(err['loc']))}: {msg}")
         raise ConfigError(f"{source}: invalid gateway configuration\n" + "\n".join(lines)) from None
 

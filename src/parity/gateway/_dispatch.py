@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import AsyncIterator
 
 import orjson
@@ -9,8 +11,10 @@ import orjson
 from ._errors import GatewayError
 from ._gateway import ChatRequest, Gateway, Served
 from ._router import Plan
-from ._stream import StreamAttempt
+from ._stream import DONE, StreamAttempt
 from ._upstream import Attempt
+
+log = logging.getLogger("parity.gateway")
 
 
 async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
@@ -26,34 +30,41 @@ async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
             gw.metrics.fallbacks.labels(req.model, tried[-1].outcome).inc()
         if req.stream:
             sa = StreamAttempt(up, orjson.dumps(up.build_body(req.body)), req.tools, validator,
-                               gw.config.server.first_token_timeout_s, gw.config.server.idle_timeout_s)
+                               gw.config.server.first_token_timeout_s, gw.config.server.idle_timeout_s,
+                               req.alias.reject_empty, up.max_response_bytes)
             att = await sa.start()
         else:
-            att = await up.complete(req.body, req.tools, validator)
+            att = await up.complete(req.body, req.tools, validator, req.alias.reject_empty)
         tried.append(att)
         if not (att.ok and sa is not None):
             await gw.observe(att, req)  # a committed stream is observed when it ends, not here
         if att.ok:
+            await gw.settle(tried[:-1], req, served=True)  # the request was servable: they failed it
             headers = gw.served_headers(up, len(tried))
             if not req.stream:
                 gw.metrics.requests.labels(req.model, "ok").inc()
-                return Served(headers, body=att.body)
+                return Served(headers, body=gw.scrubber.body(att.body or b""))
             assert sa is not None
             return Served(headers, stream=_relay(gw, sa, req))
+        if att.error:
+            log.debug("gateway: %s attempt on %s failed: %s", req.model, up.name, att.error)
         if att.outcome == "client_error":
-            raise GatewayError(att.status or 400, f"endpoint {up.name} refused the request: {att.error}",
+            await gw.settle(tried, req, served=False)
+            raise GatewayError(att.status or 400, f"endpoint {up.name} refused the request: {att.public()}",
                                code="upstream_rejected_request")
-    raise _exhausted(req, plan, tried)
+    await gw.settle(tried, req, served=False)
+    raise _exhausted(req, plan, tried, gw.config.server.max_retry_after_s)
 
 
-def _exhausted(req: ChatRequest, plan: Plan, tried: list[Attempt]) -> GatewayError:
-    reasons = {a.endpoint: f"{a.outcome}: {a.error}" for a in tried}
+def _exhausted(req: ChatRequest, plan: Plan, tried: list[Attempt], cap: float) -> GatewayError:
+    reasons = {a.endpoint: a.public() for a in tried}
     reasons.update(plan.excluded)
     listed = "; ".join(f"{k}: {v}" for k, v in reasons.items())
     waits = [a.retry_after_s for a in tried if a.retry_after_s is not None and a.outcome == "rate_limited"]
     if plan.retry_after_s is not None:
         waits.append(plan.retry_after_s)
-    headers = {"retry-after": str(max(1, round(min(waits))))} if waits else {}
+    # the client is told no longer a wait than the gateway itself keeps (max_retry_after_s)
+    headers = {"retry-after": str(max(1, math.ceil(min(*waits, cap))))} if waits else {}
     if tried and all(a.outcome == "tool_call_invalid" for a in tried):
         return GatewayError(502, f"every endpoint tried for {req.model} returned an invalid tool call: {listed}",
                             type="upstream_error", code="invalid_tool_call", detail={"endpoints": reasons})
@@ -71,11 +82,17 @@ async def _relay(gw: Gateway, sa: StreamAttempt, req: ChatRequest) -> AsyncItera
         nonlocal ended
         ended = True
         await gw.observe(att, req)
+        if not att.ok:
+            await gw.settle([att], req, served=False)
         gw.metrics.requests.labels(req.model, "ok" if att.ok else f"stream_{att.outcome}").inc()
 
+    scrub = gw.scrubber.stream()
     try:
         async for frame in sa.rest(on_end):
-            yield frame
+            if frame == DONE or frame.startswith(b"data: {\"error\""):
+                for held in scrub.flush():
+                    yield held
+            yield scrub.frame(frame)
     finally:
         if not ended:
             # the client went away mid-stream; the endpoint is not to blame

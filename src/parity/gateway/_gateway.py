@@ -15,9 +15,11 @@ import httpx
 from parity.client import default_transport
 from parity.store import Store
 
+from ._blame import ENDPOINT_ONLY, Blame
 from ._config import GatewayConfig, ModelAlias
 from ._ejection import Ejector
 from ._router import Plan, Router
+from ._scrub import Scrubber
 from ._shared import MemoryState, SharedLink, SharedState
 from ._sticky import StickyTable, sticky_key
 from ._telemetry import FAILURES, EndpointStats, Metrics
@@ -45,6 +47,7 @@ class ChatRequest:
     tools: list[dict[str, Any]] | None
     ignore: frozenset[str]
     sticky_key: str | None
+    client: str = "-"  # who asked: a gateway key's hash prefix, or the address (see _blame)
 
     @property
     def model(self) -> str:
@@ -76,13 +79,15 @@ class Gateway:
         self.upstreams = {
             e.name: Upstream(e, e.api_key(env),
                              injected.get(e.name) or default_transport(s.max_connections, url=e.base_url),
-                             s.connect_timeout_s)
+                             s.connect_timeout_s, s.max_response_bytes)
             for e in config.endpoints
         }
         names = list(self.upstreams)
+        self.scrubber = Scrubber(v for up in self.upstreams.values() for v in up.secrets)
         self.stats = {n: EndpointStats(config.ejection.window) for n in names}
         self.clock = clock
         self.ejector = Ejector(names, config.ejection, clock)
+        self.blame = Blame(names, config.ejection.min_distinct_clients, config.ejection.window)
         self.metrics = Metrics(self.stats, self.ejector.admitted)
         self.verdicts = VerdictBook(store, names, s.verdict_refresh_s, clock)
         self.sticky = StickyTable(s.sticky_ttl_s, clock)
@@ -158,11 +163,14 @@ class Gateway:
 
     # observation: every attempt, whatever happened ------------------------------
     async def observe(self, att: Attempt, req: ChatRequest | None) -> None:
-        """Telemetry, Retry-After, stickiness and the ejection test for one attempt."""
+        """Telemetry, Retry-After and stickiness for one attempt. A success is evidence for its
+        endpoint at once; a failure waits for ``settle`` (or is settled here for probes)."""
         name = att.endpoint
         self.metrics.attempts.labels(name, att.outcome).inc()
         stats = self.stats[name]
-        stats.observe(att.outcome, att.latency_s, att.ttft_s, att.tool_calls)
+        stats.timing(att.outcome, att.latency_s, att.ttft_s)
+        if att.empty:
+            self.metrics.empty_answers.labels(name).inc()
         if att.ok and att.latency_s is not None:
             self.metrics.latency.labels(name).observe(att.latency_s)
         if att.ttft_s is not None:
@@ -171,17 +179,37 @@ class Gateway:
         if att.retry_after_s is not None and att.status in (429, 503):
             self.router.cool_down(name, min(att.retry_after_s, self.config.server.max_retry_after_s))
         if att.ok:
+            stats.evidence(att.outcome, att.tool_calls)
             if req is not None and req.sticky_key is not None:
                 self.sticky.bind(req.sticky_key, name)
             return
         if req is not None and req.sticky_key is not None and self.sticky.get(req.sticky_key) == name:
             # the guard: a quality failure breaks the binding as surely as an error does
             self.sticky.drop(req.sticky_key)
-        if att.outcome in FAILURES or att.outcome == "tool_call_invalid":
+        if req is None:
+            await self._evidence(name, att.outcome, att.tool_calls)
+
+    async def settle(self, failed: list[Attempt], req: ChatRequest, served: bool) -> None:
+        """The request is over: its failed attempts become evidence as _blame decides."""
+        for att in failed:
+            if att.outcome == "client_error":
+                continue
+            if served or att.outcome in ENDPOINT_ONLY:
+                await self._evidence(att.endpoint, att.outcome, att.tool_calls)
+                continue
+            self.metrics.unattributed.labels(att.endpoint, att.outcome).inc()
+            for outcome in self.blame.suspect(att.endpoint, req.client, att.outcome):
+                await self._evidence(att.endpoint, outcome, 1 if outcome == "tool_call_invalid" else None)
+
+    async def _evidence(self, name: str, outcome: str, tool_calls: int | None) -> None:
+        stats = self.stats[name]
+        stats.evidence(outcome, tool_calls)
+        if outcome in FAILURES or outcome == "tool_call_invalid":
             ejected = self.ejector.evaluate(name, stats)
             if ejected is not None:
                 self.metrics.ejections.labels(name, ejected[0]).inc()
                 self.sticky.drop_endpoint(name)
+                self.blame.clear(name)
                 await self._publish(name)
 
     def served_headers(self, up: Upstream, attempts: int) -> dict[str, str]:

@@ -27,18 +27,21 @@ from parity.client import (
     parse_completion,
     parse_retry_after,
 )
+from parity.client._client import read_capped
 
 from ._errors import GatewayError
 from ._upstream import Attempt, Upstream, status_outcome
-from ._validation import ToolValidator, summarize
+from ._validation import ToolValidator, is_empty, summarize
 
 DONE = b"data: [DONE]\n\n"
+ERROR_BODY_BYTES = 64 * 1024  # of a refusal, only an excerpt is ever used
 
 
 class StreamAttempt:
     def __init__(
         self, up: Upstream, content: bytes, tools: list[dict[str, Any]] | None,
         validator: ToolValidator | None, first_token_s: float, idle_s: float,
+        reject_empty: bool = False, max_bytes: int | None = None,
     ) -> None:
         self.up = up
         self._content = content
@@ -46,6 +49,9 @@ class StreamAttempt:
         self._validator = validator
         self._first_token_s = first_token_s
         self._idle_s = idle_s
+        self._reject_empty = reject_empty
+        self._max_bytes = max_bytes
+        self._read = 0  # bytes of the answer read so far (bounded by max_bytes)
         self._asm = StreamAssembler()
         self._buf = bytearray()
         self._out: list[bytes] = []  # frames ready for the client
@@ -94,12 +100,12 @@ class StreamAttempt:
         self._resp = resp = await self.up.transport.handle_async_request(req)
         resp.request = req
         if not 200 <= resp.status_code < 300:
-            body = await resp.aread()
+            body = await read_capped(resp, ERROR_BODY_BYTES)
             status = resp.status_code
             return self._fail(status_outcome(status, self.up.retry), f"HTTP {status}: {body[:200].decode('utf-8', 'replace')}", status,
                               parse_retry_after(resp.headers.get("retry-after")))
         if "text/event-stream" not in resp.headers.get("content-type", ""):
-            body = await resp.aread()
+            body = await read_capped(resp, ERROR_BODY_BYTES)
             return self._fail("invalid_body", f"stream asked, got {resp.headers.get('content-type')!r}: "
                               f"{body[:120].decode('utf-8', 'replace')}", resp.status_code)
         self._it = resp.aiter_raw()
@@ -108,6 +114,7 @@ class StreamAttempt:
     async def _read_ahead(self, deadline: asyncio.Timeout) -> Attempt:
         assert self._it is not None
         async for raw in self._it:
+            self._count(raw)
             text = False
             # every event of this read is taken before deciding: none may be dropped
             for payload in iter_sse_data(self._buf, raw):
@@ -123,6 +130,11 @@ class StreamAttempt:
                 return self.attempt
         return self._fail("stream_error", "stream ended before the first token" if not self._asm.first_token
                           else "stream ended before [DONE]", self._status())
+
+    def _count(self, raw: bytes) -> None:
+        self._read += len(raw)
+        if self._max_bytes is not None and self._read > self._max_bytes:
+            raise _Broken(f"answer larger than {self._max_bytes} bytes (max_response_bytes)")
 
     def _status(self) -> int | None:
         return self._resp.status_code if self._resp is not None else None
@@ -146,10 +158,19 @@ class StreamAttempt:
     def _finish(self) -> Attempt:
         """The stream completed: validate the held tool calls."""
         latency = time.perf_counter() - self._t0
+        if not self._asm.first_token and self._asm.finish_reason is None:
+            # e.g. only `choices: []` chunks, then [DONE]: as invalid as the same non-streamed body
+            return self._fail("invalid_body", "the stream carried no choice", self._status())
         try:
             completion = parse_completion(self._asm.result())
         except InvalidBody as exc:
             return self._fail("invalid_body", f"reassembled stream invalid: {exc}", self._status())
+        self.attempt.empty = is_empty(completion)
+        if self.attempt.empty and self._reject_empty:
+            failed = self._fail("empty_answer", "empty answer (no text, no tool call, finish_reason 'stop')",
+                                self._status())
+            failed.empty = True
+            return failed
         findings = self._validator.check(self._tools, completion) if self._validator is not None else []
         a = self.attempt
         a.latency_s, a.tool_calls, a.status = latency, len(completion.tool_calls), self._status()
@@ -187,6 +208,7 @@ class StreamAttempt:
         try:
             async with asyncio.timeout(self._idle_s) as idle:
                 async for raw in self._it:
+                    self._count(raw)
                     for payload in iter_sse_data(self._buf, raw):
                         self._take(payload)
                         if self._asm.done:
@@ -206,7 +228,7 @@ class StreamAttempt:
         if self.attempt.ok:
             yield DONE
         else:
-            yield GatewayError(502, f"upstream {self.up.name}: {self.attempt.error}", type="upstream_error",
+            yield GatewayError(502, f"upstream {self.up.name}: {self.attempt.public()}", type="upstream_error",
                                code=self.attempt.outcome).sse()
 
     async def close(self) -> None:

@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 ATTEMPT_OUTCOMES = (
     "ok", "http_error", "rate_limited", "timeout", "connect_error", "invalid_body",
-    "stream_error", "tool_call_invalid", "client_error",
+    "stream_error", "tool_call_invalid", "client_error", "empty_answer",
 )
 FAILURES = frozenset(ATTEMPT_OUTCOMES) - {"ok", "tool_call_invalid", "client_error"}
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -70,13 +70,21 @@ class EndpointStats:
         self.latency_ewma: float | None = None
 
     def observe(self, outcome: str, latency_s: float | None, ttft_s: float | None, tool_calls: int | None) -> None:
-        self.errors.add(outcome in FAILURES)
+        """Timings and, as evidence about the endpoint, the outcome."""
+        self.timing(outcome, latency_s, ttft_s)
+        self.evidence(outcome, tool_calls)
+
+    def timing(self, outcome: str, latency_s: float | None, ttft_s: float | None) -> None:
         if latency_s is not None and outcome == "ok":
             self.latencies.append(latency_s)
             prev = self.latency_ewma
             self.latency_ewma = latency_s if prev is None else prev + _EWMA * (latency_s - prev)
         if ttft_s is not None:
             self.ttfts.append(ttft_s)
+
+    def evidence(self, outcome: str, tool_calls: int | None) -> None:
+        """The windows the ejection test reads (see _blame for what is admitted as evidence)."""
+        self.errors.add(outcome in FAILURES)
         if outcome in ("ok", "tool_call_invalid") and tool_calls is not None:
             self.tool_propensity.add(tool_calls > 0)
             if tool_calls > 0:
@@ -101,6 +109,13 @@ class Metrics:
                                  ["endpoint", "signal"], registry=r)
         self.readmissions = Counter("parity_gateway_readmissions", "Endpoints readmitted after probes.",
                                     ["endpoint"], registry=r)
+        self.unattributed = Counter("parity_gateway_unattributed_failures",
+                                    "Failed attempts not (yet) counted against the endpoint: no other "
+                                    "endpoint served the request and too few clients saw such failures.",
+                                    ["endpoint", "outcome"], registry=r)
+        self.empty_answers = Counter("parity_gateway_empty_answers",
+                                     "Complete answers with no text and no tool call (finish_reason 'stop').",
+                                     ["endpoint"], registry=r)
         self.probes = Counter("parity_gateway_probes", "Probe requests.", ["endpoint", "outcome"], registry=r)
         self.ignore_votes = Counter("parity_gateway_ignore_votes", "Client ignore-list votes.",
                                     ["endpoint"], registry=r)

@@ -8,6 +8,7 @@ client's own retry policy is set to one attempt instead of being stacked.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,8 @@ from parity.client import ChatClient, RetryPolicy
 from parity.config import EndpointConfig
 from parity.exchange import ExchangeStatus, Reply
 
-from ._validation import ToolValidator, summarize
+from ._scrub import endpoint_secrets
+from ._validation import ToolValidator, is_empty, summarize
 
 _STATUS_OUTCOME = {
     ExchangeStatus.TIMEOUT: "timeout",
@@ -56,24 +58,57 @@ class Attempt:
     ttft_s: float | None = None
     tool_calls: int | None = None
     findings: list[Finding] = field(default_factory=list)
+    detail: str = ""  # the upstream's own refusal message, cleaned for the client (client_error)
+    empty: bool = False  # a complete answer with nothing in it (see _validation.is_empty)
 
     @property
     def ok(self) -> bool:
         return self.outcome == "ok"
+
+    def public(self) -> str:
+        """Why it failed, as a client may read it: no addresses, exception names or upstream HTML.
+        The full (redacted) ``error`` is for the operator's log."""
+        if self.outcome == "tool_call_invalid":
+            return self.error
+        what = self.outcome if self.status is None else f"{self.outcome} (HTTP {self.status})"
+        return f"{what}: {self.detail}" if self.detail else what
+
+
+_ADDRESS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+|\[[0-9A-Fa-f:.]+\](?::\d+)?|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"
+                      r"|\b[A-Za-z0-9.-]+:\d{2,5}\b")
+
+
+def public_message(body: bytes | str | None) -> str:
+    """An upstream error body's own ``error.message`` with addresses masked; '' for anything else
+    (HTML pages, plain text, truncated JSON)."""
+    if not body:
+        return ""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    err = data.get("error") if isinstance(data, dict) else None
+    msg = err.get("message") if isinstance(err, dict) else err if isinstance(err, str) else None
+    if not isinstance(msg, str) or "<" in msg:
+        return ""
+    return _ADDRESS.sub("[address]", msg)[:200]
 
 
 class Upstream:
     """An endpoint with its transport, client, request headers and what the gateway says about it."""
 
     def __init__(self, cfg: EndpointConfig, api_key: str | None, transport: httpx.AsyncBaseTransport,
-                 connect_timeout_s: float) -> None:
+                 connect_timeout_s: float, max_response_bytes: int | None = None) -> None:
         self.cfg = cfg
         self.name = cfg.name
         self.retry = RetryPolicy(max_attempts=1)
-        self.client = ChatClient(cfg, api_key=api_key, transport=transport, retry=self.retry)
+        self.max_response_bytes = max_response_bytes
+        self.client = ChatClient(cfg, api_key=api_key, transport=transport, retry=self.retry,
+                                 max_response_bytes=max_response_bytes)
         self.transport = transport
         # Streams: no read limit here, the gateway's own first-token and idle timers bound them.
         self.stream_timeout = {"connect": connect_timeout_s, "read": None, "write": None, "pool": None}
+        self.secrets = endpoint_secrets(cfg, api_key)
         self.url = f"{cfg.base_url}/chat/completions"
         self.headers = {"content-type": "application/json", **cfg.headers}
         if api_key:
@@ -91,7 +126,8 @@ class Upstream:
         return self.client.redact(text)
 
     async def complete(
-        self, body: dict[str, Any], tools: list[dict[str, Any]] | None, validator: ToolValidator | None
+        self, body: dict[str, Any], tools: list[dict[str, Any]] | None, validator: ToolValidator | None,
+        reject_empty: bool = False,
     ) -> Attempt:
         t0 = time.perf_counter()
         try:
@@ -99,15 +135,18 @@ class Upstream:
                 reply = await self.client.chat(body)
         except TimeoutError:
             return Attempt(self.name, "timeout", error=f"no answer within {self.cfg.timeout_s:g}s")
-        return self._judge(reply, tools, validator, time.perf_counter() - t0)
+        return self._judge(reply, tools, validator, time.perf_counter() - t0, reject_empty)
 
     def _judge(
-        self, reply: Reply, tools: list[dict[str, Any]] | None, validator: ToolValidator | None, latency: float
+        self, reply: Reply, tools: list[dict[str, Any]] | None, validator: ToolValidator | None, latency: float,
+        reject_empty: bool,
     ) -> Attempt:
         if reply.status is ExchangeStatus.HTTP_ERROR:
             status = reply.http_status or 502
-            return Attempt(self.name, status_outcome(status, self.retry), status=status, error=reply.error or "",
-                           retry_after_s=reply.retry_after_s, latency_s=latency)
+            outcome = status_outcome(status, self.retry)
+            return Attempt(self.name, outcome, status=status, error=reply.error or "",
+                           retry_after_s=reply.retry_after_s, latency_s=latency,
+                           detail=public_message(reply.raw_excerpt) if outcome == "client_error" else "")
         if reply.status is not ExchangeStatus.OK or reply.completion is None:
             return Attempt(self.name, _STATUS_OUTCOME.get(reply.status, "invalid_body"),
                            status=reply.http_status, error=reply.error or "", latency_s=latency)
@@ -116,5 +155,10 @@ class Upstream:
         if findings:
             return Attempt(self.name, "tool_call_invalid", status=reply.http_status, latency_s=latency,
                            error=summarize(findings), tool_calls=n_calls, findings=findings)
+        empty = is_empty(reply.completion)
+        if empty and reject_empty:
+            return Attempt(self.name, "empty_answer", status=reply.http_status, latency_s=latency,
+                           error="empty answer (no text, no tool call, finish_reason 'stop')", tool_calls=0,
+                           empty=True)
         return Attempt(self.name, "ok", status=reply.http_status, body=orjson.dumps(reply.response),
-                       latency_s=latency, tool_calls=n_calls)
+                       latency_s=latency, tool_calls=n_calls, empty=empty)

@@ -27,3 +27,9 @@ class ToolValidator:
 
 def summarize(findings: list[Finding]) -> str:
     return "; ".join(f"{f.check}: {f.message}" for f in findings)[:500]
+
+
+def is_empty(completion: Completion) -> bool:
+    """An answer with nothing in it: no text, no reasoning, no call, and the model said it stopped."""
+    return (not completion.content and not completion.reasoning_content and not completion.tool_calls
+            and completion.finish_reason == "stop")
