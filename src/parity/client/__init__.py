@@ -5,7 +5,7 @@ from ._limits import RateLimiter
 from ._parse import InvalidBody, parse_completion
 from ._retry import RetryPolicy, parse_retry_after
 from ._sse import StreamAssembler, StreamError, iter_sse_data
-from ._transport import FastTransport, default_transport
+from ._transport import FastTransport, StaleConnection, default_transport, tls_context
 
 __all__ = [
     "ChatClient",
@@ -13,10 +13,12 @@ __all__ = [
     "InvalidBody",
     "RateLimiter",
     "RetryPolicy",
+    "StaleConnection",
     "StreamAssembler",
     "StreamError",
     "default_transport",
     "iter_sse_data",
     "parse_completion",
     "parse_retry_after",
+    "tls_context",
 ]

@@ -5,17 +5,26 @@ than all of its routing; this does only what parity needs. Not supported:
 proxies, HTTP/2, upgrades, ``Expect: 100-continue``, request bodies sent
 chunked (a streamed body is read whole and sent with a Content-Length).
 ``default_transport`` hands proxied set-ups to ``httpx.AsyncHTTPTransport``.
+
+It never sends a request twice: a kept-alive connection found closed by the
+server before any byte of the answer raises :class:`StaleConnection`, and the
+client's one retry policy decides (``RetryPolicy.stale_resends``), counting it
+as an attempt. TLS on both paths verifies against the same trust store:
+certifi's, or an endpoint's own ``ca_bundle`` (:func:`tls_context`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import ssl
 import urllib.request
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
+import certifi
 import httptools
 import httpx
 
@@ -26,23 +35,57 @@ _FRAMING = (b"content-length", b"transfer-encoding")
 _PROXY_SCHEMES = ("http", "https", "all")
 
 
-def default_transport(max_connections: int, *, url: str | None = None) -> httpx.AsyncBaseTransport:
+class StaleConnection(httpx.TransportError):
+    """A kept-alive connection turned out closed before any byte of the answer came back.
+
+    The server most likely closed it while idle and never saw the request, so sending it
+    again on a fresh connection is safe; that is the retry policy's decision, not ours.
+    """
+
+
+def tls_context(*, verify: bool = True, ca_bundle: str | os.PathLike[str] | None = None) -> ssl.SSLContext:
+    """The one TLS set-up for every path: certifi's roots (the same on every machine, as httpx
+    uses), or ``ca_bundle``'s (a PEM file: a private CA); ``verify=False`` checks nothing."""
+    if not verify:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    if ca_bundle is None:
+        return _certifi_context()
+    cafile = os.fspath(ca_bundle)
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"ca_bundle {cafile!r} cannot be used: {exc}") from None
+
+
+@functools.cache
+def _certifi_context() -> ssl.SSLContext:
+    # Loading the roots costs milliseconds; one context serves every connection.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def default_transport(max_connections: int, *, url: str | None = None,
+                      tls: ssl.SSLContext | None = None) -> httpx.AsyncBaseTransport:
     """``FastTransport``, unless HTTP(S)_PROXY/ALL_PROXY (any case, NO_PROXY honoured) name a
     proxy for ``url``: then httpx's own transport through that proxy. Without ``url`` any
-    proxy setting gives httpx's transport, but unproxied: pass ``url`` to go through it."""
+    proxy setting gives httpx's transport, but unproxied: pass ``url`` to go through it.
+    Both verify TLS with ``tls`` (default: :func:`tls_context`)."""
+    tls = tls or tls_context()
     proxies = {k: v for k, v in urllib.request.getproxies_environment().items() if k in _PROXY_SCHEMES}
     if not proxies:
-        return FastTransport(max_connections)
+        return FastTransport(max_connections, ssl_context=tls)
     proxy: str | None = None
     if url is not None:
         target = httpx.URL(url)
         if urllib.request.proxy_bypass(target.host):
-            return FastTransport(max_connections)
+            return FastTransport(max_connections, ssl_context=tls)
         proxy = proxies.get(target.scheme) or proxies.get("all")
         if proxy is None:
-            return FastTransport(max_connections)
+            return FastTransport(max_connections, ssl_context=tls)
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    return httpx.AsyncHTTPTransport(limits=limits, proxy=proxy)
+    return httpx.AsyncHTTPTransport(limits=limits, proxy=proxy, verify=tls)
 
 
 async def _within(aw: Awaitable[T], seconds: float | None) -> T:
@@ -110,6 +153,11 @@ class _Pool:
     def discard(self, conn: _Conn) -> None:
         self.conns.discard(conn)
         conn.close()
+
+    def discard_idle(self) -> None:
+        """One idle connection was found closed: the others idled as long, so go too."""
+        while self.idle:
+            self.discard(self.idle.pop())
 
     def close(self) -> None:
         self.closed = True
@@ -259,13 +307,15 @@ class FastTransport(httpx.AsyncBaseTransport):
         if conn is not None:
             try:
                 return conn, await self._exchange(conn, data, request, timeout)
-            except _Dead:
+            except _Dead as dead:
                 # A keep-alive connection can be closed by the server at any moment while it
                 # sits idle; we only learn so on the next request. Nothing of a response came
-                # back, so it is sent again, once, on a fresh connection: this is what makes
-                # reusing connections safe. (A server that took the request and then dropped
-                # it unanswered would see it twice; that is the usual HTTP/1.1 client trade.)
+                # back: the caller's retry policy may send it again (the next try gets a fresh
+                # connection), and counts that as an attempt.
                 pool.discard(conn)
+                pool.discard_idle()
+                raise StaleConnection(f"kept-alive connection closed by the server: {dead}",
+                                      request=request) from None
             except BaseException:
                 pool.discard(conn)
                 raise
@@ -284,7 +334,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         scheme, host, port = origin
         ctx: ssl.SSLContext | None = None
         if scheme == "https":
-            ctx = self._ssl = self._ssl or ssl.create_default_context()
+            ctx = self._ssl = self._ssl or tls_context()
         try:
             reader, writer = await _within(asyncio.open_connection(
                 host, port, ssl=ctx, server_hostname=host if ctx else None), seconds)

@@ -24,6 +24,12 @@ _INSERT_EXCHANGE = insert(exchanges)
 # Rows per transaction at most: bounds one statement's size and a failed batch's retry.
 MAX_BATCH = 500
 
+# PostgreSQL: a batch is one multi-row INSERT (SQLAlchemy's insertmanyvalues; MAX_BATCH rows fit
+# one statement), atomic on its own, so autocommit saves the BEGIN and COMMIT round trips: one
+# round trip per batch. SQLite keeps its transaction: there executemany runs row by row, and
+# under autocommit each row would be a commit of its own.
+_WRITE_OPTIONS: dict[str, dict[str, Any]] = {"postgresql": {"isolation_level": "AUTOCOMMIT"}}
+
 _Item = tuple[dict[str, Any], "Future[bool]"]
 
 
@@ -31,7 +37,7 @@ class ExchangeWriter:
     """A daemon thread draining a queue of exchange rows into the store, a batch per commit."""
 
     def __init__(self, engine: Engine, *, name: str = "parity-store-writer") -> None:
-        self._engine = engine
+        self._engine = engine.execution_options(**_WRITE_OPTIONS.get(engine.dialect.name, {}))
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
