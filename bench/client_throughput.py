@@ -62,7 +62,7 @@ class AiohttpDirect(httpx.AsyncBaseTransport):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._limit), auto_decompress=False)
         async with self._session.request(request.method, str(request.url),
-                                         headers=request.headers.raw, data=await request.aread(),
+                                         headers=list(request.headers.multi_items()), data=await request.aread(),
                                          allow_redirects=False) as r:
             body = await r.read()
         return httpx.Response(r.status, headers=list(r.raw_headers), content=body)

@@ -41,16 +41,16 @@ async def test_rows_arriving_while_a_commit_runs_share_the_next_one(tmp_path: An
     s = Store(str(tmp_path / "g.db"))
     run = new_run(s)
     seen = inserts_seen(s)
-    gate = threading.Event()
+    entered, gate = threading.Event(), threading.Event()
 
     @event.listens_for(s.engine, "before_cursor_execute")
     def hold_first(*_: Any) -> None:
-        if not seen or len(seen) == 1:
+        if len(seen) == 1:
+            entered.set()
             gate.wait(10)
 
     first = asyncio.ensure_future(s.aio.add_exchange(exchange(run, "first")))
-    while not seen:  # the writer is inside the first transaction, held by the gate
-        await asyncio.sleep(0.001)
+    assert await asyncio.to_thread(entered.wait, 10)  # the writer is in the first INSERT, held
     rest = [asyncio.ensure_future(s.aio.add_exchange(exchange(run, f"h{i}"))) for i in range(30)]
     await asyncio.sleep(0)
     gate.set()

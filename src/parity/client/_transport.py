@@ -302,11 +302,11 @@ class FastTransport(httpx.AsyncBaseTransport):
                               extensions={"http_version": b"HTTP/1.1"})
 
     async def _send(self, pool: _Pool, origin: Origin, data: bytes, request: httpx.Request,
-                    timeout: dict[str, Any]) -> tuple[_Conn, _Response]:
+                    timeouts: dict[str, Any]) -> tuple[_Conn, _Response]:
         conn = pool.take_idle(asyncio.get_running_loop().time())
         if conn is not None:
             try:
-                return conn, await self._exchange(conn, data, request, timeout)
+                return conn, await self._exchange(conn, data, request, timeouts)
             except _Dead as dead:
                 # A keep-alive connection can be closed by the server at any moment while it
                 # sits idle; we only learn so on the next request. Nothing of a response came
@@ -319,10 +319,10 @@ class FastTransport(httpx.AsyncBaseTransport):
             except BaseException:
                 pool.discard(conn)
                 raise
-        conn = await self._connect(origin, timeout.get("connect"), request)
+        conn = await self._connect(origin, timeouts.get("connect"), request)
         pool.conns.add(conn)
         try:
-            return conn, await self._exchange(conn, data, request, timeout)
+            return conn, await self._exchange(conn, data, request, timeouts)
         except _Dead as dead:
             pool.discard(conn)
             raise dead.error from None
@@ -345,11 +345,11 @@ class FastTransport(httpx.AsyncBaseTransport):
         return _Conn(reader, writer)
 
     async def _exchange(self, conn: _Conn, data: bytes, request: httpx.Request,
-                        timeout: dict[str, Any]) -> _Response:
+                        timeouts: dict[str, Any]) -> _Response:
         """Write the request and read up to the end of the response head."""
         try:
             conn.writer.write(data)
-            await _within(conn.writer.drain(), timeout.get("write"))
+            await _within(conn.writer.drain(), timeouts.get("write"))
         except TimeoutError:
             raise httpx.WriteTimeout("timed out sending the request", request=request) from None
         except OSError as exc:
@@ -357,7 +357,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         resp = _Response(request.method == "HEAD")
         while not resp.head_done:
             try:
-                chunk = await _read(conn, timeout.get("read"), request)
+                chunk = await _read(conn, timeouts.get("read"), request)
             except httpx.ReadError as exc:
                 if resp.received:
                     raise
