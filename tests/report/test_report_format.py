@@ -52,3 +52,16 @@ def test_exported_members() -> None:
         "SCHEMA_VERSION", "ReportPaths", "is_proportion", "render_html", "render_markdown",
         "results_json", "verdict_dict", "write_report",
     }
+
+
+def test_the_kind_decides_not_the_name() -> None:
+    from parity.report._format import is_effect_estimate, shown_in_percent
+    from parity.verdict import EstimateKind
+
+    share = Estimate(value=0.5, n=4, kind=EstimateKind.PROPORTION)
+    mean = Estimate(value=0.5, n=4, kind=EstimateKind.RATE)
+    diff = Estimate(value=0.1, n=4, kind=EstimateKind.DIFFERENCE)
+    assert shown_in_percent("anything", share) and not shown_in_percent("schema_accuracy", mean)
+    assert is_effect_estimate("anything", diff) and not is_effect_estimate("x_diff", share)
+    legacy = Estimate(value=0.5, n=4)  # stored before kinds: the name decides
+    assert shown_in_percent("schema_accuracy", legacy) and is_effect_estimate("x_diff", legacy)

@@ -23,6 +23,7 @@ from sqlalchemy import (
 
 from parity.exchange import ExchangeStatus
 from parity.store import SCHEMA_VERSION, Store, StoreVersionError, current_version, normalise_url
+from parity.store._schema import head_revision, version_of
 from parity.store._tables import metadata
 
 # The store's tables exactly as parity wrote them before migrations existed (metadata.create_all,
@@ -147,3 +148,7 @@ def test_the_migrations_build_exactly_the_tables_the_code_declares(store_url: st
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     s.close()
     assert diff == []
+
+
+def test_schema_version_is_the_newest_migration() -> None:
+    assert version_of(head_revision()) == SCHEMA_VERSION
