@@ -49,8 +49,8 @@ def test_missing_values() -> None:
 
 def test_exported_members() -> None:
     assert set(report.__all__) == {
-        "SCHEMA_VERSION", "ReportPaths", "is_proportion", "render_html", "render_markdown",
-        "results_json", "verdict_dict", "write_report",
+        "SCHEMA_VERSION", "ReportPaths", "Results", "ScoreResults", "is_proportion", "render_html",
+        "render_markdown", "results_json", "results_model", "verdict_dict", "write_report",
     }
 
 
