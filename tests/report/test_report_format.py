@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from parity import report
 from parity.report import is_proportion
 from parity.report._format import fmt_interval, fmt_n, fmt_p, fmt_value, is_effect
 from parity.stats import wilson
@@ -45,13 +44,6 @@ def test_missing_values() -> None:
     assert (fmt_value(e, True), fmt_interval(e, True)) == ("n/a", "—")
     assert fmt_p(None) == "—" and fmt_p(0.00001234) == "1.23e-05"
     assert fmt_interval(Estimate(value=0.5, low=0.4, high=0.6, n=10, level=0.9), True) == "[40.0%, 60.0%] (90%)"
-
-
-def test_exported_members() -> None:
-    assert set(report.__all__) == {
-        "SCHEMA_VERSION", "ReportPaths", "Results", "ScoreResults", "is_proportion", "render_html",
-        "render_markdown", "results_json", "results_model", "verdict_dict", "write_report",
-    }
 
 
 def test_the_kind_decides_not_the_name() -> None:
