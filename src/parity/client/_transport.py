@@ -271,9 +271,13 @@ class _Body(httpx.AsyncByteStream):
 
 class FastTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 over asyncio streams with a keep-alive pool of ``max_connections`` per
-    (scheme, host, port). Timeouts come from ``request.extensions["timeout"]``."""
+    (scheme, host, port). Timeouts come from ``request.extensions["timeout"]``.
 
-    def __init__(self, max_connections: int = 100, *, keepalive_expiry: float = 5.0,
+    Idle connections are dropped after ``keepalive_expiry`` seconds: below the 5 s idle
+    timeout of uvicorn and Node servers, so a connection is rarely reused just as the
+    server closes it (the race that ends in :class:`StaleConnection`)."""
+
+    def __init__(self, max_connections: int = 100, *, keepalive_expiry: float = 4.0,
                  ssl_context: ssl.SSLContext | None = None) -> None:
         self._max = max_connections
         self._expiry = keepalive_expiry
