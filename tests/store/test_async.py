@@ -95,3 +95,11 @@ def test_close_writes_what_is_queued(tmp_path: Any) -> None:
     with pytest.raises(RuntimeError, match="closed"):
         s.writer().submit({})
     s2.close()
+
+
+async def test_an_in_memory_store_is_one_database_for_every_thread() -> None:
+    s = Store("sqlite://")
+    run = new_run(s)
+    assert await s.aio.add_exchange(exchange(run, "h"))  # written by the writer thread
+    assert [x.case_hash for x in await s.aio.exchanges(run)] == ["h"]  # read in a worker thread
+    s.close()

@@ -16,6 +16,7 @@ import orjson
 from pydantic import BaseModel
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
 
 from parity.exchange import Exchange
 from parity.verdict import Verdict
@@ -71,7 +72,7 @@ class Store:
     def __init__(self, url: str, *, redact: Callable[[str], str] | None = None) -> None:
         self.url = normalise_url(url)
         self._redact = redact
-        self.engine: Engine = create_engine(self.url)
+        self.engine: Engine = create_engine(self.url, **_engine_options(self.url))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
@@ -265,6 +266,14 @@ def _run(row: Any) -> RunRecord:
     d["datasets"] = orjson.loads(d["datasets"])
     d["config"] = orjson.loads(d["config"])
     return RunRecord.model_validate(d)
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    # An in-memory SQLite database exists once per connection: the writer thread and the
+    # worker threads must all share the one connection, or each would see an empty store.
+    if url.startswith("sqlite") and (url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url):
+        return {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    return {}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
