@@ -24,7 +24,8 @@ from ._limits import RateLimiter
 from ._parse import InvalidBody, parse_completion
 from ._retry import RetryPolicy, parse_retry_after
 from ._sse import StreamAssembler, StreamError, iter_sse_data
-from ._transport import StaleConnection, default_transport, tls_context
+from ._tls import tls_context
+from ._transport import StaleConnection, default_transport
 
 Sleep = Callable[[float], Awaitable[None]]
 EXCERPT = 300

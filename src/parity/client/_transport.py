@@ -16,17 +16,16 @@ certifi's, or an endpoint's own ``ca_bundle`` (:func:`tls_context`).
 from __future__ import annotations
 
 import asyncio
-import functools
-import os
 import ssl
 import urllib.request
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
-import certifi
 import httptools
 import httpx
+
+from ._tls import tls_context
 
 T = TypeVar("T")
 READ_SIZE = 64 * 1024
@@ -41,29 +40,6 @@ class StaleConnection(httpx.TransportError):
     The server most likely closed it while idle and never saw the request, so sending it
     again on a fresh connection is safe; that is the retry policy's decision, not ours.
     """
-
-
-def tls_context(*, verify: bool = True, ca_bundle: str | os.PathLike[str] | None = None) -> ssl.SSLContext:
-    """The one TLS set-up for every path: certifi's roots (the same on every machine, as httpx
-    uses), or ``ca_bundle``'s (a PEM file: a private CA); ``verify=False`` checks nothing."""
-    if not verify:
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        return ctx
-    if ca_bundle is None:
-        return _certifi_context()
-    cafile = os.fspath(ca_bundle)
-    try:
-        return ssl.create_default_context(cafile=cafile)
-    except (OSError, ssl.SSLError) as exc:
-        raise ValueError(f"ca_bundle {cafile!r} cannot be used: {exc}") from None
-
-
-@functools.cache
-def _certifi_context() -> ssl.SSLContext:
-    # Loading the roots costs milliseconds; one context serves every connection.
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 def default_transport(max_connections: int, *, url: str | None = None,
