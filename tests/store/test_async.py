@@ -12,6 +12,7 @@ from store.test_store import exchange, new_run
 
 from parity.exchange import ExchangeStatus
 from parity.store import Store
+from parity.verdict import Outcome, Verdict
 
 
 def inserts_seen(store: Store) -> list[tuple[str, int]]:
@@ -102,4 +103,20 @@ async def test_an_in_memory_store_is_one_database_for_every_thread() -> None:
     run = new_run(s)
     assert await s.aio.add_exchange(exchange(run, "h"))  # written by the writer thread
     assert [x.case_hash for x in await s.aio.exchanges(run)] == ["h"]  # read in a worker thread
+    s.close()
+
+
+async def test_every_operation_has_an_async_twin(store_url: str) -> None:
+    s = Store(store_url)
+    a = s.aio
+    rec = await a.create_run(fingerprint="fp-async", parity_version="0", seed=1, reference="ref",
+                             suites=["toolcall"], datasets={"toolcall": "abc"}, config={})
+    found = await a.find_unfinished("fp-async")
+    assert found is not None and found.id == rec.id == (await a.get_run(rec.id)).id
+    assert await a.add_exchange(exchange(rec.id, "h")) and await a.count_exchanges(rec.id) == 1
+    v = Verdict(endpoint="ep", suite="toolcall", verdict=Outcome.PASS, test="t", alpha=0.05, requests=1)
+    await a.save_verdicts(rec.id, [v])
+    assert await a.verdicts(rec.id) == [v] and await a.latest_verdicts("ep") == [v]
+    await a.finish_run(rec.id)
+    assert (await a.get_run(rec.id)).status == "complete" and rec.id in {r.id for r in await a.list_runs()}
     s.close()

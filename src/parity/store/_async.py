@@ -32,8 +32,11 @@ class AsyncStore:
         row = self.store.exchange_row(ex)
         return await asyncio.wrap_future(self.store.writer().submit(row))
 
-    async def create_run(self, **fields: Any) -> RunRecord:
-        return await asyncio.to_thread(lambda: self.store.create_run(**fields))
+    async def create_run(self, *, fingerprint: str, parity_version: str, seed: int, reference: str,
+                         suites: list[str], datasets: dict[str, str], config: dict[str, Any]) -> RunRecord:
+        return await asyncio.to_thread(lambda: self.store.create_run(
+            fingerprint=fingerprint, parity_version=parity_version, seed=seed, reference=reference,
+            suites=suites, datasets=datasets, config=config))
 
     async def get_run(self, run_id: str) -> RunRecord:
         return await asyncio.to_thread(self.store.get_run, run_id)
