@@ -46,8 +46,8 @@ from numpy.typing import NDArray
 from parity.case import body_hash
 from parity.config import RunSettings
 from parity.stats import wilson
-from parity.stats.mmd import hamming_kernel_matrix
-from parity.stats.stratified import _block_stats, _labels
+from parity.stats.mmd import hamming_kernel_matrix, mmd2_for_labels
+from parity.stats.stratified import _labels
 from parity.suites.equality import EqualitySuite
 from parity.suites.equality._samples import _tokens
 
@@ -105,7 +105,7 @@ def p_value(stat: str, blocks: list[tuple[list[Seq], list[Seq], dict[str, float]
             f = _feature(seqs, score)
             total += (f.sum() - z @ f) / len(cand) - z @ f / m
         else:
-            total += _block_stats(KERNELS[stat](seqs, score), z, m)
+            total += mmd2_for_labels(KERNELS[stat](seqs, score), z, m)
     obs = abs(total[0]) if stat == "scored-signed" else total[0]
     perm = np.abs(total[1:]) if stat == "scored-signed" else total[1:]
     return (1 + int(np.count_nonzero(perm >= obs - 1e-12))) / (1 + n_perm)

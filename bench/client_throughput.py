@@ -1,6 +1,7 @@
 """Client throughput: exchanges/s end to end (send, parse, store, checks) and µs per schema check.
 
 Run: .venv/bin/python bench/client_throughput.py [--cases 236] [--repeats 3]
+         [--transport fast,httpx,httpx-aiohttp,aiohttp]
 
 Measured side by side in one run:
   1. end-to-end runner throughput against an instant fake endpoint, in-process
@@ -9,6 +10,12 @@ Measured side by side in one run:
   2. CPU seconds per exchange in this process;
   3. µs per cached schema check (parity's SchemaCache, jsonschema-rs compiled
      once) versus ``jsonschema.validate`` on the same instance.
+
+``--transport`` runs the HTTP row once per transport named, in that order:
+``fast`` (parity's FastTransport, the default), ``httpx`` (httpx's own
+AsyncHTTPTransport), ``httpx-aiohttp`` (its AiohttpTransport) and ``aiohttp``
+(aiohttp's ClientSession behind the thinnest adapter to parity's seam, below:
+what aiohttp itself costs).
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ import sys
 import tempfile
 import time
 import timeit
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jsonschema
@@ -39,6 +48,44 @@ from parity.suites.toolcall.suite import ToolcallSuite
 CONCURRENCY = 8
 
 
+class AiohttpDirect(httpx.AsyncBaseTransport):
+    """aiohttp's ClientSession behind the least code that fits parity's transport seam."""
+
+    def __init__(self, max_connections: int) -> None:
+        self._limit = max_connections
+        self._session: Any = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        import aiohttp
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._limit), auto_decompress=False)
+        async with self._session.request(request.method, str(request.url),
+                                         headers=list(request.headers.multi_items()), data=await request.aread(),
+                                         allow_redirects=False) as r:
+            body = await r.read()
+        return httpx.Response(r.status, headers=list(r.raw_headers), content=body)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def transport_factory(name: str) -> Callable[[Any], httpx.AsyncBaseTransport | None]:
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    if name == "httpx-aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        return lambda _e: AiohttpTransport(limits=limits)
+    made: dict[str, Callable[[Any], httpx.AsyncBaseTransport | None]] = {
+        "fast": lambda _e: None,  # the client's default: FastTransport
+        "httpx": lambda _e: httpx.AsyncHTTPTransport(limits=limits),
+        "aiohttp": lambda _e: AiohttpDirect(CONCURRENCY),
+    }
+    return made[name]
+
+
 def config(base_url: str, concurrency: int) -> object:
     return parse_config({"endpoints": [
         {"name": "ref", "base_url": base_url, "model": "m", "reference": True,
@@ -47,13 +94,14 @@ def config(base_url: str, concurrency: int) -> object:
     ]})
 
 
-def run_once(base_url: str, transport: bool, repeats: int, cases: int, db: Path) -> tuple[int, float, float]:
+def run_once(base_url: str, transport: bool, repeats: int, cases: int, db: Path,
+             kind: str = "fast") -> tuple[int, float, float]:
     cfg = config(base_url, CONCURRENCY)
     cfg.run = cfg.run.model_copy(update={"repeats": repeats, "reference_repeats": max(2, repeats)})  # type: ignore[attr-defined]
     suite = ToolcallSuite(builtin_dataset()[:cases])
     store = Store(str(db))
     app = FakeEndpoint()
-    factory = (lambda _e: httpx.ASGITransport(app)) if transport else None
+    factory = (lambda _e: httpx.ASGITransport(app)) if transport else transport_factory(kind)
     runner = Runner(cfg, [suite], store, transport=factory, new_run=True)  # type: ignore[arg-type]
     wall0, cpu0 = time.perf_counter(), time.process_time()
     result = asyncio.run(runner.run())
@@ -102,6 +150,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=236)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--transport", default="fast",
+                    help="comma-separated: fast, httpx, httpx-aiohttp, aiohttp (HTTP rows)")
     args = ap.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.cases} cases, "
           f"reference x{max(2, args.repeats)}, candidate x{args.repeats}")
@@ -111,8 +161,10 @@ def main() -> None:
         rows.append(("in-process (ASGI transport)", n, wall, cpu))
         proc, url = serve_fake()
         try:
-            n, wall, cpu = run_once(url, False, args.repeats, args.cases, Path(tmp) / "b.db")
-            rows.append(("HTTP 127.0.0.1 (uvicorn, other process)", n, wall, cpu))
+            for kind in args.transport.split(","):
+                n, wall, cpu = run_once(url, False, args.repeats, args.cases, Path(tmp) / f"{kind}.db",
+                                        kind)
+                rows.append((f"HTTP 127.0.0.1, transport {kind}", n, wall, cpu))
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait()

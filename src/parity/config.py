@@ -45,6 +45,10 @@ class EndpointConfig(BaseModel):
     requests_per_second: float | None = Field(default=None, gt=0)
     timeout_s: float = Field(default=120.0, gt=0)
     max_attempts: int = Field(default=4, ge=1, le=20)
+    # TLS: certifi's roots by default; ca_bundle (a PEM file) for a private CA; verify=false
+    # checks nothing (a test server only). See docs/architecture.md, "TLS".
+    verify: bool = True
+    ca_bundle: str | None = None
     declared: Declared = Field(default_factory=Declared)
 
     @field_validator("base_url")

@@ -8,6 +8,7 @@ ever has to catch an exception to learn what happened.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 
@@ -134,3 +135,9 @@ class Exchange(Reply):
     @property
     def key(self) -> tuple[str, str, str, int]:
         return (self.endpoint, self.suite, self.case_hash, self.repeat)
+
+
+def requests_spent(exchanges: Iterable[Exchange]) -> int:
+    """HTTP requests actually made for these exchanges: every attempt, retries and resends of
+    stale connections included (a verdict's ``requests``)."""
+    return sum(x.attempts for x in exchanges)

@@ -81,7 +81,7 @@ class EndpointSender:
         reply = await self._client.chat(case.body, sent=body)
         # Masked before anything else sees it: store, progress, suites, reports.
         ex = _exchange(reply, self, case, repeat, body).redacted(self._secrets)
-        self._store.add_exchange(ex)
+        await self._store.aio.add_exchange(ex)  # group-committed off the loop; durable on return
         self._stored[key] = ex
         self.sent += 1
         self._progress.advance(self.endpoint.name, ex)
@@ -184,19 +184,21 @@ class Runner:
     async def run(self, run: RunRecord | None = None) -> RunResult:
         resumed = False
         if run is None:
-            run, resumed = self.start()
+            started: tuple[RunRecord, bool] = await asyncio.to_thread(self.start)
+            run, resumed = started
         if run.status == "complete":  # nothing to send: its verdicts as they were saved
             verdicts = self.store.verdicts(run.id) or self.evaluate(run.id)
             return RunResult(run=run, verdicts=verdicts, resumed=True, sent={})
-        stored = self.store.exchanges(run.id)
+        stored = await self.store.aio.exchanges(run.id)
         sent: dict[str, int] = {}
         # Set when the reference has collected a suite: adaptive candidates read its answers.
         loop = asyncio.get_running_loop()
         self._ref_done = {s.name: loop.create_future() for s in self.suites}
         await asyncio.gather(*(self._endpoint(run.id, e, stored, sent) for e in self.config.endpoints))
-        verdicts = self.evaluate(run.id)
-        self.store.finish_run(run.id)
-        return RunResult(run=self.store.get_run(run.id), verdicts=verdicts, resumed=resumed, sent=sent)
+        verdicts = await asyncio.to_thread(self.evaluate, run.id)
+        await self.store.aio.finish_run(run.id)
+        return RunResult(run=await self.store.aio.get_run(run.id), verdicts=verdicts, resumed=resumed,
+                         sent=sent)
 
     async def _endpoint(
         self, run_id: str, endpoint: EndpointConfig, stored: list[Exchange], sent: dict[str, int]

@@ -8,12 +8,25 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class EstimateKind(enum.StrEnum):
+    """What an estimate is: decides how it is shown (a proportion in %) and where (a difference
+    is an effect, drawn in the forest plot)."""
+
+    PROPORTION = "proportion"  # k of n, in [0, 1]
+    DIFFERENCE = "difference"  # candidate minus reference (of proportions or means)
+    RATE = "rate"  # a mean per observation (a similarity, a distance per prompt)
+    COUNT = "count"  # how many (requests spent)
+    STATISTIC = "statistic"  # a test statistic or a p-value
+
+
 class Estimate(BaseModel):
     """A point estimate with a confidence interval and the count it rests on."""
 
     model_config = ConfigDict(frozen=True)
 
     value: float | None = Field(description="Point estimate; None when n is 0.")
+    kind: EstimateKind | None = Field(
+        default=None, description="What the estimate is; None only in verdicts stored before kinds.")
     low: float | None = None
     high: float | None = None
     n: int = Field(description="How many observations the estimate rests on.")
@@ -72,7 +85,7 @@ class ProbeResult(BaseModel):
 class Verdict(BaseModel):
     """Per endpoint and suite: pass / fail / inconclusive against the reference."""
 
-    schema_version: int = 1
+    schema_version: int = Field(default=2, description="2: estimates carry their kind.")
     endpoint: str
     suite: str
     verdict: Outcome

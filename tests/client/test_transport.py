@@ -13,7 +13,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from parity.client import FastTransport, default_transport
+from parity.client import (
+    ChatClient,
+    FastTransport,
+    RetryPolicy,
+    StaleConnection,
+    default_transport,
+    tls_context,
+)
+from parity.config import ConfigError, EndpointConfig
+from parity.exchange import ExchangeStatus
 from parity.fake import free_port
 
 # respond(n, request, writer): answer the n-th request on this connection; False closes it
@@ -223,9 +232,11 @@ async def test_server_closing_idle_connection_is_survived(serve: Callable[[Respo
     assert s.accepted == 3
 
 
-async def test_dead_keep_alive_connection_is_retried_once(serve: Callable[[Respond], Awaitable[Server]]) -> None:
-    # The race the retry exists for: the request is written to a kept-alive connection
-    # that the server drops before answering.
+async def test_dead_keep_alive_connection_is_not_resent_by_the_transport(
+        serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    # The race: the request is written to a kept-alive connection that the server drops
+    # before answering. The transport says so (StaleConnection) and sends nothing again:
+    # resending is the retry policy's, counted as an attempt (tests/client/test_client.py).
     async def second_dropped(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
         if n == 1:
             return False
@@ -233,7 +244,10 @@ async def test_dead_keep_alive_connection_is_retried_once(serve: Callable[[Respo
 
     s = await serve(second_dropped)
     async with client(FastTransport()) as c:
-        assert [(await c.post(s.url, content=b"x")).text for _ in range(2)] == ["hello"] * 2
+        assert (await c.post(s.url, content=b"x")).text == "hello"
+        with pytest.raises(StaleConnection, match="kept-alive connection closed"):
+            await c.post(s.url, content=b"x")
+        assert (await c.post(s.url, content=b"x")).text == "hello"  # on a fresh connection
     assert s.accepted == 2 and len(s.requests) == 3
 
 
@@ -335,17 +349,62 @@ def test_default_transport_falls_back_to_httpx_behind_a_proxy(monkeypatch: pytes
     assert isinstance(default_transport(4, url="https://api.example/v1"), FastTransport)
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
-async def test_https_with_server_name_check(tmp_path: Path) -> None:
+def test_one_trust_store_on_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in PROXY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    default = tls_context()
+    assert default is tls_context() and len(default.get_ca_certs()) > 50  # certifi's roots
+    fast = default_transport(4, url="https://api.example/v1")
+    assert isinstance(fast, FastTransport) and fast._ssl is default
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    proxied = default_transport(4, url="https://api.example/v1")
+    assert isinstance(proxied, httpx.AsyncHTTPTransport)
+    assert proxied._pool._ssl_context is default  # the same context, not httpx's own
+    with pytest.raises(ValueError, match=r"ca_bundle '/nonexistent\.pem' cannot be used"):
+        tls_context(ca_bundle="/nonexistent.pem")
+
+
+def make_cert(tmp_path: Path) -> tuple[Path, Path]:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                     "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    return cert, key
+
+
+async def https_server(cert: Path, key: Path, respond: Respond) -> tuple[Server, int]:
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cert, key)
-    s = Server(ok(b"secret"))
+    s = Server(respond)
     s._server = await asyncio.start_server(s._serve, "127.0.0.1", 0, ssl=server_ctx)
-    port = s._server.sockets[0].getsockname()[1]
+    return s, s._server.sockets[0].getsockname()[1]
+
+
+NEEDS_OPENSSL = pytest.mark.skipif(shutil.which("openssl") is None,
+                                   reason="needs the openssl command to make a certificate")
+
+
+@NEEDS_OPENSSL
+async def test_a_private_ca_is_trusted_only_when_named(tmp_path: Path) -> None:
+    cert, key = make_cert(tmp_path)
+    s, port = await https_server(cert, key, ok(b"secret"))
+    url = f"https://localhost:{port}/"
+    try:
+        async with client(FastTransport()) as c:  # certifi's roots: a self-signed cert is refused
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await c.get(url)
+        async with client(FastTransport(ssl_context=tls_context(ca_bundle=cert))) as c:
+            assert (await c.get(url)).text == "secret"
+        async with client(FastTransport(ssl_context=tls_context(verify=False))) as c:
+            assert (await c.get(f"https://127.0.0.1:{port}/")).text == "secret"  # nothing checked
+    finally:
+        await s.close()
+
+
+@NEEDS_OPENSSL
+async def test_https_with_server_name_check(tmp_path: Path) -> None:
+    cert, key = make_cert(tmp_path)
+    s, port = await https_server(cert, key, ok(b"secret"))
     try:
         trusting = ssl.create_default_context(cafile=str(cert))
         async with client(FastTransport(ssl_context=trusting)) as c:
@@ -353,5 +412,67 @@ async def test_https_with_server_name_check(tmp_path: Path) -> None:
             with pytest.raises(httpx.ConnectError):  # the name is checked: the cert is not for 127.0.0.1
                 await c.get(f"https://127.0.0.1:{port}/")
         assert s.accepted == 1  # both on one connection; the refused handshake never got one
+    finally:
+        await s.close()
+
+
+# --- the resend of a stale connection is the retry policy's, and counted -------------------------
+ANSWER = (b'{"choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},'
+          b' "finish_reason": "stop"}]}')
+
+
+def drop_requests(*dropped: int) -> Respond:
+    """Answer with a completion, except the n-th requests on a connection: closed unanswered."""
+    async def respond(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
+        if n in dropped:
+            return False
+        return await ok(ANSWER, extra=b"Content-Type: application/json\r\n")(n, request, w)
+    return respond
+
+
+def chat_client(url: str, retry: RetryPolicy) -> ChatClient:
+    ep = EndpointConfig(name="ep", base_url=f"{url}/v1", model="m")
+    return ChatClient(ep, transport=FastTransport(), retry=retry)
+
+
+@pytest.mark.parametrize("max_attempts", [1, 3])
+async def test_a_stale_connection_is_sent_again_and_counted(
+        serve: Callable[[Respond], Awaitable[Server]], max_attempts: int) -> None:
+    s = await serve(drop_requests(1))
+    async with chat_client(s.url, RetryPolicy(max_attempts=max_attempts)) as c:
+        first, second = [await c.chat({"messages": []}) for _ in range(2)]
+    assert first.status is ExchangeStatus.OK and first.attempts == 1
+    # sent twice (dropped on the kept-alive connection, then on a fresh one): two attempts,
+    # even where the policy allows one (the resend is outside max_attempts, not hidden)
+    assert second.status is ExchangeStatus.OK and second.attempts == 2
+    assert len(s.requests) == 3 and s.accepted == 2
+
+
+async def test_stale_resends_are_bounded(serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    s = await serve(drop_requests(*range(1, 1000)))  # every connection answers its first request only
+    async with chat_client(s.url, RetryPolicy(max_attempts=1, stale_resends=1)) as c:
+        assert (await c.chat({"messages": []})).attempts == 1
+        # stale, resent on a fresh connection, answered; then stale again: no resend is left
+        assert (await c.chat({"messages": []})).attempts == 2
+    async with chat_client(s.url, RetryPolicy(max_attempts=1, stale_resends=0)) as c:
+        assert (await c.chat({"messages": []})).status is ExchangeStatus.OK
+        r = await c.chat({"messages": []})
+    assert r.status is ExchangeStatus.CONNECT_ERROR and r.attempts == 1
+    assert r.error is not None and "StaleConnection" in r.error
+
+
+@NEEDS_OPENSSL
+async def test_an_endpoint_names_its_ca_bundle(tmp_path: Path) -> None:
+    cert, key = make_cert(tmp_path)
+    s, port = await https_server(cert, key, drop_requests())
+    base = f"https://localhost:{port}/v1"
+    try:
+        for kw, status in [({}, ExchangeStatus.CONNECT_ERROR), ({"ca_bundle": str(cert)}, ExchangeStatus.OK),
+                           ({"verify": False}, ExchangeStatus.OK)]:
+            ep = EndpointConfig(name="ep", base_url=base, model="m", max_attempts=1, **kw)
+            async with ChatClient(ep) as c:
+                assert (await c.chat({"messages": []})).status is status, kw
+        with pytest.raises(ConfigError, match="endpoint 'ep': ca_bundle"):
+            ChatClient(EndpointConfig(name="ep", base_url=base, model="m", ca_bundle=str(tmp_path / "no.pem")))
     finally:
         await s.close()

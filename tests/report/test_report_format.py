@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from parity import report
 from parity.report import is_proportion
 from parity.report._format import fmt_interval, fmt_n, fmt_p, fmt_value, is_effect
 from parity.stats import wilson
@@ -47,8 +46,14 @@ def test_missing_values() -> None:
     assert fmt_interval(Estimate(value=0.5, low=0.4, high=0.6, n=10, level=0.9), True) == "[40.0%, 60.0%] (90%)"
 
 
-def test_exported_members() -> None:
-    assert set(report.__all__) == {
-        "SCHEMA_VERSION", "ReportPaths", "is_proportion", "render_html", "render_markdown",
-        "results_json", "verdict_dict", "write_report",
-    }
+def test_the_kind_decides_not_the_name() -> None:
+    from parity.report._format import is_effect_estimate, shown_in_percent
+    from parity.verdict import EstimateKind
+
+    share = Estimate(value=0.5, n=4, kind=EstimateKind.PROPORTION)
+    mean = Estimate(value=0.5, n=4, kind=EstimateKind.RATE)
+    diff = Estimate(value=0.1, n=4, kind=EstimateKind.DIFFERENCE)
+    assert shown_in_percent("anything", share) and not shown_in_percent("schema_accuracy", mean)
+    assert is_effect_estimate("anything", diff) and not is_effect_estimate("x_diff", share)
+    legacy = Estimate(value=0.5, n=4)  # stored before kinds: the name decides
+    assert shown_in_percent("schema_accuracy", legacy) and is_effect_estimate("x_diff", legacy)

@@ -142,3 +142,13 @@ def test_bootstrap_does_not_depend_on_the_order_of_the_values() -> None:
     for _ in range(5):
         shuffled = bootstrap_ci(rng.permutation(x), seed=7)
         assert (shuffled.low, shuffled.high, shuffled.value) == (base.low, base.high, base.value)
+
+
+def test_every_estimate_says_what_it_is() -> None:
+    from parity.stats import bootstrap_ci, mean_ci, newcombe_diff, paired_diff, wilson
+    from parity.verdict import EstimateKind as K
+
+    assert wilson(3, 10).kind is K.PROPORTION and wilson(0, 0).kind is K.PROPORTION
+    assert newcombe_diff(3, 10, 5, 10).kind is K.DIFFERENCE and paired_diff(2, 5, 20).kind is K.DIFFERENCE
+    assert mean_ci([0.1, 0.2]).kind is K.RATE and bootstrap_ci([1.0, 2.0], n_boot=10).kind is K.RATE
+    assert mean_ci([1.0, 0.0], kind=K.PROPORTION).kind is K.PROPORTION

@@ -13,28 +13,10 @@ from parity.exchange import Exchange, ExchangeStatus
 from parity.store import Store, normalise_url
 from parity.verdict import Estimate, Outcome, Verdict
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
-
-def _pg_available() -> bool:
-    try:
-        s = Store(PG_URL)
-    except Exception:
-        return False
-    s.close()
-    return True
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store(str(tmp_path / "p.db"))
-        yield s
-        s.close()
-        return
-    if not _pg_available():
-        pytest.fail("PostgreSQL is expected on 127.0.0.1:5432 (trust auth, database 'test')")
-    s = Store(PG_URL)
+@pytest.fixture
+def any_store(store_url: str) -> Iterator[Store]:
+    s = Store(store_url)
     yield s
     s.close()
 

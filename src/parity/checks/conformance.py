@@ -16,6 +16,7 @@ import orjson
 from parity.exchange import Completion, ToolCall
 
 from ._finding import Finding
+from ._finish import LENGTH_FINISHES, finish_mismatch
 from ._schema import InvalidSchema, SchemaCache
 
 FINISH_MISSING = "finish_reason.missing"
@@ -37,8 +38,6 @@ USAGE_INCONSISTENT = "usage.inconsistent"
 
 # What providers use for tool-call ids: call_abc, toolu_01, functions.get_weather:0, a uuid.
 TOOL_CALL_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
-LENGTH_FINISHES = frozenset({"length", "max_tokens"})
-CALL_FINISHES = frozenset({"tool_calls", "function_call"})
 
 
 def _f(check: str, message: str, **detail: Any) -> Finding:
@@ -50,12 +49,8 @@ def check_finish_invariants(c: Completion) -> list[Finding]:
     fr = c.finish_reason
     if fr is None:
         return [_f(FINISH_MISSING, "finish_reason is missing")]
-    if c.tool_calls and fr not in CALL_FINISHES | LENGTH_FINISHES:
-        return [_f(FINISH_INCONSISTENT, f"{len(c.tool_calls)} tool call(s) but finish_reason {fr!r}",
-                   finish_reason=fr)]
-    if not c.tool_calls and fr in CALL_FINISHES:
-        return [_f(FINISH_INCONSISTENT, f"finish_reason {fr!r} but no tool calls", finish_reason=fr)]
-    return []
+    why = finish_mismatch(c)
+    return [_f(FINISH_INCONSISTENT, why, finish_reason=fr)] if why else []
 
 
 def completion_tokens(c: Completion) -> int | None:

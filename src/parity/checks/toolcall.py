@@ -14,6 +14,7 @@ import orjson
 from parity.exchange import Completion, ToolCall
 
 from ._finding import Finding
+from ._finish import finish_mismatch
 from ._schema import InvalidSchema, SchemaCache
 
 INVALID_JSON = "tool_call.invalid_json"
@@ -97,15 +98,11 @@ def check_tool_calls(
 
 
 def check_finish_reason(completion: Completion) -> list[Finding]:
-    has_calls = bool(completion.tool_calls)
-    fr = completion.finish_reason
-    if has_calls and fr not in ("tool_calls", "function_call"):
-        return [Finding(check=FINISH_MISMATCH, message=f"tool calls present but finish_reason is {fr!r}",
-                        detail={"finish_reason": fr})]
-    if not has_calls and fr == "tool_calls":
-        return [Finding(check=FINISH_MISMATCH, message="finish_reason is 'tool_calls' but no calls",
-                        detail={"finish_reason": fr})]
-    return []
+    """Tool calls and finish_reason agree (the rule: ``checks/_finish.py``)."""
+    why = finish_mismatch(completion)
+    if why is None:
+        return []
+    return [Finding(check=FINISH_MISMATCH, message=why, detail={"finish_reason": completion.finish_reason})]
 
 
 def check_markup(completion: Completion) -> list[Finding]:

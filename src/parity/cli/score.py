@@ -24,7 +24,7 @@ def toolcall(
     margin: float = typer.Option(0.10, "--margin", min=1e-6, max=1.0),
 ) -> None:
     """F1, error classes, K2VV's own similarity and a verdict, all with intervals and counts."""
-    from parity.report import verdict_dict
+    from parity.report import ScoreResults
     from parity.suites.toolcall.k2vv import load_k2vv_results
     from parity.suites.toolcall.score import score_k2vv
 
@@ -55,13 +55,8 @@ def toolcall(
     for r in v.reasons:
         console.print(f"  - {r}")
     if json_out is not None:
-        payload = {
-            "schema_version": 1,
-            "verdict": verdict_dict(v),
-            "reference_metrics": {k: m.model_dump(mode="json") for k, m in s.reference_metrics.items()},
-            "k2vv": s.k2vv,
-        }
-        json_out.write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
+        payload = ScoreResults(verdict=v, reference_metrics=s.reference_metrics, k2vv=s.k2vv)
+        json_out.write_bytes(orjson.dumps(payload.model_dump(mode="json"), option=orjson.OPT_INDENT_2))
         console.print(f"scores: {json_out}")
 
 

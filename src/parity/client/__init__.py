@@ -5,7 +5,8 @@ from ._limits import RateLimiter
 from ._parse import InvalidBody, parse_completion
 from ._retry import RetryPolicy, parse_retry_after
 from ._sse import StreamAssembler, StreamError, iter_sse_data
-from ._transport import FastTransport, default_transport
+from ._tls import tls_context
+from ._transport import FastTransport, StaleConnection, default_transport
 
 __all__ = [
     "ChatClient",
@@ -13,10 +14,12 @@ __all__ = [
     "InvalidBody",
     "RateLimiter",
     "RetryPolicy",
+    "StaleConnection",
     "StreamAssembler",
     "StreamError",
     "default_transport",
     "iter_sse_data",
     "parse_completion",
     "parse_retry_after",
+    "tls_context",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 import orjson
 
-from parity.config import EndpointConfig
+from parity.config import ConfigError, EndpointConfig
 from parity.exchange import ExchangeStatus, Reply
 from parity.redaction import Secrets
 
@@ -24,7 +25,8 @@ from ._limits import RateLimiter
 from ._parse import InvalidBody, parse_completion
 from ._retry import RetryPolicy, parse_retry_after
 from ._sse import StreamAssembler, StreamError, iter_sse_data
-from ._transport import default_transport
+from ._tls import tls_context
+from ._transport import StaleConnection, default_transport
 
 Sleep = Callable[[float], Awaitable[None]]
 EXCERPT = 300
@@ -33,10 +35,11 @@ EXCERPT = 300
 class _Failure(Exception):
     """One attempt's failure, carrying the Reply it would become if not retried."""
 
-    def __init__(self, reply: Reply, retryable: bool) -> None:
+    def __init__(self, reply: Reply, retryable: bool, stale: bool = False) -> None:
         super().__init__(reply.error)
         self.reply = reply
         self.retryable = retryable
+        self.stale = stale  # never reached the server: a kept-alive connection it had closed
 
 
 class ChatClient:
@@ -71,7 +74,8 @@ class ChatClient:
         self._http = http
         self._transport: httpx.AsyncBaseTransport | None = None
         if http is None:
-            self._transport = transport or default_transport(endpoint.max_concurrency, url=endpoint.base_url)
+            self._transport = transport or default_transport(
+                endpoint.max_concurrency, url=endpoint.base_url, tls=_tls(endpoint))
         connect = min(10.0, endpoint.timeout_s)
         self._timeout = {"connect": connect, "read": endpoint.timeout_s, "write": endpoint.timeout_s,
                          "pool": endpoint.timeout_s}
@@ -115,7 +119,7 @@ class ChatClient:
         content = orjson.dumps(payload)
         started = datetime.now(UTC)
         t0 = self._clock()
-        attempt = 0
+        attempt = stale = 0
         last_retry_after: float | None = None
         async with self._sem:
             while True:
@@ -128,9 +132,12 @@ class ChatClient:
                 except _Failure as failure:
                     reply = failure.reply
                     last_retry_after = reply.retry_after_s or last_retry_after
-                    if not failure.retryable or attempt >= self._retry.max_attempts:
+                    if failure.stale and stale < self._retry.stale_resends:
+                        stale += 1  # at once, on a fresh connection; not one of max_attempts
+                        continue
+                    if not failure.retryable or attempt - stale >= self._retry.max_attempts:
                         break
-                    await self._sleep(self._retry.delay(attempt, reply.retry_after_s))
+                    await self._sleep(self._retry.delay(attempt - stale, reply.retry_after_s))
         reply.attempts = attempt
         reply.started_at = started
         reply.latency_s = self._clock() - t0
@@ -171,7 +178,8 @@ class ChatClient:
         except (httpx.TransportError, httpx.StreamError) as exc:
             kind = ExchangeStatus.CONNECT_ERROR
             raise _Failure(
-                Reply(status=kind, error=f"{type(exc).__name__}: {exc}"[:300]), retryable=True
+                Reply(status=kind, error=f"{type(exc).__name__}: {exc}"[:300]), retryable=True,
+                stale=isinstance(exc, StaleConnection),
             ) from None
 
     def _raise_for_status(self, status: int, headers: httpx.Headers, body: bytes) -> None:
@@ -270,6 +278,13 @@ async def read_capped(response: httpx.Response, limit: int | None) -> bytes:
         if size > limit:
             break
     return b"".join(chunks)[: limit + 1]
+
+
+def _tls(endpoint: EndpointConfig) -> ssl.SSLContext:
+    try:
+        return tls_context(verify=endpoint.verify, ca_bundle=endpoint.ca_bundle)
+    except ValueError as exc:
+        raise ConfigError(f"endpoint {endpoint.name!r}: {exc}") from None
 
 
 def _error_message(body: bytes) -> str:

@@ -21,6 +21,11 @@ class RetryPolicy:
     """
 
     max_attempts: int = 4
+    # A request that never reached the server (a kept-alive connection it had closed while
+    # idle: StaleConnection) is sent again at once on a fresh connection, up to this many
+    # times, outside max_attempts but counted in Reply.attempts: reusing connections must not
+    # turn a server's idle timeout into an error, nor hide a request that was sent.
+    stale_resends: int = 1
     base_delay_s: float = 0.5
     max_delay_s: float = 20.0
     max_retry_after_s: float = 60.0

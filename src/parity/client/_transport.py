@@ -5,6 +5,12 @@ than all of its routing; this does only what parity needs. Not supported:
 proxies, HTTP/2, upgrades, ``Expect: 100-continue``, request bodies sent
 chunked (a streamed body is read whole and sent with a Content-Length).
 ``default_transport`` hands proxied set-ups to ``httpx.AsyncHTTPTransport``.
+
+It never sends a request twice: a kept-alive connection found closed by the
+server before any byte of the answer raises :class:`StaleConnection`, and the
+client's one retry policy decides (``RetryPolicy.stale_resends``), counting it
+as an attempt. TLS on both paths verifies against the same trust store:
+certifi's, or an endpoint's own ``ca_bundle`` (:func:`tls_context`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import Any, TypeVar
 import httptools
 import httpx
 
+from ._tls import tls_context
+
 T = TypeVar("T")
 READ_SIZE = 64 * 1024
 Origin = tuple[str, str, int]
@@ -26,23 +34,34 @@ _FRAMING = (b"content-length", b"transfer-encoding")
 _PROXY_SCHEMES = ("http", "https", "all")
 
 
-def default_transport(max_connections: int, *, url: str | None = None) -> httpx.AsyncBaseTransport:
+class StaleConnection(httpx.TransportError):
+    """A kept-alive connection turned out closed before any byte of the answer came back.
+
+    The server most likely closed it while idle and never saw the request, so sending it
+    again on a fresh connection is safe; that is the retry policy's decision, not ours.
+    """
+
+
+def default_transport(max_connections: int, *, url: str | None = None,
+                      tls: ssl.SSLContext | None = None) -> httpx.AsyncBaseTransport:
     """``FastTransport``, unless HTTP(S)_PROXY/ALL_PROXY (any case, NO_PROXY honoured) name a
     proxy for ``url``: then httpx's own transport through that proxy. Without ``url`` any
-    proxy setting gives httpx's transport, but unproxied: pass ``url`` to go through it."""
+    proxy setting gives httpx's transport, but unproxied: pass ``url`` to go through it.
+    Both verify TLS with ``tls`` (default: :func:`tls_context`)."""
+    tls = tls or tls_context()
     proxies = {k: v for k, v in urllib.request.getproxies_environment().items() if k in _PROXY_SCHEMES}
     if not proxies:
-        return FastTransport(max_connections)
+        return FastTransport(max_connections, ssl_context=tls)
     proxy: str | None = None
     if url is not None:
         target = httpx.URL(url)
         if urllib.request.proxy_bypass(target.host):
-            return FastTransport(max_connections)
+            return FastTransport(max_connections, ssl_context=tls)
         proxy = proxies.get(target.scheme) or proxies.get("all")
         if proxy is None:
-            return FastTransport(max_connections)
+            return FastTransport(max_connections, ssl_context=tls)
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    return httpx.AsyncHTTPTransport(limits=limits, proxy=proxy)
+    return httpx.AsyncHTTPTransport(limits=limits, proxy=proxy, verify=tls)
 
 
 async def _within(aw: Awaitable[T], seconds: float | None) -> T:
@@ -110,6 +129,11 @@ class _Pool:
     def discard(self, conn: _Conn) -> None:
         self.conns.discard(conn)
         conn.close()
+
+    def discard_idle(self) -> None:
+        """One idle connection was found closed: the others idled as long, so go too."""
+        while self.idle:
+            self.discard(self.idle.pop())
 
     def close(self) -> None:
         self.closed = True
@@ -223,9 +247,13 @@ class _Body(httpx.AsyncByteStream):
 
 class FastTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 over asyncio streams with a keep-alive pool of ``max_connections`` per
-    (scheme, host, port). Timeouts come from ``request.extensions["timeout"]``."""
+    (scheme, host, port). Timeouts come from ``request.extensions["timeout"]``.
 
-    def __init__(self, max_connections: int = 100, *, keepalive_expiry: float = 5.0,
+    Idle connections are dropped after ``keepalive_expiry`` seconds: below the 5 s idle
+    timeout of uvicorn and Node servers, so a connection is rarely reused just as the
+    server closes it (the race that ends in :class:`StaleConnection`)."""
+
+    def __init__(self, max_connections: int = 100, *, keepalive_expiry: float = 4.0,
                  ssl_context: ssl.SSLContext | None = None) -> None:
         self._max = max_connections
         self._expiry = keepalive_expiry
@@ -254,25 +282,27 @@ class FastTransport(httpx.AsyncBaseTransport):
                               extensions={"http_version": b"HTTP/1.1"})
 
     async def _send(self, pool: _Pool, origin: Origin, data: bytes, request: httpx.Request,
-                    timeout: dict[str, Any]) -> tuple[_Conn, _Response]:
+                    timeouts: dict[str, Any]) -> tuple[_Conn, _Response]:
         conn = pool.take_idle(asyncio.get_running_loop().time())
         if conn is not None:
             try:
-                return conn, await self._exchange(conn, data, request, timeout)
-            except _Dead:
+                return conn, await self._exchange(conn, data, request, timeouts)
+            except _Dead as dead:
                 # A keep-alive connection can be closed by the server at any moment while it
                 # sits idle; we only learn so on the next request. Nothing of a response came
-                # back, so it is sent again, once, on a fresh connection: this is what makes
-                # reusing connections safe. (A server that took the request and then dropped
-                # it unanswered would see it twice; that is the usual HTTP/1.1 client trade.)
+                # back: the caller's retry policy may send it again (the next try gets a fresh
+                # connection), and counts that as an attempt.
                 pool.discard(conn)
+                pool.discard_idle()
+                raise StaleConnection(f"kept-alive connection closed by the server: {dead}",
+                                      request=request) from None
             except BaseException:
                 pool.discard(conn)
                 raise
-        conn = await self._connect(origin, timeout.get("connect"), request)
+        conn = await self._connect(origin, timeouts.get("connect"), request)
         pool.conns.add(conn)
         try:
-            return conn, await self._exchange(conn, data, request, timeout)
+            return conn, await self._exchange(conn, data, request, timeouts)
         except _Dead as dead:
             pool.discard(conn)
             raise dead.error from None
@@ -284,7 +314,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         scheme, host, port = origin
         ctx: ssl.SSLContext | None = None
         if scheme == "https":
-            ctx = self._ssl = self._ssl or ssl.create_default_context()
+            ctx = self._ssl = self._ssl or tls_context()
         try:
             reader, writer = await _within(asyncio.open_connection(
                 host, port, ssl=ctx, server_hostname=host if ctx else None), seconds)
@@ -295,11 +325,11 @@ class FastTransport(httpx.AsyncBaseTransport):
         return _Conn(reader, writer)
 
     async def _exchange(self, conn: _Conn, data: bytes, request: httpx.Request,
-                        timeout: dict[str, Any]) -> _Response:
+                        timeouts: dict[str, Any]) -> _Response:
         """Write the request and read up to the end of the response head."""
         try:
             conn.writer.write(data)
-            await _within(conn.writer.drain(), timeout.get("write"))
+            await _within(conn.writer.drain(), timeouts.get("write"))
         except TimeoutError:
             raise httpx.WriteTimeout("timed out sending the request", request=request) from None
         except OSError as exc:
@@ -307,7 +337,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         resp = _Response(request.method == "HEAD")
         while not resp.head_done:
             try:
-                chunk = await _read(conn, timeout.get("read"), request)
+                chunk = await _read(conn, timeouts.get("read"), request)
             except httpx.ReadError as exc:
                 if resp.received:
                     raise

@@ -2,17 +2,20 @@
 
 from ._format import is_proportion
 from ._html import render_html
-from ._json import SCHEMA_VERSION, results_json, verdict_dict
+from ._json import SCHEMA_VERSION, Results, ScoreResults, results_json, results_model, verdict_dict
 from ._markdown import render_markdown
 from ._render import ReportPaths, write_report
 
 __all__ = [
     "SCHEMA_VERSION",
     "ReportPaths",
+    "Results",
+    "ScoreResults",
     "is_proportion",
     "render_html",
     "render_markdown",
     "results_json",
+    "results_model",
     "verdict_dict",
     "write_report",
 ]

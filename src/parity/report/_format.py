@@ -1,7 +1,10 @@
 """Number formatting shared by the Markdown and HTML reports.
 
-Every figure is shown with its interval and the count it rests on; which
-metrics are proportions (shown in %) is decided by :func:`is_proportion` alone.
+Every figure is shown with its interval and the count it rests on. An estimate
+says what it is (``Estimate.kind``): proportions are shown in %, differences are
+the effects drawn in the forest plot (:func:`shown_in_percent`, :func:`is_effect_estimate`).
+Estimates stored before kinds existed have none; for those alone the metric's
+name decides (:func:`is_proportion`, :func:`is_effect`).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from parity.verdict import Estimate, Outcome
+from parity.verdict import Estimate, EstimateKind, Outcome
 
 _PROPORTION_PREFIXES = ("rate.", "finish_", "propensity", "k2vv_")
 _PROPORTION_SUFFIXES = ("_rate", "_accuracy", "_agreement")
@@ -31,6 +34,16 @@ def is_proportion(name: str) -> bool:
 def is_effect(name: str) -> bool:
     """Whether a metric is a candidate-minus-reference difference (drawn in the forest plot)."""
     return name.endswith("_diff") or name.startswith("excess_")
+
+
+def shown_in_percent(name: str, e: Estimate) -> bool:
+    """A proportion is shown in %; without a kind (stored before kinds), the name decides."""
+    return e.kind is EstimateKind.PROPORTION if e.kind is not None else is_proportion(name)
+
+
+def is_effect_estimate(name: str, e: Estimate) -> bool:
+    """A difference, candidate minus reference; without a kind, the name decides."""
+    return e.kind is EstimateKind.DIFFERENCE if e.kind is not None else is_effect(name)
 
 
 def _digits(percent: bool, digits: int = 3) -> tuple[float, str, int]:

@@ -23,8 +23,8 @@ from ._format import (
     fmt_p,
     fmt_p_or_e,
     fmt_value,
-    is_effect,
-    is_proportion,
+    is_effect_estimate,
+    shown_in_percent,
 )
 
 MAX_EXAMPLES = 50
@@ -148,7 +148,7 @@ def _anchor(endpoint: str, index: int) -> str:
 def _metric_rows(metrics: dict[str, Estimate]) -> list[MetricRow]:
     rows = []
     for name, e in metrics.items():
-        pct = is_proportion(name)
+        pct = shown_in_percent(name, e)
         rows.append(MetricRow(name, fmt_value(e, pct), fmt_interval(e, pct), fmt_n(e), e.method, pct))
     return rows
 
@@ -257,7 +257,7 @@ def _forests(verdicts: list[Verdict], margin: float | None) -> list[Forest]:
         if v.verdict is Outcome.REFERENCE:
             continue
         for name, e in v.metrics.items():
-            if is_effect(name) and e.value is not None:
+            if is_effect_estimate(name, e) and e.value is not None:
                 by_suite.setdefault(v.suite, []).append(ForestRow(v.endpoint, name, v.verdict.value, e))
     return [Forest(suite, margin, rows) for suite, rows in by_suite.items()]
 

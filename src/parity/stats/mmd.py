@@ -102,7 +102,7 @@ def mmd2_unbiased(K: NDArray[np.float64], m: int) -> float:
     return float(sxx + syy - 2.0 * kxy.mean())
 
 
-def _mmd2_for_labels(K: NDArray[np.float64], z: NDArray[np.float64], m: int) -> NDArray[np.float64]:
+def mmd2_for_labels(K: NDArray[np.float64], z: NDArray[np.float64], m: int) -> NDArray[np.float64]:
     """Unbiased MMD² for each row of ``z`` (1 = X, 0 = Y), all with ``m`` ones.
 
     Expands the block sums as quadratic forms so a batch of relabellings costs
@@ -215,7 +215,7 @@ def mmd_permutation_test(
     for start in range(0, n_permutations, batch):
         size = min(batch, n_permutations - start)
         z = _stratified_labels(strata, is_x, size, rng)
-        exceed += int(np.count_nonzero(_mmd2_for_labels(K, z, n_x) >= observed - tol))
+        exceed += int(np.count_nonzero(mmd2_for_labels(K, z, n_x) >= observed - tol))
     return MMDResult(
         statistic=observed,
         p_value=(1 + exceed) / (1 + n_permutations),

@@ -16,7 +16,9 @@ from numpy.typing import NDArray
 from scipy import optimize
 from scipy import stats as sps
 
-from parity.verdict import Estimate
+from parity.verdict import Estimate, EstimateKind
+
+PROPORTION, DIFFERENCE = EstimateKind.PROPORTION, EstimateKind.DIFFERENCE
 
 __all__ = ["bootstrap_ci", "mean_ci", "newcombe_diff", "paired_diff", "wilson"]
 
@@ -63,9 +65,10 @@ def wilson(k: int, n: int, level: float = 0.95) -> Estimate:
     _check_count(k, n)
     z = _z(level)
     if n == 0:
-        return Estimate(value=None, n=0, k=0, method="wilson", level=level)
+        return Estimate(value=None, n=0, k=0, method="wilson", level=level, kind=PROPORTION)
     low, high = _wilson_bounds(k, n, z)
-    return Estimate(value=k / n, low=low, high=high, n=n, k=k, method="wilson", level=level)
+    return Estimate(value=k / n, low=low, high=high, n=n, k=k, method="wilson", level=level,
+                    kind=PROPORTION)
 
 
 def newcombe_diff(k1: int, n1: int, k2: int, n2: int, level: float = 0.95) -> Estimate:
@@ -81,7 +84,7 @@ def newcombe_diff(k1: int, n1: int, k2: int, n2: int, level: float = 0.95) -> Es
     _check_count(k2, n2)
     z = _z(level)
     if n1 == 0 or n2 == 0:
-        return Estimate(value=None, n=n1 + n2, method="newcombe", level=level)
+        return Estimate(value=None, n=n1 + n2, method="newcombe", level=level, kind=DIFFERENCE)
     p1, p2 = k1 / n1, k2 / n2
     l1, u1 = _wilson_bounds(k1, n1, z)
     l2, u2 = _wilson_bounds(k2, n2, z)
@@ -95,6 +98,7 @@ def newcombe_diff(k1: int, n1: int, k2: int, n2: int, level: float = 0.95) -> Es
         n=n1 + n2,
         method="newcombe",
         level=level,
+        kind=DIFFERENCE,
     )
 
 
@@ -124,7 +128,7 @@ def paired_diff(b: int, c: int, n: int, level: float = 0.95) -> Estimate:
         raise ValueError(f"need b, c >= 0 and b + c <= n, got b={b}, c={c}, n={n}")
     z = _z(level)
     if n == 0:
-        return Estimate(value=None, n=0, method="tango", level=level)
+        return Estimate(value=None, n=0, method="tango", level=level, kind=DIFFERENCE)
     d = (b - c) / n
     eps = 1e-12
 
@@ -137,27 +141,30 @@ def paired_diff(b: int, c: int, n: int, level: float = 0.95) -> Estimate:
     # The score is decreasing in delta and equals 0 at delta = d.
     low = -1.0 if d <= -1.0 + eps else float(optimize.brentq(lower_root, -1.0 + eps, d, xtol=1e-12))
     high = 1.0 if d >= 1.0 - eps else float(optimize.brentq(upper_root, d, 1.0 - eps, xtol=1e-12))
-    return Estimate(value=d, low=low, high=high, n=n, method="tango", level=level)
+    return Estimate(value=d, low=low, high=high, n=n, method="tango", level=level, kind=DIFFERENCE)
 
 
-def mean_ci(values: Sequence[float], level: float = 0.95) -> Estimate:
+def mean_ci(values: Sequence[float], level: float = 0.95,
+            kind: EstimateKind = EstimateKind.RATE) -> Estimate:
     """Student-t interval for a mean: ``mean ± t_{n-1} · s / sqrt(n)``.
 
     Assumes independent observations whose mean is approximately normal
     (small samples from skewed or heavy-tailed data undercover). With one
-    observation there is no interval; with none, no value.
+    observation there is no interval; with none, no value. ``kind``: what the mean is (a
+    mean of 0/1 outcomes is a proportion).
     """
     _check_level(level)
     x = np.asarray(values, dtype=np.float64)
     n = int(x.size)
     if n == 0:
-        return Estimate(value=None, n=0, method="t", level=level)
+        return Estimate(value=None, n=0, method="t", level=level, kind=kind)
     mean = float(x.mean())
     if n == 1:
-        return Estimate(value=mean, n=1, method="t", level=level)
+        return Estimate(value=mean, n=1, method="t", level=level, kind=kind)
     se = float(x.std(ddof=1)) / math.sqrt(n)
     half = float(sps.t.ppf(0.5 + level / 2.0, df=n - 1)) * se
-    return Estimate(value=mean, low=mean - half, high=mean + half, n=n, method="t", level=level)
+    return Estimate(value=mean, low=mean - half, high=mean + half, n=n, method="t", level=level,
+                    kind=kind)
 
 
 def bootstrap_ci(
@@ -166,8 +173,9 @@ def bootstrap_ci(
     n_boot: int = 2000,
     seed: int = 0,
     level: float = 0.95,
+    kind: EstimateKind = EstimateKind.RATE,
 ) -> Estimate:
-    """Percentile bootstrap interval for ``stat(values)``.
+    """Percentile bootstrap interval for ``stat(values)`` (an estimate of ``kind``).
 
     Resamples ``values`` with replacement ``n_boot`` times and takes the
     ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the replicated
@@ -185,7 +193,7 @@ def bootstrap_ci(
     n = int(x.size)
     method = "bootstrap-percentile"
     if n == 0:
-        return Estimate(value=None, n=0, method=method, level=level)
+        return Estimate(value=None, n=0, method=method, level=level, kind=kind)
     value = float(stat(x))
     rng = np.random.default_rng(seed)
     # Chunked so memory stays bounded (about 8 MB of indices) for any n.
@@ -198,4 +206,5 @@ def bootstrap_ci(
             reps[start + row] = float(stat(x[sample_idx]))
     alpha = 1.0 - level
     low, high = np.quantile(reps, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return Estimate(value=value, low=float(low), high=float(high), n=n, method=method, level=level)
+    return Estimate(value=value, low=float(low), high=float(high), n=n, method=method, level=level,
+                    kind=kind)

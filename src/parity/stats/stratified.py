@@ -18,24 +18,11 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from parity.stats.mmd import MMDResult, hamming_kernel_matrix
+from parity.stats.mmd import MMDResult, hamming_kernel_matrix, mmd2_for_labels
 
 __all__ = ["stratified_mmd_test"]
 
 Token = int | str
-
-
-def _block_stats(K: NDArray[np.float64], z: NDArray[np.float64], m: int) -> NDArray[np.float64]:
-    """Unbiased MMD² of one prompt's block for each labelling row of ``z`` (``m`` ones each)."""
-    n = K.shape[0] - m
-    diag, rows = np.diag(K), K.sum(axis=1)
-    total, trace = float(rows.sum()), float(diag.sum())
-    zkz = np.einsum("pi,pi->p", z @ K, z)
-    zk1, zd = z @ rows, z @ diag
-    sxx = (zkz - zd) / (m * (m - 1))
-    syy = (total - 2.0 * zk1 + zkz - (trace - zd)) / (n * (n - 1))
-    out: NDArray[np.float64] = sxx + syy - 2.0 * (zk1 - zkz) / (m * n)
-    return out
 
 
 def _labels(size: int, m: int, n_perm: int, rng: np.random.Generator) -> NDArray[np.float64]:
@@ -86,7 +73,7 @@ def stratified_mmd_test(
     total = np.zeros(n_permutations + 1, dtype=np.float64)
     for xs, ys in used:
         K = hamming_kernel_matrix([*xs, *ys], length)
-        total += _block_stats(K, _labels(len(xs) + len(ys), len(xs), n_permutations, rng), len(xs))
+        total += mmd2_for_labels(K, _labels(len(xs) + len(ys), len(xs), n_permutations, rng), len(xs))
     total /= len(used)
     observed = float(total[0])
     tol = 1e-12 * max(1.0, abs(observed))

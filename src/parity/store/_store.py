@@ -10,23 +10,30 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
 
 from parity.exchange import Exchange
 from parity.verdict import Verdict
 
-from ._tables import exchanges, metadata, runs, verdicts
+from ._schema import migrate
+from ._tables import SCHEMA_VERSION, exchanges, runs, verdicts
+from ._writer import ExchangeWriter
+
+if TYPE_CHECKING:
+    from ._async import AsyncStore
 
 
 class RunRecord(BaseModel):
     """A run as stored: what was asked for, so any verdict can be traced and reproduced."""
 
     id: str
+    schema_version: int = SCHEMA_VERSION
     fingerprint: str
     status: str
     created_at: datetime
@@ -56,15 +63,45 @@ def _now() -> datetime:
 
 
 class Store:
+    """The store, synchronous: for the CLI and reports. Async callers use :attr:`aio`.
+
+    Opening migrates the schema to this code's version (or refuses a newer store:
+    :class:`~parity.store.StoreVersionError`).
+    """
+
     def __init__(self, url: str, *, redact: Callable[[str], str] | None = None) -> None:
         self.url = normalise_url(url)
         self._redact = redact
-        self.engine: Engine = create_engine(self.url, future=True)
+        self.engine: Engine = create_engine(self.url, **_engine_options(self.url))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        try:
+            migrate(self.engine, where=self.describe())
+        except BaseException:
+            self.engine.dispose()
+            raise
+        self._writer: ExchangeWriter | None = None
+        self._aio: AsyncStore | None = None
+
+    @property
+    def aio(self) -> AsyncStore:
+        """The same store for async callers: nothing it does blocks the event loop."""
+        if self._aio is None:
+            from ._async import AsyncStore
+
+            self._aio = AsyncStore(self)
+        return self._aio
+
+    def writer(self) -> ExchangeWriter:
+        """The group-commit writer thread (started on first use)."""
+        if self._writer is None:
+            self._writer = ExchangeWriter(self.engine)
+        return self._writer
 
     def close(self) -> None:
+        """Write what is queued, then release every connection."""
+        if self._writer is not None:
+            self._writer.close()
         self.engine.dispose()
 
     # runs ---------------------------------------------------------------
@@ -138,7 +175,18 @@ class Store:
     # exchanges ----------------------------------------------------------
     def add_exchange(self, ex: Exchange) -> bool:
         """Store one exchange; False if that key was already stored (kept as it was)."""
-        row = {
+        try:
+            with self.engine.begin() as conn:
+                # One prepared INSERT with bound parameters: .values(**row) would build
+                # and cache-key a new statement per exchange (most of the cost).
+                conn.execute(_INSERT_EXCHANGE, self.exchange_row(ex))
+        except IntegrityError:
+            return False
+        return True
+
+    def exchange_row(self, ex: Exchange) -> dict[str, Any]:
+        """The row an exchange is stored as (its JSON redacted, without the parsed completion)."""
+        return {
             "run_id": ex.run_id,
             "endpoint": ex.endpoint,
             "suite": ex.suite,
@@ -149,14 +197,6 @@ class Store:
             "created_at": _now(),
             "data": self._text(ex.model_dump_json(exclude={"completion"})),
         }
-        try:
-            with self.engine.begin() as conn:
-                # One prepared INSERT with bound parameters: .values(**row) would build
-                # and cache-key a new statement per exchange (most of the cost).
-                conn.execute(_INSERT_EXCHANGE, row)
-        except IntegrityError:
-            return False
-        return True
 
     def exchanges(
         self, run_id: str, *, endpoint: str | None = None, suite: str | None = None
@@ -170,8 +210,6 @@ class Store:
             return [_exchange(d) for (d,) in conn.execute(q.order_by(exchanges.c.id))]
 
     def count_exchanges(self, run_id: str) -> int:
-        from sqlalchemy import func
-
         with self.engine.connect() as conn:
             n = conn.execute(select(func.count()).where(exchanges.c.run_id == run_id)).scalar_one()
         return int(n)
@@ -235,6 +273,14 @@ def _run(row: Any) -> RunRecord:
     d["datasets"] = orjson.loads(d["datasets"])
     d["config"] = orjson.loads(d["config"])
     return RunRecord.model_validate(d)
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    # An in-memory SQLite database exists once per connection: the writer thread and the
+    # worker threads must all share the one connection, or each would see an empty store.
+    if url.startswith("sqlite") and (url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url):
+        return {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    return {}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

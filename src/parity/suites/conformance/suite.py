@@ -14,7 +14,7 @@ from typing import Any
 
 from parity.case import Case, dataset_hash
 from parity.config import RunSettings
-from parity.exchange import Exchange
+from parity.exchange import Exchange, requests_spent
 from parity.suites._base import EvalContext, Role, Sender, register
 from parity.verdict import Outcome, ProbeOutcome, ProbeResult, Verdict
 
@@ -88,7 +88,7 @@ class ConformanceSuite:
         out = [Verdict(
             endpoint=ctx.reference, suite=NAME, verdict=Outcome.REFERENCE,
             test="reference: each probe judged on its own rules", alpha=s.alpha,
-            requests=_requests(ref_ex), probes=ref_results,
+            requests=requests_spent(ref_ex), probes=ref_results,
             reasons=["the reference deployment; a probe it does not pass is inconclusive for "
                      "candidates", _tally(ref_results, ref_ex)],
         )]
@@ -100,7 +100,7 @@ class ConformanceSuite:
             failing = [r.name for r in results if r.outcome is ProbeOutcome.FAIL]
             out.append(Verdict(
                 endpoint=ep.name, suite=NAME, verdict=overall(results), test=TEST_NAME,
-                alpha=s.alpha, requests=_requests(exs), reference_requests=_requests(ref_ex),
+                alpha=s.alpha, requests=requests_spent(exs), reference_requests=requests_spent(ref_ex),
                 probes=results, failing_checks=failing, reasons=_reasons(results, exs),
                 evidence=[{"probe": r.name, **e} for r in results if r.name in failing
                           for e in r.evidence[: self._evidence]],
@@ -108,16 +108,11 @@ class ConformanceSuite:
         return out
 
 
-def _requests(exchanges: Sequence[Exchange]) -> int:
-    """HTTP requests actually made, retries included."""
-    return sum(x.attempts for x in exchanges)
-
-
 def _tally(results: Sequence[ProbeResult], exchanges: Sequence[Exchange]) -> str:
     counts = Counter(r.outcome.value for r in results)
     parts = ", ".join(f"{counts[o.value]} {o.value}" for o in ProbeOutcome if counts[o.value])
     return (f"{len(results)} probes: {parts}; {len(exchanges)} requests "
-            f"({_requests(exchanges)} attempts; budget {BUDGET})")
+            f"({requests_spent(exchanges)} attempts; budget {BUDGET})")
 
 
 def _reasons(results: Sequence[ProbeResult], exchanges: Sequence[Exchange]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
-from parity.exchange import Exchange
+from parity.exchange import Exchange, requests_spent
 from parity.stats import BettingTest
 from parity.verdict import Estimate, Outcome, TestResult, Verdict
 
@@ -29,17 +29,13 @@ def prompts_to_reject(alpha: float) -> int:
     return t.n
 
 
-def _requests(exchanges: Sequence[Exchange]) -> int:
-    return sum(x.attempts for x in exchanges)
-
-
 def reference_verdict(name: str, ref: Sequence[Sample], ref_ex: Sequence[Exchange], design: Design,
                       sampling: Sampling) -> Verdict:
     tokens = use_tokens(ref)
     metrics = agreement(ref, None, tokens, design.max_tokens)
     return Verdict(
         endpoint=name, suite=NAME, verdict=Outcome.REFERENCE, test="reference: samples drawn once,"
-        " shared by every candidate", alpha=design.alpha, requests=_requests(ref_ex), metrics=metrics,
+        " shared by every candidate", alpha=design.alpha, requests=requests_spent(ref_ex), metrics=metrics,
         reasons=[f"{len(ref)} of {design.budget} samples answered; sampling {sampling.describe()}",
                  "agreement metrics here are the reference with itself: the noise floor"],
     )
@@ -101,6 +97,6 @@ def candidate_verdict(name: str, d: Decision, ref: Sequence[Sample], cand: Seque
     return Verdict(
         endpoint=name, suite=NAME, verdict=outcome, test=TEST_NAME, p_value=d.p_value,
         e_value=d.betting.e_value if d.logprob else None, alpha=design.alpha,
-        requests=_requests(exs), reference_requests=_requests(ref_ex), metrics=metrics,
+        requests=requests_spent(exs), reference_requests=requests_spent(ref_ex), metrics=metrics,
         tests=_tests(d, design), reasons=reasons,
     )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from itertools import combinations
 
 from parity.stats import hamming_similarity, mean_ci
-from parity.verdict import Estimate
+from parity.verdict import Estimate, EstimateKind
 
 from ._decide import CHARS_PER_TOKEN, Decision
 from ._samples import Sample, sequence
@@ -48,7 +48,8 @@ def agreement(ref: Sequence[Sample], cand: Sequence[Sample] | None, tokens: bool
         first.append(sum(_head(x, tokens) == _head(y, tokens) for x, y in pairs) / len(pairs))
         ham.append(sum(hamming_similarity(sequence(x, tokens), sequence(y, tokens), length)
                        for x, y in pairs) / len(pairs))
-    return {"first_token_agreement": mean_ci(first), "hamming_similarity": mean_ci(ham)}
+    return {"first_token_agreement": mean_ci(first, kind=EstimateKind.PROPORTION),
+            "hamming_similarity": mean_ci(ham)}
 
 
 def decision_metrics(d: Decision, budget: int) -> dict[str, Estimate]:
@@ -56,10 +57,13 @@ def decision_metrics(d: Decision, budget: int) -> dict[str, Estimate]:
     mmd = [lk for lk in d.looks if lk.statistic is not None]
     if mmd:
         last = mmd[-1]
-        out["mmd2"] = Estimate(value=last.statistic, n=last.n, method="mean per-prompt MMD², Hamming")
-        out["mmd_p_value"] = Estimate(value=last.p_value, n=last.n, method="within-prompt permutation")
+        out["mmd2"] = Estimate(value=last.statistic, n=last.n, method="mean per-prompt MMD², Hamming",
+                               kind=EstimateKind.STATISTIC)
+        out["mmd_p_value"] = Estimate(value=last.p_value, n=last.n, method="within-prompt permutation",
+                                      kind=EstimateKind.STATISTIC)
     spent = d.stopped_at if d.stopped_at is not None else (d.looks[-1].n if d.looks else 0)
-    out["requests_to_decision"] = Estimate(value=float(spent), n=budget, method="count")
+    out["requests_to_decision"] = Estimate(value=float(spent), n=budget, method="count",
+                                           kind=EstimateKind.COUNT)
     if d.tv:
         out["first_token_tv"] = mean_ci(list(d.tv.values()))
         out["first_token_tv_reference"] = mean_ci(list(d.tv_ref.values()))

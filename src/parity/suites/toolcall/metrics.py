@@ -8,7 +8,7 @@ import numpy as np
 
 from parity.checks import INVALID_JSON, MARKUP_IN_CONTENT, SCHEMA_MISMATCH, UNKNOWN_NAME
 from parity.stats import wilson
-from parity.verdict import Estimate
+from parity.verdict import Estimate, EstimateKind
 
 from .observe import Observation
 
@@ -70,6 +70,16 @@ def paired(
     return sorted(pairs, key=lambda p: (p[0].key, p[0].repeat))
 
 
+# What each comparison metric is (report: proportions in %).
+_KINDS = {
+    "trigger_precision": EstimateKind.PROPORTION,
+    "trigger_recall": EstimateKind.PROPORTION,
+    "trigger_f1": EstimateKind.RATE,
+    "trigger_agreement": EstimateKind.PROPORTION,
+    "k2vv_similarity": EstimateKind.RATE,  # 1 - a normalised distance, not a share of cases
+}
+
+
 def comparison_metrics(
     cand: Sequence[Observation], ref: Sequence[Observation], seed: int = 0
 ) -> dict[str, Estimate]:
@@ -78,7 +88,7 @@ def comparison_metrics(
     n = len(pairs)
     if n == 0:
         return {
-            k: Estimate(value=None, n=0)
+            k: Estimate(value=None, n=0, kind=_KINDS[k])
             for k in ("trigger_f1", "trigger_agreement", "k2vv_similarity")
         }
     c_call = np.array([c.called for c, _ in pairs])
@@ -113,9 +123,10 @@ def comparison_metrics(
     ):
         lo, hi = np.quantile(reps[1:], [0.025, 0.975])
         if undefined.get(name):
-            out[name] = Estimate(value=None, n=n, method="bootstrap-percentile")
+            out[name] = Estimate(value=None, n=n, method="bootstrap-percentile", kind=_KINDS[name])
             continue
         out[name] = Estimate(
-            value=float(reps[0]), low=float(lo), high=float(hi), n=n, method="bootstrap-percentile"
+            value=float(reps[0]), low=float(lo), high=float(hi), n=n, method="bootstrap-percentile",
+            kind=_KINDS[name],
         )
     return out

@@ -11,7 +11,7 @@ from typing import Any
 from parity.case import Case, dataset_hash
 from parity.checks import SchemaCache
 from parity.config import RunSettings
-from parity.exchange import Exchange
+from parity.exchange import Exchange, requests_spent
 from parity.suites._base import EvalContext, Role, Sender, register
 from parity.verdict import Outcome, Verdict
 
@@ -116,7 +116,7 @@ class ToolcallSuite:
                 verdict=Outcome.REFERENCE,
                 test="reference (run twice: its self-agreement is the noise floor)",
                 alpha=s.alpha,
-                requests=_requests(ref_ex),
+                requests=requests_spent(ref_ex),
                 metrics=ref_metrics,
                 reasons=["the reference deployment; candidates are judged against it"],
             )
@@ -138,8 +138,8 @@ class ToolcallSuite:
                     test=TEST_NAME,
                     p_value=j.p_value,
                     alpha=s.alpha,
-                    requests=_requests(exs),
-                    reference_requests=_requests(ref_ex),
+                    requests=requests_spent(exs),
+                    reference_requests=requests_spent(ref_ex),
                     metrics=metrics,
                     tests=j.tests,
                     reasons=j.reasons,
@@ -189,11 +189,6 @@ def seeded(case: Case, repeat: int, run_seed: int) -> Case:
     out = Case(id=case.id, body=body, expected=case.expected, tags=case.tags)
     out._hash = case.hash
     return out
-
-
-def _requests(exchanges: Sequence[Exchange]) -> int:
-    """HTTP requests actually made, retries included."""
-    return sum(x.attempts for x in exchanges)
 
 
 def _excerpt(x: Exchange, check: str, message: str) -> dict[str, Any]:
