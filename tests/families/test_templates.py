@@ -84,3 +84,12 @@ def test_recall_over_all_renderings_is_complete() -> None:
                 if (leak := find_call_leak(emit(case, calls), OFFERED)) is not None
                 and leak.family == case.family and len(leak.calls) == len(calls))
     assert found == len(RENDERED) and len(RENDERED) >= 70
+
+
+def test_llama3_builtin_tool_call_after_python_tag() -> None:
+    case = Case("meta-llama-Llama-3.1-8B-Instruct.jinja", "llama3", kwargs={"builtin_tools": ["brave_search"]})
+    text = emit(case, [("brave_search", {"query": "Paris weather"})])
+    assert text.startswith("<|python_tag|>")
+    leak = find_call_leak(text)  # a control token: no offered tools needed
+    assert leak is not None and leak.family == "llama3"
+    assert [(c.name, c.arguments) for c in leak.calls] == [("brave_search", {"query": "Paris weather"})]
