@@ -10,13 +10,15 @@ Pure: no I/O.
 from ._family import Family, ParsedCall, Parser
 from ._registry import FAMILIES
 from ._render import TemplateError, emitted, render
-from ._repair import coerce_arguments, coerce_value
+from ._repair import coerce_arguments, coerce_value, split_prose
 from ._scan import (
+    LONGEST_MARKER,
     MAX_SCAN,
     PREFILTER,
     SPECIAL_TOKENS,
     CallLeak,
     DelimiterLeak,
+    ends_in_marker_start,
     family,
     find_call_leak,
     find_delimiter_leak,
@@ -24,6 +26,7 @@ from ._scan import (
 
 __all__ = [
     "FAMILIES",
+    "LONGEST_MARKER",
     "MAX_SCAN",
     "PREFILTER",
     "SPECIAL_TOKENS",
@@ -36,8 +39,10 @@ __all__ = [
     "coerce_arguments",
     "coerce_value",
     "emitted",
+    "ends_in_marker_start",
     "family",
     "find_call_leak",
     "find_delimiter_leak",
     "render",
+    "split_prose",
 ]

@@ -32,7 +32,8 @@ FAMILIES: tuple[Family, ...] = (
         name="kimi-k3", title="Kimi K3 (XTML)", parse=p.kimi_k3,
         call_tokens=("<|open|>tools<|sep|>", "<|open|>call "),
         reasoning=(("<|open|>think<|sep|>", "<|close|>think<|sep|>"),),
-        special_tokens=("<|open|>", "<|close|>", "<|sep|>", "<|end_of_msg|>"), aliases=("k3",),
+        special_tokens=("<|open|>response<|sep|>", "<|close|>response<|sep|>", "<|close|>message<|sep|>",
+                        "<|open|>", "<|close|>", "<|sep|>", "<|end_of_msg|>"), aliases=("k3",),
         templates=("Kimi-K3.jinja",),
     ),
     Family(
@@ -69,16 +70,18 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         name="gpt-oss", title="gpt-oss (Harmony)", parse=p.harmony,
         call_tokens=("<|call|>",), call_markers=("to=functions.",),
-        # The second pair is what a server that drops special tokens leaves: "analysis…assistantfinal…".
-        reasoning=(("<|channel|>analysis<|message|>", "<|channel|>final<|message|>"),
+        # Analysis ends at <|end|>; the final channel's header marks where the answer starts; and
+        # "…assistantfinal…" is what a server that drops special tokens leaves between the two.
+        reasoning=(("<|channel|>analysis<|message|>", "<|end|>"), ("<|channel|>final<|message|>", ""),
                    ("", "assistantfinal")),
-        special_tokens=("<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|return|>", "<|constrain|>"),
+        special_tokens=("<|start|>assistant", "<|start|>", "<|end|>", "<|message|>", "<|channel|>",
+                        "<|return|>", "<|constrain|>"),
         aliases=("harmony", "gpt-oss-120b", "gpt-oss-20b"),
         templates=("openai-gpt-oss-120b.jinja",),
     ),
     Family(
         name="qwen3-coder", title="Qwen3-Coder / Qwen3.5 (XML calls)", parse=p.qwen3_coder,
-        call_markers=("<function=", "<parameter="), reasoning=(THINK,), special_tokens=_IM,
+        call_markers=("<tool_call>", "<function=", "<parameter="), reasoning=(THINK,), special_tokens=_IM,
         aliases=("qwen3.5", "qwen3-xml"),
         templates=("Qwen3-Coder.jinja",),
     ),

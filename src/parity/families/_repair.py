@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ._family import Family
+
 _JSON_TYPES = frozenset({"integer", "number", "boolean", "object", "array", "null"})
 
 
@@ -55,3 +57,24 @@ def coerce_arguments(arguments: dict[str, Any], schema: Any) -> dict[str, Any]:
     if not isinstance(props, dict):
         return dict(arguments)
     return {k: coerce_value(v, props.get(k)) for k, v in arguments.items()}
+
+
+def _drop(text: str, tokens: tuple[str, ...]) -> str:
+    for token in sorted(tokens, key=len, reverse=True):
+        text = text.replace(token, "")
+    return text.strip()
+
+
+def split_prose(head: str, fam: Family) -> tuple[str | None, str | None]:
+    """(reasoning, content) from the text before a leaked call: the reasoning is what precedes
+    the family's last reasoning closer; delimiters and control tokens are dropped from both."""
+    reasoning = ""
+    for opener, closer in fam.reasoning:
+        at = head.rfind(closer) if closer else -1
+        if at >= 0:
+            reasoning, head = head[:at], head[at + len(closer):]
+            if opener and opener in reasoning:
+                reasoning = reasoning.split(opener, 1)[1]
+            break
+    junk = (*fam.special_tokens, *fam.delimiters)
+    return _drop(reasoning, junk) or None, _drop(head, junk) or None

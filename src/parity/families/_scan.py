@@ -21,10 +21,19 @@ for _f in FAMILIES:
     for _key in (_f.name, *_f.aliases):
         _BY_NAME.setdefault(_key.lower(), _f)
 
-_MARKERS = sorted({m for f in FAMILIES for m in (*f.call_tokens, *f.call_markers, *f.delimiters)},
-                  key=len, reverse=True)
-_BARE_START = r"\A\s*(?:```(?:json)?\s*)?[\[{]"
+_MARKERS = sorted({m for f in FAMILIES for m in (*f.call_tokens, *f.call_markers)}, key=len, reverse=True)
+_BARE_START = r"(?P<bare>\A\s*(?:```(?:json)?\s*)?[\[{])"
+# Every call marker of every family, and the start of a bare call: text this does
+# not match holds no call. Searched from an offset, the bare branch (\A) never matches.
 PREFILTER = re.compile("|".join([*map(re.escape, _MARKERS), _BARE_START]))
+LONGEST_MARKER = max(map(len, _MARKERS))
+_PREFIXES = frozenset(m[:k] for m in _MARKERS for k in range(1, len(m)))
+
+
+def ends_in_marker_start(text: str) -> bool:
+    """Whether ``text`` ends with the first characters of a call marker (a stream may be
+    about to send the rest)."""
+    return any(text[-k:] in _PREFIXES for k in range(1, min(len(text), LONGEST_MARKER) + 1))
 _DELIMITERS = re.compile("|".join(map(re.escape, sorted({d for f in FAMILIES for d in f.delimiters},
                                                         key=len, reverse=True))))
 

@@ -31,6 +31,7 @@ class ModelAlias(BaseModel):
     weights: dict[str, float] = Field(default_factory=dict, description="Endpoint -> weight (default 1).")
     prices: dict[str, float] = Field(default_factory=dict, description="Endpoint -> price per 1M tokens.")
     validate_tool_calls: bool = Field(default=True, description="Check every tool call in flight.")
+    repair_tool_calls: bool = Field(default=False, description="Parse a call left as raw text into tool_calls.")
     max_attempts: int = Field(default=3, ge=1, le=10, description="Endpoints tried per request.")
     sticky: bool = True
     required_suites: list[str] = Field(

@@ -11,6 +11,7 @@ from ._gateway import ChatRequest, Gateway, Served
 from ._router import Plan
 from ._stream import StreamAttempt
 from ._upstream import Attempt
+from ._validation import REPAIRED_HEADER
 
 
 async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
@@ -19,6 +20,8 @@ async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
     gw.vote_ignore(req.ignore)
     plan = gw.plan(req)
     validator = gw.validator if req.alias.validate_tool_calls else None
+    if validator is not None and req.alias.repair_tool_calls:
+        validator = validator.repairing()
     tried: list[Attempt] = []
     sa: StreamAttempt | None = None
     for up in plan.order:
@@ -35,6 +38,8 @@ async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
             await gw.observe(att, req)  # a committed stream is observed when it ends, not here
         if att.ok:
             headers = gw.served_headers(up, len(tried))
+            if att.repaired is not None:
+                headers[REPAIRED_HEADER] = att.repaired
             if not req.stream:
                 gw.metrics.requests.labels(req.model, "ok").inc()
                 return Served(headers, body=att.body)
