@@ -14,6 +14,7 @@ from parity.verdict import ProbeResult
 from ._probe import (
     FAIL,
     INCONCLUSIVE,
+    NOT_APPLICABLE,
     PASS,
     Assessment,
     Probe,
@@ -75,8 +76,8 @@ class _Scan(Probe):
             return self.result(Assessment(FAIL, f"{len(excess)} of {scanned} answers: "
                                           f"{first.message}", ev), candidate)
         if found:
-            return self.result(Assessment(INCONCLUSIVE, f"{len(found)} answer(s) flagged, each also "
-                                          "flagged from the reference"), candidate)
+            return self.result(Assessment(NOT_APPLICABLE, f"not applicable: {len(found)} answer(s) "
+                                          "flagged, each also flagged from the reference"), candidate)
         return self.result(Assessment(PASS, f"{scanned} answers clean"), candidate)
 
 

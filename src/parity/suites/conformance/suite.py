@@ -32,11 +32,12 @@ def default_probes() -> list[Probe]:
 
 
 def overall(results: Sequence[ProbeResult]) -> Outcome:
-    """FAIL if any probe failed; PASS if every probe passed or is unsupported; else INCONCLUSIVE."""
+    """FAIL if any probe failed; PASS if every probe passed, is unsupported or is not applicable
+    (the reference cannot do it either); else INCONCLUSIVE."""
     outcomes = {r.outcome for r in results}
     if ProbeOutcome.FAIL in outcomes:
         return Outcome.FAIL
-    if outcomes <= {ProbeOutcome.PASS, ProbeOutcome.UNSUPPORTED}:
+    if outcomes <= {ProbeOutcome.PASS, ProbeOutcome.UNSUPPORTED, ProbeOutcome.NOT_APPLICABLE}:
         return Outcome.PASS
     return Outcome.INCONCLUSIVE
 
@@ -122,7 +123,8 @@ def _tally(results: Sequence[ProbeResult], exchanges: Sequence[Exchange]) -> str
 
 def _reasons(results: Sequence[ProbeResult], exchanges: Sequence[Exchange]) -> list[str]:
     out = [_tally(results, exchanges)]
-    for outcome in (ProbeOutcome.FAIL, ProbeOutcome.INCONCLUSIVE, ProbeOutcome.UNSUPPORTED):
+    for outcome in (ProbeOutcome.FAIL, ProbeOutcome.INCONCLUSIVE, ProbeOutcome.UNSUPPORTED,
+                    ProbeOutcome.NOT_APPLICABLE):
         out += [f"{r.name} {outcome.value}: {r.reason}" for r in results if r.outcome is outcome]
     return out
 
