@@ -82,7 +82,8 @@ async def test_a_second_turn_is_built_once_and_resume_sends_nothing(store: Store
     second = await runner.run(run)
     assert second.sent == {"ref": 0, "cand": 0} and len(apps["cand"].requests) == sent
     assert [v.model_dump() for v in second.verdicts] == [v.model_dump() for v in first.verdicts]
-    turn2 = [b for b in apps["cand"].requests if b["messages"][-1].get("role") == "tool"]
+    turn2 = [b for b in apps["cand"].requests if b["messages"][-1].get("role") == "tool"
+             and "Berlin" in b["messages"][1]["content"]]  # tool_call.round_trip's second turn
     assert len(turn2) == 1
     assistant = turn2[0]["messages"][-2]
     assert assistant["tool_calls"][0]["id"] == turn2[0]["messages"][-1]["tool_call_id"]

@@ -18,13 +18,24 @@ from parity.exchange import Exchange
 from parity.suites._base import EvalContext, Role, Sender, register
 from parity.verdict import Outcome, ProbeOutcome, ProbeResult, Verdict
 
-from . import _content, _finish, _params, _prompt, _sampling, _stream, _toolcalls, _tools
+from . import (
+    _content,
+    _finish,
+    _params,
+    _prompt,
+    _reasoning,
+    _sampling,
+    _stream,
+    _toolargs,
+    _toolcalls,
+    _tools,
+)
 from ._probe import Probe, Steps
 
 NAME = "conformance"
 TEST_NAME = "all probes pass; per-probe exact rules / comparison with reference"
 BUDGET = 60  # requests per endpoint, follow-ups included, retries not
-_MODULES = (_finish, _params, _stream, _tools, _toolcalls, _sampling, _prompt, _content)
+_MODULES = (_finish, _params, _stream, _tools, _toolcalls, _toolargs, _sampling, _prompt, _content, _reasoning)
 
 
 def default_probes() -> list[Probe]:

@@ -1,0 +1,89 @@
+"""Tool-call arguments users rely on (rows 1, 3, 6): a tool with no parameters, and unicode,
+deeply nested arguments -- each asked whole and streamed, each call well formed, valid
+against its schema and the same in both, compared with the reference."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from parity.case import Case
+from parity.checks import SchemaCache, check_call, tool_index
+from parity.checks.conformance import call_signature
+from parity.exchange import Exchange
+
+from ._capability import CapabilityProbe, missing
+from ._data import SYSTEM_TOOLS
+from ._probe import FAIL, PASS, Assessment, Steps, completion, excerpt, user
+from ._stream import get_pair, pair
+
+CLOCK: dict[str, Any] = {"type": "function", "function": {
+    "name": "get_utc_time", "description": "The current UTC time. Takes no arguments.",
+    "parameters": {"type": "object", "properties": {}}}}
+BOOKING: dict[str, Any] = {"type": "function", "function": {
+    "name": "book_trip", "description": "Book a trip for a traveller.",
+    "parameters": {"type": "object", "required": ["traveller", "legs"], "properties": {
+        "traveller": {"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string"},
+            "address": {"type": "object", "properties": {
+                "city": {"type": "string"}, "country": {"type": "string"}}}}},
+        "legs": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["from", "to"],
+                 "properties": {"from": {"type": "string"}, "to": {"type": "string"}}}}}}}}
+
+
+class _ArgsProbe(CapabilityProbe):
+    tool: ClassVar[dict[str, Any]]
+    question: ClassVar[str]
+    schemas = SchemaCache()
+
+    def cases(self) -> list[Case]:
+        body = {"messages": [{"role": "system", "content": SYSTEM_TOOLS}, user(self.question)],
+                "tools": [self.tool], "tool_choice": "required", "temperature": 0, "max_tokens": 160}
+        return pair(self, "call", body)
+
+    def _problems(self, x: Exchange) -> list[str]:
+        index = tool_index([self.tool])
+        return [f.message for call in completion(x).tool_calls for f in check_call(call, index, self.schemas)]
+
+    def check(self, plain: Exchange, streamed: Exchange) -> Assessment | None:
+        """Anything beyond well-formedness a subclass wants of the pair."""
+        return None
+
+    def assess(self, steps: Steps) -> Assessment:
+        got = get_pair(steps, self.name, "call")
+        if isinstance(got, Assessment):
+            return got
+        plain, streamed = got
+        if not completion(plain).tool_calls:
+            return missing("the model made no call (tool_choice 'required')", [excerpt(plain)])
+        for x, how in ((plain, "whole"), (streamed, "streamed")):
+            problems = self._problems(x)
+            if problems:
+                return Assessment(FAIL, f"{how}: {problems[0]}", [excerpt(x)])
+        a, b = (sorted(call_signature(completion(x).tool_calls)) for x in (plain, streamed))
+        if completion(streamed).tool_calls and a != b:
+            # not protocol=True: a greedy decode may differ between the two (see stream.*)
+            return Assessment(FAIL, f"streamed calls differ from the whole answer's: {b} vs {a}",
+                              [excerpt(plain), excerpt(streamed)])
+        return self.check(plain, streamed) or Assessment(PASS, f"{len(a)} call(s), valid, same when streamed")
+
+
+class NoArguments(_ArgsProbe):
+    name = "tool_call.no_arguments"
+    description = ("a call to a tool without parameters comes back with arguments that parse to {} "
+                   "(an empty string counts), whole and streamed")
+    rows = (1, 6)
+    tool = CLOCK
+    question = "What time is it in UTC right now? Use the tool."
+
+
+class UnicodeNested(_ArgsProbe):
+    name = "tool_call.unicode_nested"
+    description = ("a call with non-ASCII text and nested objects and arrays keeps them intact and "
+                   "valid against the schema, whole and streamed")
+    rows = (1, 3, 6)
+    tool = BOOKING
+    question = ("Book a trip for Zoë Ångström, who lives in Zürich, Switzerland: "
+                "from Zürich to 東京, then from 東京 to São Paulo.")
+
+
+PROBES = (NoArguments, UnicodeNested)
