@@ -14,7 +14,6 @@ from ._repair import coerce_arguments, coerce_value, split_prose
 from ._scan import (
     LONGEST_MARKER,
     MAX_SCAN,
-    PREFILTER,
     SPECIAL_TOKENS,
     CallLeak,
     DelimiterLeak,
@@ -22,13 +21,14 @@ from ._scan import (
     family,
     find_call_leak,
     find_delimiter_leak,
+    marker_at,
+    starts_bare,
 )
 
 __all__ = [
     "FAMILIES",
     "LONGEST_MARKER",
     "MAX_SCAN",
-    "PREFILTER",
     "SPECIAL_TOKENS",
     "CallLeak",
     "DelimiterLeak",
@@ -43,6 +43,8 @@ __all__ = [
     "family",
     "find_call_leak",
     "find_delimiter_leak",
+    "marker_at",
     "render",
     "split_prose",
+    "starts_bare",
 ]

@@ -291,7 +291,9 @@ def _python(text: str) -> ast.expr | None:
 
 # Llama 4 (and Llama 3.2's pythonic option): [name(a="x", b=2), other()]
 def pythonic(text: str) -> list[ParsedCall]:
-    text = text.replace("<|python_start|>", "").replace("<|python_end|>", "")
+    text = text.replace("<|python_start|>", "").replace("<|python_end|>", "").strip()
+    if not text.startswith("["):
+        return []  # ast.parse is dear: only a list can be one
     node = _python(_strip_end(text, ("<|eot|>", "<|eom|>", "<|eot_id|>", "<|eom_id|>")))
     if not isinstance(node, ast.List) or not node.elts:
         return []

@@ -21,13 +21,14 @@ from parity.checks import ERROR_CLASSES, Finding, SchemaCache, check_call, check
 from parity.exchange import Completion, ToolCall
 from parity.families import (
     LONGEST_MARKER,
-    PREFILTER,
     Family,
     coerce_arguments,
     ends_in_marker_start,
     family,
     find_call_leak,
+    marker_at,
     split_prose,
+    starts_bare,
 )
 
 REPAIRED_HEADER = "x-parity-repaired"
@@ -87,10 +88,7 @@ class ToolValidator:
             ctx.append(pieces[i])
             size += len(pieces[i])
         text = "".join([*reversed(ctx), *pieces[seen:]])
-        m = PREFILTER.search(text)
-        if m is not None and m.lastgroup == "bare" and not (at_start and tools):
-            m = PREFILTER.search(text, 1)  # \A cannot match past the start
-        return m is not None
+        return marker_at(text) >= 0 or (at_start and tools and starts_bare(text))
 
     def may_hold(self, pieces: list[str]) -> bool:
         """Whether streamed content ends with the start of a call marker: held until the next piece."""
