@@ -14,7 +14,7 @@ import ast
 import html
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ._family import ParsedCall
@@ -83,23 +83,53 @@ def _json_values(text: str, whole: bool = False) -> list[Any]:
     return out
 
 
-def _pairs(pattern: re.Pattern[str], body: str) -> dict[str, Any]:
-    return {m.group(1).strip(): _loose(m.group(2)) for m in pattern.finditer(body)}
+def _blocks(text: str, opener: re.Pattern[str], closer: str) -> Iterator[tuple[re.Match[str], str]]:
+    """Each ``opener`` match and the text up to the next ``closer``: one pass over ``text``.
+
+    (A lazy ``(.*?)CLOSE`` regex rescans to the end of the text from every
+    opener that has no closer: quadratic on hostile output, seconds on 30 KB.)
+    """
+    pos = 0
+    while (m := opener.search(text, pos)) is not None:
+        end = text.find(closer, m.end())
+        if end < 0:
+            return
+        yield m, text[m.end():end]
+        pos = end + len(closer)
+
+
+def _lit(s: str) -> re.Pattern[str]:
+    return re.compile(re.escape(s))
+
+
+def _tagged(body: str, opener: re.Pattern[str], closer: str, strip_newline: bool = False) -> dict[str, Any]:
+    """``{group(1): value}`` for each tagged value in ``body`` (XML-like parameter lists)."""
+    out: dict[str, Any] = {}
+    for m, value in _blocks(body, opener, closer):
+        if strip_newline:
+            value = value.removeprefix("\n").removesuffix("\n")
+        out[html.unescape(m.group(1)).strip()] = _loose(value)
+    return out
 
 
 # Kimi K2.x: <|tool_call_begin|>functions.NAME:IDX<|tool_call_argument_begin|>{json}<|tool_call_end|>
-_KIMI_K2 = re.compile(r"<\|tool_call_begin\|>\s*(?:functions\.)?([^\s<]+?)(?::\d+)?\s*"
-                      r"<\|tool_call_argument_begin\|>(.*?)<\|tool_call_end\|>", _S)
+_KIMI_OPEN = _lit("<|tool_call_begin|>")
+_KIMI_NAME = re.compile(r"\s*(?:functions\.)?([^\s<]+?)(?::\d+)?\s*\Z")
 
 
 def kimi_k2(text: str) -> list[ParsedCall]:
-    return _calls(_call(m.group(1), m.group(2)) for m in _KIMI_K2.finditer(text))
+    out: list[ParsedCall | None] = []
+    for _, body in _blocks(text, _KIMI_OPEN, "<|tool_call_end|>"):
+        head, sep, args = body.partition("<|tool_call_argument_begin|>")
+        name = _KIMI_NAME.match(head)
+        out.append(_call(name.group(1), args) if sep and name else None)
+    return _calls(out)
 
 
 # Kimi K3 XTML: <|open|>call tool="NAME" index="1"<|sep|>…<|close|>call<|sep|>
-_K3_CALL = re.compile(r"<\|open\|>call([^<]*)<\|sep\|>(.*?)<\|close\|>call<\|sep\|>", _S)
-_K3_JSON = re.compile(r"<\|open\|>json[^<]*<\|sep\|>(.*?)<\|close\|>json<\|sep\|>", _S)
-_K3_ARG = re.compile(r"<\|open\|>argument([^<]*)<\|sep\|>(.*?)<\|close\|>argument<\|sep\|>", _S)
+_K3_CALL = re.compile(r"<\|open\|>call([^<]*)<\|sep\|>")
+_K3_JSON = re.compile(r"<\|open\|>json[^<]*<\|sep\|>")
+_K3_ARG = re.compile(r"<\|open\|>argument([^<]*)<\|sep\|>")
 _ATTR = re.compile(r'([\w-]+)="([^"]*)"')
 
 
@@ -108,102 +138,137 @@ def _attrs(text: str) -> dict[str, str]:
 
 
 def _k3_body(body: str) -> dict[str, Any] | None:
-    block = _K3_JSON.search(body)
-    if block is not None:
-        return _args(block.group(1))
+    for _, block in _blocks(body, _K3_JSON, "<|close|>json<|sep|>"):
+        return _args(block)
     out: dict[str, Any] = {}
-    for m in _K3_ARG.finditer(body):
+    for m, value in _blocks(body, _K3_ARG, "<|close|>argument<|sep|>"):
         attrs = _attrs(m.group(1))
         if "key" in attrs:
-            out[attrs["key"]] = m.group(2) if attrs.get("type") == "string" else _loose(m.group(2))
+            out[attrs["key"]] = value if attrs.get("type") == "string" else _loose(value)
     return out
 
 
 def kimi_k3(text: str) -> list[ParsedCall]:
-    return _calls(_call(_attrs(m.group(1)).get("tool", ""), _k3_body(m.group(2)))
-                  for m in _K3_CALL.finditer(text))
+    return _calls(_call(_attrs(m.group(1)).get("tool", ""), _k3_body(body))
+                  for m, body in _blocks(text, _K3_CALL, "<|close|>call<|sep|>"))
 
 
 # DeepSeek V3 / R1: <｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\n{…}\n```<｜tool▁call▁end｜>
-_DS_V3 = re.compile(r"<｜tool▁call▁begin｜>\w*<｜tool▁sep｜>([^\n<]+)\n```(?:json)?\n(.*?)\n```\s*"
-                    r"<｜tool▁call▁end｜>", _S)
-# DeepSeek V3.1: <｜tool▁call▁begin｜>NAME<｜tool▁sep｜>{…}<｜tool▁call▁end｜>
-_DS_V31 = re.compile(r"<｜tool▁call▁begin｜>([^<]+?)<｜tool▁sep｜>(.*?)<｜tool▁call▁end｜>", _S)
+# DeepSeek V3.1:    <｜tool▁call▁begin｜>NAME<｜tool▁sep｜>{…}<｜tool▁call▁end｜>
+_DS_OPEN = _lit("<｜tool▁call▁begin｜>")
+_DS_CLOSE = "<｜tool▁call▁end｜>"
+_DS_V3 = re.compile(r"\w*<｜tool▁sep｜>([^\n<]+)\n```(?:json)?\n(.*)\n```\s*\Z", re.DOTALL)
 
 
 def deepseek_v3(text: str) -> list[ParsedCall]:
-    return _calls(_call(m.group(1), m.group(2)) for m in _DS_V3.finditer(text))
+    out: list[ParsedCall | None] = []
+    for _, body in _blocks(text, _DS_OPEN, _DS_CLOSE):
+        m = _DS_V3.match(body)
+        out.append(_call(m.group(1), m.group(2)) if m else None)
+    return _calls(out)
 
 
 def deepseek_v31(text: str) -> list[ParsedCall]:
-    return _calls(_call(m.group(1), m.group(2)) for m in _DS_V31.finditer(text))
+    out: list[ParsedCall | None] = []
+    for _, body in _blocks(text, _DS_OPEN, _DS_CLOSE):
+        name, sep, args = body.partition("<｜tool▁sep｜>")
+        out.append(_call(name, args) if sep and "<" not in name else None)
+    return _calls(out)
 
 
 # DeepSeek V3.2 / V4 DSML: <｜DSML｜invoke name="NAME"><｜DSML｜parameter name="k" string="true">v</…>
-_DSML_INVOKE = re.compile(r'<｜DSML｜invoke\s+name="([^"]+)"\s*>(.*?)</｜DSML｜invoke>', _S)
-_DSML_PARAM = re.compile(r'<｜DSML｜parameter\s+name="([^"]+)"\s+string="(true|false)"\s*>(.*?)'
-                         r"</｜DSML｜parameter>", _S)
+_DSML_INVOKE = re.compile(r'<｜DSML｜invoke\s+name="([^"]+)"\s*>')
+_DSML_PARAM = re.compile(r'<｜DSML｜parameter\s+name="([^"]+)"\s+string="(true|false)"\s*>')
 
 
 def dsml(text: str) -> list[ParsedCall]:
     out: list[ParsedCall | None] = []
-    for m in _DSML_INVOKE.finditer(text):
-        args = {p.group(1): p.group(3) if p.group(2) == "true" else _loose(p.group(3))
-                for p in _DSML_PARAM.finditer(m.group(2))}
+    for m, body in _blocks(text, _DSML_INVOKE, "</｜DSML｜invoke>"):
+        args = {p.group(1): value if p.group(2) == "true" else _loose(value)
+                for p, value in _blocks(body, _DSML_PARAM, "</｜DSML｜parameter>")}
         out.append(_call(m.group(1), args))
     return _calls(out)
 
 
 # GLM 4.5-5.x: <tool_call>NAME<arg_key>k</arg_key><arg_value>v</arg_value></tool_call>
-_GLM_CALL = re.compile(r"<tool_call>\s*([^\s<{\[]+)\s*(.*?)</tool_call>", _S)
-_GLM_ARG = re.compile(r"<arg_key>(.*?)</arg_key>\s*<arg_value>(.*?)</arg_value>", _S)
+_TOOL_CALL = _lit("<tool_call>")
+_GLM_HEAD = re.compile(r"\s*([^\s<{\[]+)\s*")
+_GLM_VALUE = re.compile(r"\s*<arg_value>")
+
+
+def _glm_args(body: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for _, block in _blocks(body, _lit("<arg_key>"), "</arg_value>"):
+        key, sep, rest = block.partition("</arg_key>")
+        value = _GLM_VALUE.match(rest)
+        if sep and value is not None:
+            out[key.strip()] = _loose(rest[value.end():])
+    return out
 
 
 def glm(text: str) -> list[ParsedCall]:
-    return _calls(_call(m.group(1), _pairs(_GLM_ARG, m.group(2))) for m in _GLM_CALL.finditer(text))
+    out: list[ParsedCall | None] = []
+    for _, body in _blocks(text, _TOOL_CALL, "</tool_call>"):
+        head = _GLM_HEAD.match(body)
+        if head is not None:
+            out.append(_call(head.group(1), _glm_args(body[head.end():])))
+    return _calls(out)
 
 
 # gpt-oss Harmony: [<|start|>assistant] to=functions.NAME<|channel|>commentary json<|message|>{…}<|call|>
-_HARMONY = re.compile(r"to=functions\.([^\s<]+)[^<]*(?:<\|channel\|>[^<]*)?(?:<\|constrain\|>[^<]*)?"
-                      r"<\|message\|>(.*?)(?:<\|call\|>|<\|end\|>|\Z)", _S)
+_HARMONY = re.compile(r"to=functions\.([^\s<]{1,200})[^<]{0,200}(?:<\|channel\|>[^<]{0,200})?"
+                      r"(?:<\|constrain\|>[^<]{0,200})?<\|message\|>")
 
 
 def harmony(text: str) -> list[ParsedCall]:
-    return _calls(_call(m.group(1), m.group(2)) for m in _HARMONY.finditer(text))
+    out: list[ParsedCall | None] = []
+    pos, lt = 0, -1
+    while (i := text.find("to=functions.", pos)) >= 0:
+        if lt < i:
+            lt = text.find("<", i)  # found once per stretch, not once per occurrence: linear
+        if lt < 0:
+            break
+        m = _HARMONY.match(text, i, min(len(text), lt + 800)) if lt - i <= 400 else None
+        if m is None:
+            pos = i + 1
+            continue
+        ends = [e for e in (text.find("<|call|>", m.end()), text.find("<|end|>", m.end())) if e >= 0]
+        end = min(ends) if ends else len(text)
+        out.append(_call(m.group(1), text[m.end():end]))
+        pos = end
+    return _calls(out)
 
 
 # Hermes / Qwen2.5 / Qwen3: <tool_call>\n{"name": …, "arguments": {…}}\n</tool_call>
-_HERMES = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", _S)
-
-
 def hermes(text: str) -> list[ParsedCall]:
-    return _calls(_named_json(_json(m.group(1))) for m in _HERMES.finditer(text))
+    return _calls(_named_json(_json(body)) for _, body in _blocks(text, _TOOL_CALL, "</tool_call>")
+                  if body.strip().startswith("{"))
 
 
 # Qwen3-Coder: <function=NAME>\n<parameter=k>\nv\n</parameter>\n</function>
-_QC_FUNC = re.compile(r"<function=([^>\s]+)>(.*?)</function>", _S)
-_QC_PARAM = re.compile(r"<parameter=([^>\s]+)>\n?(.*?)\n?</parameter>", _S)
+_QC_FUNC = re.compile(r"<function=([^>\s]+)>")
+_QC_PARAM = re.compile(r"<parameter=([^>\s]+)>")
 
 
 def qwen3_coder(text: str) -> list[ParsedCall]:
-    return _calls(_call(m.group(1), _pairs(_QC_PARAM, m.group(2))) for m in _QC_FUNC.finditer(text))
+    return _calls(_call(m.group(1), _tagged(body, _QC_PARAM, "</parameter>", strip_newline=True))
+                  for m, body in _blocks(text, _QC_FUNC, "</function>"))
 
 
 # MiniMax-M2: <minimax:tool_call><invoke name="NAME"><parameter name="k">v</parameter></invoke>
-_MM_INVOKE = re.compile(r'<invoke\s+name="([^"]+)"\s*>(.*?)</invoke>', _S)
-_MM_PARAM = re.compile(r'<parameter\s+name="([^"]+)"\s*>(.*?)</parameter>', _S)
+_MM_INVOKE = re.compile(r'<invoke\s+name="([^"]+)"\s*>')
+_MM_PARAM = re.compile(r'<parameter\s+name="([^"]+)"\s*>')
 
 
 def minimax_m2(text: str) -> list[ParsedCall]:
-    return _calls(_call(m.group(1), _pairs(_MM_PARAM, m.group(2))) for m in _MM_INVOKE.finditer(text))
+    return _calls(_call(m.group(1), _tagged(body, _MM_PARAM, "</parameter>"))
+                  for m, body in _blocks(text, _MM_INVOKE, "</invoke>"))
 
 
 # MiniMax-M1: <tool_calls>\n{"name": …, "arguments": …}\n…</tool_calls>
-_MM1 = re.compile(r"<tool_calls>(.*?)</tool_calls>", _S)
-
-
 def minimax_m1(text: str) -> list[ParsedCall]:
-    return _calls(_named_json(v) for m in _MM1.finditer(text) for v in _json_values(m.group(1)))
+    return _calls(_named_json(v) for _, body in _blocks(text, _lit("<tool_calls>"), "</tool_calls>")
+                  for v in _json_values(body))
 
 
 # Mistral: [TOOL_CALLS][{…}, …] (v3 tokenizer) or [TOOL_CALLS]NAME[CALL_ID]id[ARGS]{…} (v11+)
@@ -227,23 +292,21 @@ def mistral(text: str) -> list[ParsedCall]:
 
 
 # Gemma 4: <|tool_call>call:NAME{key:<|"|>text<|"|>,n:3,o:{…}}<tool_call|>
-_GEMMA_CALL = re.compile(r"<\|tool_call>call:([\w.\-]+)(\{.*?\})<tool_call\|>", _S)
-_GEMMA_STR = re.compile(r'<\|"\|>(.*?)<\|"\|>', _S)
+_GEMMA_OPEN = _lit("<|tool_call>")
+_GEMMA_CALL = re.compile(r"call:([\w.\-]+)(\{.*\})\s*\Z", re.DOTALL)
 _GEMMA_KEY = re.compile(r"([{,])\s*([A-Za-z_][\w.\-]*)\s*:")
 _GEMMA_WORDS = {"None": "null", "True": "true", "False": "false"}
 _GEMMA_WORD = re.compile(r"\b(None|True|False)\b")
+_GEMMA_QUOTE = '<|"|>'
 
 
 def _gemma_json(body: str) -> Any:
     """Gemma's argument syntax (bare keys, <|"|>-quoted strings) rewritten as JSON."""
-    parts: list[str] = []
-    at = 0
-    for m in _GEMMA_STR.finditer(body):
-        parts.append(_gemma_plain(body[at:m.start()]))
-        parts.append(json.dumps(m.group(1), ensure_ascii=False))
-        at = m.end()
-    parts.append(_gemma_plain(body[at:]))
-    return _json("".join(parts))
+    parts = body.split(_GEMMA_QUOTE)
+    if len(parts) % 2 == 0:
+        return None  # an unclosed string
+    return _json("".join(_gemma_plain(p) if i % 2 == 0 else json.dumps(p, ensure_ascii=False)
+                         for i, p in enumerate(parts)))
 
 
 def _gemma_plain(text: str) -> str:
@@ -252,7 +315,11 @@ def _gemma_plain(text: str) -> str:
 
 
 def gemma4(text: str) -> list[ParsedCall]:
-    return _calls(_call(m.group(1), _gemma_json(m.group(2))) for m in _GEMMA_CALL.finditer(text))
+    out: list[ParsedCall | None] = []
+    for _, body in _blocks(text, _GEMMA_OPEN, "<tool_call|>"):
+        m = _GEMMA_CALL.match(body)
+        out.append(_call(m.group(1), _gemma_json(m.group(2))) if m else None)
+    return _calls(out)
 
 
 def _strip_end(text: str, tokens: tuple[str, ...]) -> str:
