@@ -13,7 +13,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from parity.case import Case
-from parity.checks import Finding, check_reasoning_delimiters
+from parity.checks import (
+    Finding,
+    SchemaCache,
+    check_call,
+    check_markup,
+    check_reasoning_delimiters,
+    tool_index,
+)
 from parity.exchange import Exchange
 
 from ._capability import CapabilityProbe, missing
@@ -107,4 +114,36 @@ class ReasoningEcho(CapabilityProbe):
         return Assessment(PASS, "echoed reasoning accepted, and its codeword used")
 
 
-PROBES = (ReasoningDelimiters, ReasoningSwitch, ReasoningEcho)
+class ReasoningThenCall(CapabilityProbe):
+    name = "reasoning.then_call"
+    description = ("with thinking on and a call required, the reasoning comes back in reasoning_content "
+                   "and the call as a well-formed tool call (no call text in the reasoning)")
+    rows = (12, 21, 22)
+
+    def cases(self) -> list[Case]:
+        return [self.case("call", {"messages": [{"role": "system", "content": SYSTEM_TOOLS},
+                                                user("Think about which city is meant, then get the "
+                                                     "weather in the capital of France.")],
+                                   "tools": [WEATHER], "tool_choice": "required", "temperature": 0,
+                                   "max_tokens": 320, **_switch(True)})]
+
+    def assess(self, steps: Steps) -> Assessment:
+        x = answer(steps, f"{self.name}/call")
+        if isinstance(x, Assessment):
+            return x
+        c = completion(x)
+        if not (c.reasoning_content or "").strip():
+            return missing("no reasoning_content with thinking switched on", [excerpt(x)])
+        leaked = check_markup(c, {"get_weather"}) + check_reasoning_delimiters(c)
+        if leaked:
+            return Assessment(FAIL, leaked[0].message, [excerpt(x)])
+        if not c.tool_calls:
+            return missing("no tool call after the reasoning", [excerpt(x)])
+        bad = [f.message for t in c.tool_calls for f in check_call(t, tool_index([WEATHER]), _SCHEMAS)]
+        if bad:
+            return Assessment(FAIL, bad[0], [excerpt(x)])
+        return Assessment(PASS, f"reasoning, then {len(c.tool_calls)} well-formed call(s)")
+
+
+_SCHEMAS = SchemaCache()
+PROBES = (ReasoningDelimiters, ReasoningSwitch, ReasoningEcho, ReasoningThenCall)

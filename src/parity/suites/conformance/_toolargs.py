@@ -12,9 +12,9 @@ from parity.checks.conformance import call_signature
 from parity.exchange import Exchange
 
 from ._capability import CapabilityProbe, missing
-from ._data import SYSTEM_TOOLS
-from ._probe import FAIL, PASS, Assessment, Steps, completion, excerpt, user
-from ._stream import get_pair, pair
+from ._data import PARALLEL, SYSTEM_TOOLS, TOOLS
+from ._probe import FAIL, PASS, Assessment, Steps, answer, completion, excerpt, user
+from ._stream import STREAM_OPTIONS, get_pair, pair
 
 CLOCK: dict[str, Any] = {"type": "function", "function": {
     "name": "get_utc_time", "description": "The current UTC time. Takes no arguments.",
@@ -86,4 +86,41 @@ class UnicodeNested(_ArgsProbe):
                 "from Zürich to 東京, then from 東京 to São Paulo.")
 
 
-PROBES = (NoArguments, UnicodeNested)
+
+
+class ParallelStreamed(CapabilityProbe):
+    """The requests of ``tool_call.parallel``, streamed: the same calls as the whole answers."""
+
+    name = "tool_call.parallel_streamed"
+    description = ("a request needing two calls, streamed, reassembles to the same calls (names and "
+                   "arguments) as the whole answer to it")
+    rows = (6, 7)
+
+    def cases(self) -> list[Case]:
+        return [self.case(key, {"messages": [{"role": "system", "content": SYSTEM_TOOLS}, user(q)],
+                                "tools": TOOLS, "parallel_tool_calls": True, "temperature": 0,
+                                "max_tokens": 160, "stream": True, **STREAM_OPTIONS})
+                for key, q in PARALLEL]
+
+    def assess(self, steps: Steps) -> Assessment:
+        compared = 0
+        for key, _ in PARALLEL:
+            whole = answer(steps, f"tool_call.parallel/{key}")
+            streamed = answer(steps, f"{self.name}/{key}")
+            for got in (whole, streamed):
+                if isinstance(got, Assessment):
+                    return got
+            assert isinstance(whole, Exchange) and isinstance(streamed, Exchange)
+            a = sorted(call_signature(completion(whole).tool_calls))
+            if len(a) < 2:
+                continue
+            compared += 1
+            b = sorted(call_signature(completion(streamed).tool_calls))
+            if a != b:
+                return Assessment(FAIL, f"{key}: streamed calls {b} vs whole {a}", [excerpt(whole), excerpt(streamed)])
+        if not compared:
+            return missing("no request got two or more calls to stream")
+        return Assessment(PASS, f"{compared} parallel answer(s) the same streamed")
+
+
+PROBES = (NoArguments, UnicodeNested, ParallelStreamed)
