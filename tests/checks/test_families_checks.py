@@ -101,3 +101,11 @@ def test_every_family_special_token_is_a_special_token() -> None:
         for token in fam.special_tokens:
             found = [f.detail["token"] for f in check_special_tokens(f"Done.{token}")]
             assert found and all(t in token for t in found), (fam.name, token)
+
+
+def test_check_tool_calls_takes_the_declared_family() -> None:
+    text = emit(_case("deepseek-v3.1"), PARIS)  # type: ignore[arg-type]
+    c = Completion(content=text, finish_reason="stop")
+    (f,) = [f for f in check_tool_calls(TOOLS, c, SchemaCache(), declared_family="deepseek-v3.1")
+            if f.check == MARKUP_IN_CONTENT]
+    assert f.detail["family"] == "deepseek-v3.1" and "DeepSeek V3.1" in f.message

@@ -121,3 +121,36 @@ async def test_repair_moves_leaked_reasoning_to_its_field(harness: Any, case: Ca
     msg = (await h.chat(tools=TOOLS)).json()["choices"][0]["message"]
     assert msg["reasoning_content"] == "The user wants Paris; I should call get_weather."
     assert msg["content"] is None
+
+
+def _response(message: dict[str, Any], n: int = 1) -> dict[str, Any]:
+    return {"id": "x", "choices": [{"index": i, "message": message, "finish_reason": "stop"} for i in range(n)]}
+
+
+def test_validator_repairs_only_what_it_can_vouch_for() -> None:
+    from parity.gateway._validation import ToolValidator
+
+    v = ToolValidator(families={"e": "qwen3"}).repairing()
+    text = emit(BY_FAMILY["qwen3"], CALL)
+    fixed = v.repair(TOOLS, _response({"role": "assistant", "content": text}), "e")
+    assert fixed is not None and fixed.family == "qwen3" and fixed.tool_calls == 1
+    assert fixed.response["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_weather"
+    assert v.repair(TOOLS, _response({"role": "assistant", "content": text}, n=2), "e") is None  # n > 1
+    mixed = {"role": "assistant", "content": text, "tool_calls": [{"id": "a", "function": {"name": "get_weather"}}]}
+    assert v.repair(TOOLS, _response(mixed), "e") is None  # calls already there: not ours to merge
+    other = [{"type": "function", "function": {"name": "other", "parameters": {"type": "object"}}}]
+    assert v.repair(other, _response({"role": "assistant", "content": text}), "e") is None  # not offered
+    assert v.repair(TOOLS, _response({"role": "assistant", "content": "It is sunny."}), "e") is None
+    assert v.repairing() is v and ToolValidator().repairing().repairs
+
+
+def test_stream_hold_decisions() -> None:
+    from parity.gateway._validation import ToolValidator
+
+    v = ToolValidator()
+    assert not v.holds(["Hello", " world"], 1, tools=True)
+    assert v.holds(["ok <tool", "_call>"], 1, tools=False)  # a marker across two pieces
+    assert v.holds(['[get_weather(city="x")]'], 0, tools=True)  # a bare call needs tools offered
+    assert not v.holds(['[get_weather(city="x")]'], 0, tools=False)
+    assert v.holds([" ", "{"], 1, tools=True) and not v.holds(["a", "{"], 1, tools=True)
+    assert v.may_hold(["Let me check <|tool_"]) and not v.may_hold(["Let me check."])
