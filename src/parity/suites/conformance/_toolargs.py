@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 from parity.case import Case
 from parity.checks import SchemaCache, check_call, tool_index
-from parity.checks.conformance import call_signature
 from parity.exchange import Exchange
 
 from ._capability import CapabilityProbe, missing
@@ -59,18 +58,16 @@ class _ArgsProbe(CapabilityProbe):
             problems = self._problems(x)
             if problems:
                 return Assessment(FAIL, f"{how}: {problems[0]}", [excerpt(x)])
-        a, b = (sorted(call_signature(completion(x).tool_calls)) for x in (plain, streamed))
-        if completion(streamed).tool_calls and a != b:
-            # not protocol=True: a greedy decode may differ between the two (see stream.*)
-            return Assessment(FAIL, f"streamed calls differ from the whole answer's: {b} vs {a}",
-                              [excerpt(plain), excerpt(streamed)])
-        return self.check(plain, streamed) or Assessment(PASS, f"{len(a)} call(s), valid, same when streamed")
+        # Both must be valid; whether they are *equal* is stream.tool_calls_equivalent's question,
+        # which tells a lost delta from a greedy decode that went another way.
+        n = len(completion(plain).tool_calls)
+        return self.check(plain, streamed) or Assessment(PASS, f"{n} call(s), valid whole and streamed")
 
 
 class NoArguments(_ArgsProbe):
     name = "tool_call.no_arguments"
-    description = ("a call to a tool without parameters comes back with arguments that parse to {} "
-                   "(an empty string counts), whole and streamed")
+    description = ("a call to a tool without parameters comes back with arguments that parse to an "
+                   "object valid for it (an empty string counts as {}), whole and streamed")
     rows = (1, 6)
     tool = CLOCK
     question = "What time is it in UTC right now? Use the tool."
@@ -92,8 +89,8 @@ class ParallelStreamed(CapabilityProbe):
     """The requests of ``tool_call.parallel``, streamed: the same calls as the whole answers."""
 
     name = "tool_call.parallel_streamed"
-    description = ("a request needing two calls, streamed, reassembles to the same calls (names and "
-                   "arguments) as the whole answer to it")
+    description = ("a request needing two calls, streamed, reassembles to as many calls, to the same "
+                   "functions, as the whole answer to it")
     rows = (6, 7)
 
     def cases(self) -> list[Case]:
@@ -111,11 +108,11 @@ class ParallelStreamed(CapabilityProbe):
                 if isinstance(got, Assessment):
                     return got
             assert isinstance(whole, Exchange) and isinstance(streamed, Exchange)
-            a = sorted(call_signature(completion(whole).tool_calls))
+            a = sorted(str(c.name) for c in completion(whole).tool_calls)
             if len(a) < 2:
                 continue
             compared += 1
-            b = sorted(call_signature(completion(streamed).tool_calls))
+            b = sorted(str(c.name) for c in completion(streamed).tool_calls)
             if a != b:
                 return Assessment(FAIL, f"{key}: streamed calls {b} vs whole {a}", [excerpt(whole), excerpt(streamed)])
         if not compared:
