@@ -48,21 +48,20 @@ class ToolValidator:
     and raw call text left in the answer; ``families`` maps endpoint -> declared family."""
 
     def __init__(self, draft: str = "draft7", families: Mapping[str, str | None] | None = None,
-                 repair: bool = False) -> None:
-        self.schemas = SchemaCache(draft)
-        self.families: dict[str, Family | None] = {k: family(v) for k, v in (families or {}).items()}
+                 repair: bool = False, schemas: SchemaCache | None = None) -> None:
+        self.schemas = schemas or SchemaCache(draft)
+        self._declared = dict(families or {})
+        self.families: dict[str, Family | None] = {k: family(v) for k, v in self._declared.items()}
         self.repairs = repair
-        self._sibling: ToolValidator | None = None
+        self._repairing: ToolValidator | None = None
 
     def repairing(self) -> ToolValidator:
-        """The same validator (schemas, families) that also repairs: for aliases that ask for it."""
+        """This validator, also repairing (for aliases that ask for it); schemas shared."""
         if self.repairs:
             return self
-        if self._sibling is None:
-            sib = ToolValidator.__new__(ToolValidator)
-            sib.schemas, sib.families, sib.repairs, sib._sibling = self.schemas, self.families, True, self
-            self._sibling = sib
-        return self._sibling
+        if self._repairing is None:
+            self._repairing = ToolValidator(families=self._declared, repair=True, schemas=self.schemas)
+        return self._repairing
 
     def check(self, tools: list[dict[str, Any]] | None, completion: Completion,
               endpoint: str | None = None) -> list[Finding]:
