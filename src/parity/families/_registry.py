@@ -9,6 +9,7 @@ template writes; tests/families renders those templates (listed in
 from __future__ import annotations
 
 from . import _parsers as p
+from . import _parsers_json as pj
 from ._family import Family
 
 THINK = ("<think>", "</think>")
@@ -86,7 +87,7 @@ FAMILIES: tuple[Family, ...] = (
         templates=("Qwen3-Coder.jinja",),
     ),
     Family(
-        name="qwen3", title="Qwen3 / Qwen2.5 / Hermes (JSON in <tool_call>)", parse=p.hermes,
+        name="qwen3", title="Qwen3 / Qwen2.5 / Hermes (JSON in <tool_call>)", parse=pj.hermes,
         call_markers=("<tool_call>",), reasoning=(THINK,), special_tokens=_IM,
         aliases=("qwen", "qwen2.5", "qwq", "hermes"),
         templates=("Qwen-Qwen3-0.6B.jinja", "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja"),
@@ -98,13 +99,13 @@ FAMILIES: tuple[Family, ...] = (
         templates=("MiniMax-M2.jinja",),
     ),
     Family(
-        name="minimax-m1", title="MiniMax-M1", parse=p.minimax_m1,
+        name="minimax-m1", title="MiniMax-M1", parse=pj.minimax_m1,
         call_markers=("<tool_calls>",), reasoning=(THINK,),
         special_tokens=("<beginning_of_sentence>", "<end_of_sentence>"),
         templates=("MiniMax-M1.jinja",),
     ),
     Family(
-        name="mistral", title="Mistral ([TOOL_CALLS])", parse=p.mistral,
+        name="mistral", title="Mistral ([TOOL_CALLS])", parse=pj.mistral,
         call_tokens=("[TOOL_CALLS]", "[CALL_ID]", "[ARGS]"), reasoning=(("[THINK]", "[/THINK]"),),
         special_tokens=("[INST]", "[/INST]", "</s>", "[TOOL_RESULTS]", "[/TOOL_RESULTS]",
                         "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]"),
@@ -119,20 +120,20 @@ FAMILIES: tuple[Family, ...] = (
         templates=("google-gemma-4-31B-it.jinja",),
     ),
     Family(
-        name="llama3", title="Llama 3.x (JSON, <|python_tag|>)", parse=p.llama3,
+        name="llama3", title="Llama 3.x (JSON, <|python_tag|>)", parse=pj.llama3,
         call_tokens=("<|python_tag|>",), bare=True, special_tokens=_LLAMA3,
         aliases=("llama-3", "llama3.1", "llama3.2", "llama3.3"),
         templates=("meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.3-70B-Instruct.jinja"),
     ),
     Family(
-        name="llama4", title="Llama 4 (pythonic)", parse=p.pythonic, bare=True,
+        name="llama4", title="Llama 4 (pythonic)", parse=pj.pythonic, bare=True,
         special_tokens=("<|eot|>", "<|eom|>", "<|header_start|>", "<|header_end|>",
                         "<|python_start|>", "<|python_end|>"),
         aliases=("llama-4", "pythonic"),
         templates=("vllm-llama4-pythonic.jinja",),
     ),
     Family(
-        name="generic", title="Generic (a JSON call object as the whole answer)", parse=p.generic_json,
+        name="generic", title="Generic (a JSON call object as the whole answer)", parse=pj.generic_json,
         bare=True, reasoning=(THINK, ("<thinking>", "</thinking>")),
     ),
 )
