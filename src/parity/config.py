@@ -27,6 +27,7 @@ class Declared(BaseModel):
     engine: str | None = None
     quantization: str | None = None
     context_length: int | None = Field(default=None, gt=0)
+    family: str | None = Field(default=None, description="Chat-format family (parity.families), e.g. 'qwen3'.")
 
 
 class EndpointConfig(BaseModel):

@@ -68,6 +68,7 @@ class ProbeOutcome(enum.StrEnum):
     PASS = "pass"
     FAIL = "fail"
     UNSUPPORTED = "unsupported"
+    NOT_APPLICABLE = "not_applicable"  # the reference itself fails or cannot exercise the probe
     INCONCLUSIVE = "inconclusive"
 
 

@@ -67,11 +67,15 @@ def test_finish_reason_consistency() -> None:
         "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0",
         '[TOOL_CALLS][{"name": "get_weather"}]',
         '{"name": "get_weather", "arguments": {"city": "Paris"}}',
-        "Sure<|im_end|>",
     ],
 )
 def test_markup_left_in_content(content: str) -> None:
     assert checks([], finish="stop", content=content) == [MARKUP_IN_CONTENT]
+
+
+def test_end_of_turn_token_is_not_a_call() -> None:
+    # A stray <|im_end|> is text.special_token's business, not a dropped call.
+    assert checks([], finish="stop", content="Sure<|im_end|>") == []
 
 
 def test_schema_cache_compiles_once_per_schema() -> None:

@@ -36,6 +36,7 @@ CAUGHT_BY: dict[FaultMode, str] = {
     FaultMode.SAMPLING_OVERRIDE: "sampling.temperature_zero",
     FaultMode.CONTEXT_TRUNCATION: "context.needle",
     FaultMode.FOREIGN_SCRIPT: "content.foreign_script",
+    FaultMode.REASONING_LEAK: "content.reasoning_delimiters",
 }
 
 

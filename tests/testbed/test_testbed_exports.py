@@ -24,8 +24,8 @@ def test_testbed_exports() -> None:
 def test_faults_exports() -> None:
     assert sorted(parity.testbed.faults.__all__) == sorted(
         [
-            "DEFAULT_SERVER_SAMPLING", "FAULT_HEADER", "FaultConfig", "FaultMode", "FaultSpec",
-            "choose_fault", "create_app", "parse_fault_flags", "proxy_argv", "request_digest",
+            "DEFAULT_SERVER_SAMPLING", "FAULT_FAMILY_HEADER", "FAULT_HEADER", "FaultConfig", "FaultMode",
+            "FaultSpec", "choose_fault", "choose_leak_family", "create_app", "parse_fault_flags", "proxy_argv", "request_digest",
             "serve",
         ]
     )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from ._finding import Finding
 from ._schema import DRAFTS, LOCAL_REGISTRY, InvalidSchema, SchemaCache
+from .reasoning import DELIMITER_LEAK, check_reasoning_delimiters
 from .toolcall import (
     ERROR_CLASSES,
     FINISH_MISMATCH,
@@ -13,11 +14,13 @@ from .toolcall import (
     check_finish_reason,
     check_markup,
     check_tool_calls,
+    markup_finding,
     parse_arguments,
     tool_index,
 )
 
 __all__ = [
+    "DELIMITER_LEAK",
     "DRAFTS",
     "ERROR_CLASSES",
     "FINISH_MISMATCH",
@@ -32,7 +35,9 @@ __all__ = [
     "check_call",
     "check_finish_reason",
     "check_markup",
+    "check_reasoning_delimiters",
     "check_tool_calls",
+    "markup_finding",
     "parse_arguments",
     "tool_index",
 ]

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from parity.families import SPECIAL_TOKENS as FAMILY_SPECIAL_TOKENS
+
 from ._finding import Finding
 
 FOREIGN_SCRIPT = "text.foreign_script"
@@ -25,13 +27,15 @@ ALWAYS_ALLOWED = frozenset({"LATIN"})
 # Japanese mixes these; Chinese and Japanese share CJK ideographs.
 _SCRIPT_ALIASES = {"HIRAGANA": "JAPANESE", "KATAKANA": "JAPANESE", "KATAKANA-HIRAGANA": "JAPANESE"}
 
-# Control tokens of the major open-weight chat formats, as they appear when a
-# server renders them as text instead of stopping or parsing on them.
-SPECIAL_TOKENS = re.compile(
-    r"<\|[A-Za-z0-9_]{2,40}\|>"  # ChatML, Llama 3, Phi, Kimi: <|im_end|>, <|eot_id|>...
-    r"|<｜[^｜<>]{1,40}｜>"  # DeepSeek's full-width bars
-    r"|</s>|<unk>|<pad>|\[/?INST\]|<end_of_turn>|<start_of_turn>"
-)
+# Control tokens of the open-weight chat formats, as they appear when a server
+# renders them as text instead of stopping or parsing on them: two shapes most
+# formats share, plus every registered family's own (parity.families).
+SPECIAL_TOKENS = re.compile("|".join([
+    r"<\|[A-Za-z0-9_]{2,40}\|>",  # ChatML, Llama 3, Phi, Kimi: <|im_end|>, <|eot_id|>...
+    r"<｜[^｜<>]{1,40}｜>",  # DeepSeek's full-width bars
+    r"<unk>|<pad>|<end_of_turn>|<start_of_turn>",  # Llama 2, Gemma 2-3
+    *(re.escape(t) for t in sorted(FAMILY_SPECIAL_TOKENS, key=len, reverse=True)),
+]))
 
 
 def script_of(ch: str) -> str | None:

@@ -5,13 +5,13 @@ The same functions run offline in the verifier and online in the gateway.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
 
 from parity.exchange import Completion, ToolCall
+from parity.families import CallLeak, family, find_call_leak
 
 from ._finding import Finding
 from ._finish import finish_mismatch
@@ -24,17 +24,6 @@ FINISH_MISMATCH = "tool_call.finish_reason_mismatch"
 MARKUP_IN_CONTENT = "tool_call.markup_in_content"
 
 ERROR_CLASSES = (INVALID_JSON, UNKNOWN_NAME, SCHEMA_MISMATCH)
-
-# Tool-call syntax of the major open-weight families, as it appears when a
-# server's parser fails and passes the raw text through as content.
-MARKUP = re.compile(
-    r"<tool_call>|</tool_call>|<\|tool_calls_section_begin\|>|<\|tool_call_begin\|>"
-    r"|<\|tool_call_argument_begin\|>|\[TOOL_CALLS\]|<\|python_tag\|>|<function=|<tool_calls>"
-    r"|<｜tool▁calls▁begin｜>|<｜tool▁call▁begin｜>|<\|channel\|>commentary to=|<\|call\|>"
-    r"|<\|im_start\|>|<\|im_end\|>|<\|start_header_id\|>|<\|eot_id\|>"
-    r'|^\s*\{\s*"name"\s*:\s*"[^"]+"\s*,\s*"(?:arguments|parameters)"\s*:'
-)
-
 
 def tool_index(tools: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Tool name -> parameters schema, from a request's ``tools``."""
@@ -85,7 +74,8 @@ def check_call(
 
 
 def check_tool_calls(
-    tools: Sequence[dict[str, Any]], completion: Completion, schemas: SchemaCache
+    tools: Sequence[dict[str, Any]], completion: Completion, schemas: SchemaCache,
+    declared_family: str | None = None,
 ) -> list[Finding]:
     """Every check on a completion's tool calls, against the request's own ``tools``."""
     index = tool_index(tools)
@@ -93,7 +83,7 @@ def check_tool_calls(
     for call in completion.tool_calls:
         findings.extend(check_call(call, index, schemas))
     findings.extend(check_finish_reason(completion))
-    findings.extend(check_markup(completion))
+    findings.extend(check_markup(completion, index, declared_family))
     return findings
 
 
@@ -105,12 +95,33 @@ def check_finish_reason(completion: Completion) -> list[Finding]:
     return [Finding(check=FINISH_MISMATCH, message=why, detail={"finish_reason": completion.finish_reason})]
 
 
-def check_markup(completion: Completion) -> list[Finding]:
-    text = completion.content or ""
-    m = MARKUP.search(text)
-    if m is None:
-        return []
-    start = max(0, m.start() - 40)
-    return [Finding(check=MARKUP_IN_CONTENT,
-                    message=f"tool-call markup {m.group(0).strip()!r} left in content",
-                    detail={"excerpt": text[start : m.end() + 80]})]
+def markup_finding(leak: CallLeak, field: str, text: str) -> Finding:
+    """The ``tool_call.markup_in_content`` finding for one leak (shared with the gateway)."""
+    fam = family(leak.family)
+    title = fam.title if fam is not None else leak.family
+    start = max(0, leak.start - 40)
+    what = "a JSON/pythonic call" if leak.marker == "(bare)" else repr(leak.marker)
+    return Finding(check=MARKUP_IN_CONTENT,
+                   message=f"raw {title} tool-call text ({what}) left in {field}",
+                   detail={"family": leak.family, "field": field, "marker": leak.marker,
+                           "calls": [c.name for c in leak.calls][:20],
+                           "excerpt": text[start : leak.start + 120]})
+
+
+def check_markup(
+    completion: Completion, tools: Collection[str] | None = None, declared_family: str | None = None
+) -> list[Finding]:
+    """``tool_call.markup_in_content``: any registered family's raw call text in ``content`` or
+    ``reasoning_content`` (a call the server failed to parse), naming the family.
+
+    ``tools`` (the request's tool names) lets the bare formats (a JSON call
+    object, a pythonic list) count when they are the whole answer; the
+    endpoint's declared family is tried first, the others detected from the text.
+    """
+    declared = family(declared_family)
+    findings: list[Finding] = []
+    for field, text in (("content", completion.content), ("reasoning_content", completion.reasoning_content)):
+        leak = find_call_leak(text, tools, declared)
+        if leak is not None and text is not None:
+            findings.append(markup_finding(leak, field, text))
+    return findings

@@ -42,6 +42,7 @@ class ModelAlias(BaseModel):
     validate_tool_calls: StrictBool = Field(default=True, description="Check every tool call in flight.")
     reject_empty: StrictBool = Field(
         default=False, description="An empty answer (no text, no call, finish 'stop') is a failed attempt.")
+    repair_tool_calls: StrictBool = Field(default=False, description="Parse a call left as raw text into tool_calls.")
     max_attempts: int = Field(default=3, ge=1, le=10, description="Endpoints tried per request.")
     sticky: StrictBool = True
     required_suites: list[str] = Field(

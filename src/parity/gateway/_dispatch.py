@@ -13,6 +13,7 @@ from ._gateway import ChatRequest, Gateway, Served
 from ._router import Plan
 from ._stream import DONE, StreamAttempt
 from ._upstream import Attempt
+from ._validation import REPAIRED_HEADER
 
 log = logging.getLogger("parity.gateway")
 
@@ -23,6 +24,8 @@ async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
     gw.vote_ignore(req.ignore)
     plan = gw.plan(req)
     validator = gw.validator if req.alias.validate_tool_calls else None
+    if validator is not None and req.alias.repair_tool_calls:
+        validator = validator.repairing()
     tried: list[Attempt] = []
     sa: StreamAttempt | None = None
     for up in plan.order:
@@ -41,6 +44,8 @@ async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
         if att.ok:
             await gw.settle(tried[:-1], req, served=True)  # the request was servable: they failed it
             headers = gw.served_headers(up, len(tried))
+            if att.repaired is not None:
+                headers[REPAIRED_HEADER] = att.repaired
             if not req.stream:
                 gw.metrics.requests.labels(req.model, "ok").inc()
                 return Served(headers, body=gw.scrubber.body(att.body or b""))

@@ -93,7 +93,7 @@ class Gateway:
         self.sticky = StickyTable(s.sticky_ttl_s, clock)
         self.router = Router(config, self.upstreams, self.stats, self.ejector, self.verdicts, clock,
                              rng or random.Random())
-        self.validator = ToolValidator(s.schema_draft)
+        self.validator = ToolValidator(s.schema_draft, {e.name: e.declared.family for e in config.endpoints})
         self.shared: SharedState = shared or MemoryState()
         self._distributed = shared is not None
         self._last_sync = float("-inf")

@@ -56,6 +56,7 @@ class StreamAttempt:
         self._buf = bytearray()
         self._out: list[bytes] = []  # frames ready for the client
         self._held: list[bytes] = []  # frames from the first tool-call delta on
+        self._hold = False  # True from the first tool-call delta (or call text) on
         self._resp: httpx.Response | None = None
         self._it: AsyncIterator[bytes] | None = None
         self._t0 = 0.0
@@ -141,7 +142,8 @@ class StreamAttempt:
 
     def _take(self, payload: bytes) -> bool:
         """Feed one event; True if it carried text that may go to the client now."""
-        before = len(self._asm.content) + len(self._asm.reasoning)
+        seen = len(self._asm.content)
+        before = seen + len(self._asm.reasoning)
         try:
             self._asm.feed(payload)
         except StreamError as exc:
@@ -149,11 +151,23 @@ class StreamAttempt:
         if self._asm.done:
             return False  # [DONE] is sent by us, after the held frames validated
         frame = b"data: " + payload + b"\n\n"
-        if self._asm.calls:
+        self._hold = self._hold or bool(self._asm.calls) or self._markup(seen)
+        if self._hold or self._partial():
             self._held.append(frame)
             return False
+        self._out.extend(self._held)  # what a partial marker held was harmless after all
+        self._held.clear()
         self._out.append(frame)
         return len(self._asm.content) + len(self._asm.reasoning) > before
+
+    def _partial(self) -> bool:
+        return self._validator is not None and bool(self._asm.content) and self._validator.may_hold(self._asm.content)
+
+    def _markup(self, seen: int) -> bool:
+        """Content that may be a call left as text is held like tool-call deltas."""
+        v = self._validator
+        pieces = self._asm.content
+        return v is not None and len(pieces) > seen and v.holds(pieces, seen, bool(self._tools))
 
     def _finish(self) -> Attempt:
         """The stream completed: validate the held tool calls."""
@@ -171,7 +185,7 @@ class StreamAttempt:
                                 self._status())
             failed.empty = True
             return failed
-        findings = self._validator.check(self._tools, completion) if self._validator is not None else []
+        findings = self._validator.check(self._tools, completion, self.up.name) if self._validator is not None else []
         a = self.attempt
         a.latency_s, a.tool_calls, a.status = latency, len(completion.tool_calls), self._status()
         if findings:

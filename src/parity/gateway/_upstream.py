@@ -60,6 +60,7 @@ class Attempt:
     findings: list[Finding] = field(default_factory=list)
     detail: str = ""  # the upstream's own refusal message, cleaned for the client (client_error)
     empty: bool = False  # a complete answer with nothing in it (see _validation.is_empty)
+    repaired: str | None = None  # the family whose leaked call text was repaired into tool_calls
 
     @property
     def ok(self) -> bool:
@@ -151,7 +152,13 @@ class Upstream:
             return Attempt(self.name, _STATUS_OUTCOME.get(reply.status, "invalid_body"),
                            status=reply.http_status, error=reply.error or "", latency_s=latency)
         n_calls = len(reply.completion.tool_calls)
-        findings = validator.check(tools, reply.completion) if validator is not None else []
+        findings = validator.check(tools, reply.completion, self.name) if validator is not None else []
+        fixed = None
+        if findings and validator is not None and validator.repairs and reply.response is not None:
+            fixed = validator.repair(tools, reply.response, self.name)  # a call left as text, parsed
+        if fixed is not None:
+            return Attempt(self.name, "ok", status=reply.http_status, body=orjson.dumps(fixed.response),
+                           latency_s=latency, tool_calls=fixed.tool_calls, repaired=fixed.family)
         if findings:
             return Attempt(self.name, "tool_call_invalid", status=reply.http_status, latency_s=latency,
                            error=summarize(findings), tool_calls=n_calls, findings=findings)

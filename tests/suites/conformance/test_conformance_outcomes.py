@@ -34,7 +34,7 @@ async def test_a_400_is_unsupported_not_a_failure(run_conformance: Any) -> None:
     assert any("params.logprobs unsupported" in r for r in verdicts["cand"].reasons)
 
 
-async def test_a_rule_the_reference_breaks_too_is_inconclusive(run_conformance: Any) -> None:
+async def test_a_rule_the_reference_breaks_too_is_not_applicable(run_conformance: Any) -> None:
     def one_choice(b: dict[str, Any], a: Answer) -> Answer:
         if int(b.get("n") or 1) == 1:
             return a
@@ -47,11 +47,12 @@ async def test_a_rule_the_reference_breaks_too_is_inconclusive(run_conformance: 
     verdicts = await run_conformance({"cand": no_n()}, reference=no_n())
     assert probe(verdicts["ref"], "params.n").outcome is ProbeOutcome.FAIL  # its own row shows it
     cand = probe(verdicts["cand"], "params.n")
-    assert cand.outcome is ProbeOutcome.INCONCLUSIVE and "reference does not pass" in cand.reason
-    assert verdicts["cand"].verdict is Outcome.INCONCLUSIVE
+    assert cand.outcome is ProbeOutcome.NOT_APPLICABLE and "the reference fails it too" in cand.reason
+    assert verdicts["cand"].verdict is Outcome.PASS  # otherwise clean: not made inconclusive by it
+    assert any("params.n not_applicable" in r for r in verdicts["cand"].reasons)
 
 
-async def test_tools_reach_prompt_is_inconclusive_when_the_reference_never_calls(
+async def test_tools_reach_prompt_is_not_applicable_when_the_reference_never_calls(
     run_conformance: Any,
 ) -> None:
     def never_calls() -> Script:
@@ -59,8 +60,8 @@ async def test_tools_reach_prompt_is_inconclusive_when_the_reference_never_calls
 
     verdicts = await run_conformance({"cand": never_calls()}, reference=never_calls())
     assert probe(verdicts["ref"], "tools.reach_prompt").outcome is ProbeOutcome.INCONCLUSIVE
-    assert probe(verdicts["cand"], "tools.reach_prompt").outcome is ProbeOutcome.INCONCLUSIVE
-    assert probe(verdicts["cand"], "tool_call.parallel").outcome is ProbeOutcome.INCONCLUSIVE
+    assert probe(verdicts["cand"], "tools.reach_prompt").outcome is ProbeOutcome.NOT_APPLICABLE
+    assert probe(verdicts["cand"], "tool_call.parallel").outcome is ProbeOutcome.NOT_APPLICABLE
 
 
 async def test_server_errors_are_inconclusive(run_conformance: Any) -> None:
@@ -81,7 +82,8 @@ async def test_a_second_turn_is_built_once_and_resume_sends_nothing(store: Store
     second = await runner.run(run)
     assert second.sent == {"ref": 0, "cand": 0} and len(apps["cand"].requests) == sent
     assert [v.model_dump() for v in second.verdicts] == [v.model_dump() for v in first.verdicts]
-    turn2 = [b for b in apps["cand"].requests if b["messages"][-1].get("role") == "tool"]
+    turn2 = [b for b in apps["cand"].requests if b["messages"][-1].get("role") == "tool"
+             and "Berlin" in b["messages"][1]["content"]]  # tool_call.round_trip's second turn
     assert len(turn2) == 1
     assistant = turn2[0]["messages"][-2]
     assert assistant["tool_calls"][0]["id"] == turn2[0]["messages"][-1]["tool_call_id"]

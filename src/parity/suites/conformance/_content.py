@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 
 from parity.case import Case
-from parity.checks import Finding, check_markup
+from parity.checks import Finding, check_markup, tool_index
 from parity.checks.text import check_foreign_script, check_special_tokens
 from parity.exchange import Exchange
 from parity.verdict import ProbeResult
@@ -14,6 +14,7 @@ from parity.verdict import ProbeResult
 from ._probe import (
     FAIL,
     INCONCLUSIVE,
+    NOT_APPLICABLE,
     PASS,
     Assessment,
     Probe,
@@ -75,8 +76,8 @@ class _Scan(Probe):
             return self.result(Assessment(FAIL, f"{len(excess)} of {scanned} answers: "
                                           f"{first.message}", ev), candidate)
         if found:
-            return self.result(Assessment(INCONCLUSIVE, f"{len(found)} answer(s) flagged, each also "
-                                          "flagged from the reference"), candidate)
+            return self.result(Assessment(NOT_APPLICABLE, f"not applicable: {len(found)} answer(s) "
+                                          "flagged, each also flagged from the reference"), candidate)
         return self.result(Assessment(PASS, f"{scanned} answers clean"), candidate)
 
 
@@ -106,13 +107,15 @@ def _argument_strings(arguments: str) -> list[str]:
 
 class LeakedMarkup(_Scan):
     name = "content.leaked_markup"
-    description = ("no tool-call markup (<tool_call>, [TOOL_CALLS], ...) or special tokens "
-                   "(<|im_end|>, </s>, ...) left in content")
+    description = ("no raw tool-call text of any registered family (<tool_call>, [TOOL_CALLS], DSML, "
+                   "Harmony, Gemma 4, pythonic...) or special tokens (<|im_end|>, </s>, ...) left in "
+                   "content or reasoning_content")
     rows = (4, 16)
 
     def findings(self, x: Exchange) -> list[Finding]:
         c = completion(x)
-        return [*check_markup(c), *check_special_tokens(c.content or "")]
+        tools = tool_index(x.request.get("tools") or [])
+        return [*check_markup(c, tools or None), *check_special_tokens(c.content or "")]
 
 
 PROBES: tuple[type[Probe], ...] = (ForeignScript, LeakedMarkup)

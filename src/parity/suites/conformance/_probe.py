@@ -9,9 +9,12 @@ resumed run asks for the same ones), and a pure ``judge``.
 ``judge(candidate, reference)`` sees every exchange of the suite on each
 endpoint (``Steps``), so cross-cutting probes can scan all answers. With
 ``reference=None`` it judges an endpoint on its own (the reference's row).
-The default rule: judge the candidate on its own; a failure the reference
-shares is ``inconclusive``, not ``fail`` -- the probe could not show that the
-behaviour was the endpoint's to get right.
+The default rule: judge the candidate on its own. A probe the reference
+itself fails or cannot exercise (``unsupported``) is ``not_applicable`` for
+the candidate unless the candidate passes: the probe could not show that the
+behaviour was the endpoint's to get right, and an otherwise clean candidate
+stays clean. A failure where the reference was merely inconclusive stays
+``inconclusive``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from parity.verdict import ProbeOutcome, ProbeResult
 
 PASS, FAIL = ProbeOutcome.PASS, ProbeOutcome.FAIL
 UNSUPPORTED, INCONCLUSIVE = ProbeOutcome.UNSUPPORTED, ProbeOutcome.INCONCLUSIVE
+NOT_APPLICABLE = ProbeOutcome.NOT_APPLICABLE
 # 4xx that mean "not now", not "not supported".
 _TRANSIENT_4XX = frozenset({408, 409, 425, 429})
 EXCERPT = 300
@@ -136,6 +140,20 @@ def user(text: str) -> dict[str, str]:
     return {"role": "user", "content": text}
 
 
+def not_applicable(mine: Assessment, theirs: Assessment) -> Assessment:
+    """The candidate's result in the light of the reference's own on the same probe."""
+    if mine.outcome in (PASS, UNSUPPORTED) or (mine.outcome is FAIL and mine.protocol and not theirs.protocol):
+        return mine  # a broken protocol is the endpoint's whatever the reference does
+    if theirs.outcome in (FAIL, UNSUPPORTED):
+        what = "fails it too" if theirs.outcome is FAIL else "cannot exercise it"
+        return Assessment(NOT_APPLICABLE, f"not applicable: the reference {what} ({theirs.reason}); "
+                          f"here: {mine.outcome.value}: {mine.reason}", mine.evidence)
+    if mine.outcome is FAIL and theirs.outcome is not PASS:
+        return Assessment(INCONCLUSIVE, f"{mine.reason} -- but the reference does not pass "
+                          f"either ({theirs.outcome.value}: {theirs.reason})", mine.evidence)
+    return mine
+
+
 class Probe:
     """Base class: subclasses set the class attributes and ``cases``/``assess``."""
 
@@ -172,11 +190,8 @@ class Probe:
 
     def judge(self, candidate: Steps, reference: Steps | None) -> ProbeResult:
         mine = self.assess(candidate)
-        if reference is not None and mine.outcome is FAIL:
-            theirs = self.assess(reference)
-            if theirs.outcome is not PASS and not (mine.protocol and not theirs.protocol):
-                mine = Assessment(INCONCLUSIVE, f"{mine.reason} -- but the reference does not pass "
-                                  f"either ({theirs.outcome.value}: {theirs.reason})", mine.evidence)
+        if reference is not None and mine.outcome is not PASS:
+            mine = not_applicable(mine, self.assess(reference))
         return self.result(mine, candidate)
 
     def result(self, a: Assessment, steps: Steps) -> ProbeResult:

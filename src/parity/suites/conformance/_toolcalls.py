@@ -15,6 +15,7 @@ from ._data import PARALLEL, SYSTEM_TOOLS, TOOLS, WEATHER
 from ._probe import (
     FAIL,
     INCONCLUSIVE,
+    NOT_APPLICABLE,
     PASS,
     Assessment,
     Probe,
@@ -117,8 +118,8 @@ class Parallel(Probe):
                                           + theirs.reason, evidence), candidate)
         shown = [k for k, names in theirs.items() if sum(names.values()) >= 2]
         if not shown:
-            return self.result(Assessment(INCONCLUSIVE, "the reference made no parallel calls",
-                                          evidence), candidate)
+            return self.result(Assessment(NOT_APPLICABLE, "not applicable: the reference made no "
+                                          "parallel calls", evidence), candidate)
         wrong = [f"{k}: {dict(mine[k])} vs reference {dict(theirs[k])}" for k in shown
                  if mine[k] != theirs[k]]
         if wrong:
@@ -167,8 +168,9 @@ class WellFormed(Probe):
             return self.result(Assessment(FAIL, f"{len(excess)} malformed call(s) of {n}: "
                                           f"{', '.join(classes)}", evidence), candidate)
         if flagged:
-            return self.result(Assessment(INCONCLUSIVE, f"{len(flagged)} answer(s) with malformed "
-                                          "calls, each also malformed from the reference"), candidate)
+            return self.result(Assessment(NOT_APPLICABLE, f"not applicable: {len(flagged)} answer(s) "
+                                          "with malformed calls, each also malformed from the reference"),
+                               candidate)
         return self.result(Assessment(PASS, f"all {n} tool calls well formed"), candidate)
 
 

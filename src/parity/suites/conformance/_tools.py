@@ -12,6 +12,7 @@ from ._data import NEEDS_TOOL, SYSTEM_TOOLS, TOOLS
 from ._probe import (
     FAIL,
     INCONCLUSIVE,
+    NOT_APPLICABLE,
     PASS,
     UNSUPPORTED,
     Assessment,
@@ -114,9 +115,11 @@ class ToolsReachPrompt(Probe):
             return self.result(Assessment(outcome, why, evidence), candidate)
         r, rn, _ = self.calls(reference)
         why = f"called the tool in {c}/{n} answers; the reference in {r}/{rn}"
-        if r == 0:
-            outcome = INCONCLUSIVE
-            why += " (the reference shows no calls, so nothing to compare)"
+        if r == 0 and c == 0:
+            outcome = NOT_APPLICABLE
+            why += " (not applicable: the reference shows no calls, so nothing to compare)"
+        elif r == 0:
+            outcome = PASS  # calls the reference did not make are not the tools missing from the prompt
         elif c >= max(1, r - 1):
             outcome = PASS
         elif c == 0 and r == 1:

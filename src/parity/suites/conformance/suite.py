@@ -18,13 +18,24 @@ from parity.exchange import Exchange, requests_spent
 from parity.suites._base import EvalContext, Role, Sender, register
 from parity.verdict import Outcome, ProbeOutcome, ProbeResult, Verdict
 
-from . import _content, _finish, _params, _prompt, _sampling, _stream, _toolcalls, _tools
+from . import (
+    _content,
+    _finish,
+    _params,
+    _prompt,
+    _reasoning,
+    _sampling,
+    _stream,
+    _toolargs,
+    _toolcalls,
+    _tools,
+)
 from ._probe import Probe, Steps
 
 NAME = "conformance"
 TEST_NAME = "all probes pass; per-probe exact rules / comparison with reference"
 BUDGET = 60  # requests per endpoint, follow-ups included, retries not
-_MODULES = (_finish, _params, _stream, _tools, _toolcalls, _sampling, _prompt, _content)
+_MODULES = (_finish, _params, _stream, _tools, _toolcalls, _toolargs, _sampling, _prompt, _content, _reasoning)
 
 
 def default_probes() -> list[Probe]:
@@ -32,11 +43,12 @@ def default_probes() -> list[Probe]:
 
 
 def overall(results: Sequence[ProbeResult]) -> Outcome:
-    """FAIL if any probe failed; PASS if every probe passed or is unsupported; else INCONCLUSIVE."""
+    """FAIL if any probe failed; PASS if every probe passed, is unsupported or is not applicable
+    (the reference cannot do it either); else INCONCLUSIVE."""
     outcomes = {r.outcome for r in results}
     if ProbeOutcome.FAIL in outcomes:
         return Outcome.FAIL
-    if outcomes <= {ProbeOutcome.PASS, ProbeOutcome.UNSUPPORTED}:
+    if outcomes <= {ProbeOutcome.PASS, ProbeOutcome.UNSUPPORTED, ProbeOutcome.NOT_APPLICABLE}:
         return Outcome.PASS
     return Outcome.INCONCLUSIVE
 
@@ -117,7 +129,8 @@ def _tally(results: Sequence[ProbeResult], exchanges: Sequence[Exchange]) -> str
 
 def _reasons(results: Sequence[ProbeResult], exchanges: Sequence[Exchange]) -> list[str]:
     out = [_tally(results, exchanges)]
-    for outcome in (ProbeOutcome.FAIL, ProbeOutcome.INCONCLUSIVE, ProbeOutcome.UNSUPPORTED):
+    for outcome in (ProbeOutcome.FAIL, ProbeOutcome.INCONCLUSIVE, ProbeOutcome.UNSUPPORTED,
+                    ProbeOutcome.NOT_APPLICABLE):
         out += [f"{r.name} {outcome.value}: {r.reason}" for r in results if r.outcome is outcome]
     return out
 

@@ -6,13 +6,14 @@ are meant to catch. See ``FaultMode`` for the list; ``create_app`` for the
 ASGI app; ``serve`` to run it.
 """
 
-from parity.testbed.faults._app import FAULT_HEADER, create_app
+from parity.testbed.faults._app import FAULT_FAMILY_HEADER, FAULT_HEADER, create_app
 from parity.testbed.faults._config import (
     DEFAULT_SERVER_SAMPLING,
     FaultConfig,
     FaultMode,
     FaultSpec,
     choose_fault,
+    choose_leak_family,
     parse_fault_flags,
     request_digest,
 )
@@ -20,11 +21,13 @@ from parity.testbed.faults._serve import proxy_argv, serve
 
 __all__ = [
     "DEFAULT_SERVER_SAMPLING",
+    "FAULT_FAMILY_HEADER",
     "FAULT_HEADER",
     "FaultConfig",
     "FaultMode",
     "FaultSpec",
     "choose_fault",
+    "choose_leak_family",
     "create_app",
     "parse_fault_flags",
     "proxy_argv",

@@ -23,14 +23,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from parity.families import family
 from parity.testbed.faults._config import (
     REQUEST_MODES,
     STREAM_MODES,
     FaultConfig,
     FaultMode,
     choose_fault,
+    choose_leak_family,
     request_digest,
 )
+from parity.testbed.faults._leaks import Leak, load_template
 from parity.testbed.faults._request import override_sampling, truncate_context
 from parity.testbed.faults._stream import (
     has_argument_deltas,
@@ -44,6 +47,8 @@ from parity.testbed.faults._toolcalls import apply_response_fault, ensure_tool_c
 
 logger = logging.getLogger("parity.testbed.faults")
 FAULT_HEADER = "x-parity-fault"
+FAULT_FAMILY_HEADER = "x-parity-fault-family"  # the family a markup or reasoning leak wrote
+LEAK_MODES = frozenset({FaultMode.MARKUP_LEAK, FaultMode.REASONING_LEAK})
 _DROP_REQUEST = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "accept-encoding"}
 )  # identity bodies, so that faulted ones parse
@@ -74,6 +79,14 @@ class _Proxy:
     def __init__(self, config: FaultConfig, client: httpx.AsyncClient) -> None:
         self.config = config
         self.client = client
+        self.leaks: dict[str, Leak] = {}
+        for name in config.leak_families:
+            fam = family(name)
+            assert fam is not None  # the config validated its names
+            self.leaks[name] = Leak(fam, load_template(fam, config.templates_dir))
+            if self.leaks[name].template is None and name != "qwen3" and FaultMode.MARKUP_LEAK in {
+                    f.mode for f in config.faults}:
+                raise ValueError(f"markup_leak: no template of family {name!r} in {config.templates_dir}")
 
     def _upstream_request(self, request: Request, content: bytes) -> httpx.Request:
         url = self.config.upstream + request.url.path
@@ -82,12 +95,16 @@ class _Proxy:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST}
         return self.client.build_request(request.method, url, content=content, headers=headers)
 
-    def _headers(self, response: httpx.Response, fault: FaultMode | None) -> dict[str, str]:
+    def _headers(
+        self, response: httpx.Response, fault: FaultMode | None, leak: Leak | None = None
+    ) -> dict[str, str]:
         headers = {k: v for k, v in response.headers.items() if k.lower() not in _DROP_RESPONSE}
         if fault is not None:
             logger.info("injected fault %s", fault.value)
             if self.config.annotate:
                 headers[FAULT_HEADER] = fault.value
+                if leak is not None and fault in LEAK_MODES:
+                    headers[FAULT_FAMILY_HEADER] = leak.family.name
         return headers
 
     async def _send(self, request: Request, content: bytes, stream: bool) -> httpx.Response:
@@ -131,9 +148,10 @@ class _Proxy:
         upstream = await self._send(request, raw, stream=False)
         if upstream.status_code != 200:
             return Response(upstream.content, upstream.status_code, self._headers(upstream, None))
+        leak = self.leaks[choose_leak_family(self.config, digest)]
         if streamed:
-            return self._fault_stream(upstream, body, mode, rng)
-        return self._fault_json(upstream, body, mode, rng)
+            return self._fault_stream(upstream, body, mode, rng, leak)
+        return self._fault_json(upstream, body, mode, rng, leak)
 
     def _fault_request(self, mode: FaultMode, body: dict[str, Any]) -> bool:
         if mode is FaultMode.SAMPLING_OVERRIDE:
@@ -141,21 +159,23 @@ class _Proxy:
         return truncate_context(body, self.config.context_budget_chars)
 
     def _fault_json(
-        self, upstream: httpx.Response, body: dict[str, Any], mode: FaultMode, rng: random.Random
+        self, upstream: httpx.Response, body: dict[str, Any], mode: FaultMode, rng: random.Random,
+        leak: Leak,
     ) -> Response:
         data = _json_object(upstream.content)
-        applied = data is not None and apply_response_fault(mode, body, data, rng)
+        applied = data is not None and apply_response_fault(mode, body, data, rng, leak)
         if data is None or not applied:
             return Response(upstream.content, 200, self._headers(upstream, None))
         return Response(
             json.dumps(data, ensure_ascii=False),
             200,
-            self._headers(upstream, mode),
+            self._headers(upstream, mode, leak),
             media_type="application/json",
         )
 
     def _fault_stream(
-        self, upstream: httpx.Response, body: dict[str, Any], mode: FaultMode, rng: random.Random
+        self, upstream: httpx.Response, body: dict[str, Any], mode: FaultMode, rng: random.Random,
+        leak: Leak,
     ) -> Response:
         chunks = parse_sse(upstream.text)
         if not chunks:
@@ -169,13 +189,13 @@ class _Proxy:
             applied = perturb_deltas(chunks, mode is FaultMode.STREAM_DUPLICATE_DELTA, rng)
         else:
             completion = reassemble(chunks)
-            applied = apply_response_fault(mode, body, completion, rng)
+            applied = apply_response_fault(mode, body, completion, rng, leak)
             if applied:
                 chunks = rechunk(completion)
         if not applied:
             return Response(upstream.content, 200, self._headers(upstream, None))
         return Response(
-            render_sse(chunks), 200, self._headers(upstream, mode), media_type="text/event-stream"
+            render_sse(chunks), 200, self._headers(upstream, mode, leak), media_type="text/event-stream"
         )
 
 

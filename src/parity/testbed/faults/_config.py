@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from parity.families import FAMILIES, family
+
 
 class FaultMode(StrEnum):
     """The starred rows of FAILURE-MODES.md, by the name of the check that should catch them."""
@@ -23,6 +25,7 @@ class FaultMode(StrEnum):
     SAMPLING_OVERRIDE = "sampling_override"
     CONTEXT_TRUNCATION = "context_truncation"
     FOREIGN_SCRIPT = "foreign_script"
+    REASONING_LEAK = "reasoning_leak"
 
 
 # Modes that rewrite the request on its way up; the rest rewrite the answer.
@@ -73,6 +76,13 @@ class FaultConfig(BaseModel):
         default=False, description="Add an x-parity-fault header naming the injected fault."
     )
     timeout_s: float = Field(default=600.0, gt=0)
+    leak_families: list[str] = Field(
+        default_factory=lambda: ["qwen3"], min_length=1,
+        description="Families (parity.families) whose syntax markup_leak and reasoning_leak use; "
+                    "each faulted request draws one.")
+    templates_dir: str | None = Field(
+        default=None, description="Directory of official chat templates (tests/families/templates) "
+                                  "that markup_leak renders calls with; needed for families other than qwen3.")
 
     @model_validator(mode="after")
     def _rates(self) -> FaultConfig:
@@ -82,6 +92,11 @@ class FaultConfig(BaseModel):
         if sum(f.rate for f in self.faults) > 1.0 + 1e-9:
             raise ValueError("fault rates add up to more than 1 (a request gets at most one fault)")
         self.upstream = self.upstream.rstrip("/")
+        unknown = [f for f in self.leak_families if family(f) is None]
+        if unknown:
+            raise ValueError(f"unknown leak families {unknown}; known: {', '.join(x.name for x in FAMILIES)}")
+        if FaultMode.MARKUP_LEAK in modes and self.templates_dir is None and set(self.leak_families) != {"qwen3"}:
+            raise ValueError("markup_leak for families other than qwen3 needs templates_dir")
         return self
 
 
@@ -120,6 +135,11 @@ def request_digest(body: Mapping[str, Any], seed: int) -> bytes:
     """A hash of the request's JSON, insensitive to key order and whitespace."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{seed}\n{canonical}".encode()).digest()
+
+
+def choose_leak_family(config: FaultConfig, digest: bytes) -> str:
+    """The family a faulted request leaks, drawn from the digest like the fault itself."""
+    return config.leak_families[int.from_bytes(digest[8:16], "big") % len(config.leak_families)]
 
 
 def choose_fault(config: FaultConfig, digest: bytes) -> FaultMode | None:

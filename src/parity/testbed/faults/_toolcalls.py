@@ -13,7 +13,13 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from parity.families import family
 from parity.testbed.faults._config import FaultMode
+from parity.testbed.faults._leaks import Leak, leak_call, leak_reasoning
+
+_QWEN3 = family("qwen3")
+assert _QWEN3 is not None
+DEFAULT_LEAK = Leak(_QWEN3, None)
 
 FOREIGN_SNIPPETS = ("สวัสดีครับ", "ภาษาไทย", "中文字符", "東京都", "한국어")
 
@@ -123,24 +129,6 @@ def _corrupt_call(
         function["arguments"] = json.dumps(broken)
 
 
-def leak_markup(response: dict[str, Any]) -> None:
-    """Drop the calls and leave them as Hermes markup in content, finish_reason stop."""
-    choice = response["choices"][0]
-    message = choice["message"]
-    blocks = []
-    for call in message.pop("tool_calls", None) or []:
-        arguments = _parse(call["function"].get("arguments") or "")
-        payload = {
-            "name": call["function"]["name"],
-            "arguments": arguments if arguments is not None else call["function"].get("arguments"),
-        }
-        blocks.append(f"<tool_call>\n{json.dumps(payload)}\n</tool_call>")
-    message["content"] = "\n".join(
-        [*([message["content"]] if message.get("content") else []), *blocks]
-    )
-    choice["finish_reason"] = "stop"
-
-
 def inject_foreign_script(response: dict[str, Any], rng: random.Random) -> bool:
     """Foreign characters in content, or in a string argument when there is no content."""
     message = response["choices"][0]["message"]
@@ -163,17 +151,22 @@ def inject_foreign_script(response: dict[str, Any], rng: random.Random) -> bool:
 
 
 def apply_response_fault(
-    mode: FaultMode, request: Mapping[str, Any], response: dict[str, Any], rng: random.Random
+    mode: FaultMode, request: Mapping[str, Any], response: dict[str, Any], rng: random.Random,
+    leak: Leak | None = None,
 ) -> bool:
-    """Apply ``mode`` to a non-streamed completion; False when it cannot apply."""
+    """Apply ``mode`` to a non-streamed completion; False when it cannot apply. ``leak`` is
+    the family markup_leak and reasoning_leak write (default: Qwen3's call syntax)."""
     if not response.get("choices") or "message" not in response["choices"][0]:
         return False
+    leak = leak or DEFAULT_LEAK
     if mode is FaultMode.FOREIGN_SCRIPT:
         return inject_foreign_script(response, rng)
+    if mode is FaultMode.REASONING_LEAK:
+        return leak_reasoning(response, leak)
     if not ensure_tool_call(request, response, rng):
         return False
     if mode is FaultMode.MARKUP_LEAK:
-        leak_markup(response)
+        leak_call(response, dict(request), leak)
         return True
     calls = response["choices"][0]["message"]["tool_calls"]
     _corrupt_call(mode, request, rng.choice(calls), rng)
