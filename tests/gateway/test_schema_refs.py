@@ -30,7 +30,9 @@ async def test_a_remote_ref_is_never_fetched(harness: Any, trap: Trap) -> None:
     for url in (f"{trap.url}/x.json", "file:///etc/passwd"):
         tools = _tools({"type": "object", "properties": {"x": {"$ref": url}}})
         r = await h.chat(tools=tools)
-        assert r.status_code == 200, r.text
+        # refused at the door (a tool schema may only point inside itself), never fetched
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["code"] == "invalid_tool_schema"
     assert trap.hits == []
 
 
