@@ -23,6 +23,7 @@ from parity.case import Case
 from parity.client import ChatClient
 from parity.config import EndpointConfig, ParityConfig
 from parity.exchange import Exchange, Reply
+from parity.reachability import DEFAULT_MAX_ERROR_RATE, apply_reachability
 from parity.store import RunRecord, Store
 from parity.suites import EvalContext, Role, Suite
 from parity.verdict import Verdict
@@ -138,6 +139,7 @@ class Runner:
         transport: TransportFactory | None = None,
         progress: Progress | None = None,
         new_run: bool = False,
+        max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
     ) -> None:
         self.config = config
         self.suites = suites
@@ -146,6 +148,7 @@ class Runner:
         self._transport = transport or (lambda _e: None)
         self.progress: Progress = progress or _NoProgress()
         self._new_run = new_run
+        self.max_error_rate = max_error_rate  # beyond it, an endpoint's verdict is "error"
         self._ref_done: dict[str, asyncio.Future[list[Exchange]]] = {}
 
     def start(self) -> tuple[RunRecord, bool]:
@@ -217,6 +220,7 @@ class Runner:
                 by_endpoint.setdefault(ex.endpoint, []).append(ex)
             ctx = EvalContext(reference=self.config.reference.name, endpoints=self.config.endpoints,
                               exchanges=by_endpoint, settings=self.config.run)
-            verdicts.extend(suite.evaluate(ctx))
+            verdicts.extend(apply_reachability(suite.evaluate(ctx), by_endpoint, reference=ctx.reference,
+                                               max_error_rate=self.max_error_rate))
         self.store.save_verdicts(run_id, verdicts)
         return verdicts

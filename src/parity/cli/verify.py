@@ -10,11 +10,13 @@ import orjson
 import typer
 
 from parity.config import load_config
+from parity.reachability import DEFAULT_MAX_ERROR_RATE
 from parity.report import results_json
 from parity.runner import Runner
 from parity.suites import get_suite
 
 from ._common import config_errors, console, fail, keys_from_env, open_store
+from ._exit import verdict_exit, write_json
 from ._render import RichProgress, verdict_table
 
 
@@ -55,7 +57,7 @@ def verify(
     config: Path = typer.Option(..., "--config", "-c", help="parity.toml listing the endpoints."),
     suite: list[str] = typer.Option(["toolcall"], "--suite", "-s", help="Suite(s) to run; repeatable."),
     db: str = typer.Option(None, "--db", help="Store: a SQLite path or a postgresql:// URL."),
-    json_out: Path = typer.Option(None, "--json", help="Write machine-readable results here."),
+    json_out: Path = typer.Option(None, "--json", help="Write machine-readable results here ('-': stdout)."),
     repeats: int = typer.Option(None, "--repeats", min=1, help="Repeats per case on candidates."),
     dataset: str = typer.Option(None, "--dataset",
                                 help="Tool-call cases: 'builtin', a JSONL file (parity or K2VV "
@@ -74,7 +76,12 @@ def verify(
                                   help="Equality: use the logprob test where endpoints return logprobs."),
     new_run: bool = typer.Option(False, "--new-run", help="Start afresh instead of resuming."),
     report_dir: Path = typer.Option(None, "--report", help="Also write the HTML/Markdown report here."),
-    strict: bool = typer.Option(False, "--strict", help="Exit 1 if any verdict is fail."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 3 if any verdict is inconclusive "
+                                "(a fail always exits 1, an error 4; see the README's exit codes)."),
+    max_error_rate: float = typer.Option(
+        DEFAULT_MAX_ERROR_RATE, "--max-error-rate", min=0.0, max=1.0,
+        help="Share of an endpoint's requests that may fail to be served (refused, timed out, "
+             "5xx) before its verdict is 'error' instead of a judgement."),
 ) -> None:
     """Verify endpoints against the reference; resumes an interrupted run of the same command."""
     with config_errors():
@@ -85,7 +92,9 @@ def verify(
     suites = _suites(suite, dataset, limit, max_tokens, budget, _engine_params(engine_params), logprobs)
     store = open_store(db, [k for k in keys.values() if k])
     progress = RichProgress.make()
-    runner = Runner(cfg, suites, store, keys=keys, progress=RichProgress(progress), new_run=new_run)
+    bars = RichProgress(progress)
+    runner = Runner(cfg, suites, store, keys=keys, progress=bars, new_run=new_run,
+                    max_error_rate=max_error_rate)
     run, resumed = runner.start()
     if resumed:
         console.print(f"resuming {run.id}: {store.count_exchanges(run.id)} exchanges already stored "
@@ -94,19 +103,20 @@ def verify(
         console.print(f"run {run.id} ({', '.join(s.name for s in suites)}; store {store.describe()})")
     with progress:
         result = asyncio.run(runner.run(run))
+        bars.finish()
     console.print(verdict_table(result.verdicts))
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_bytes(orjson.dumps(results_json(result.run, result.verdicts), option=orjson.OPT_INDENT_2))
-        console.print(f"results: {json_out}")
+        where = write_json(json_out, results_json(result.run, result.verdicts))
+        console.print(f"results: {where}")
     if report_dir is not None:
         from parity.report import write_report
 
         paths = write_report(result.run, result.verdicts, report_dir)
         console.print(f"report: {paths.html} and {paths.markdown}")
     console.print(f"run id: {result.run.id}  (parity report {result.run.id})")
-    if strict and any(v.verdict.value == "fail" for v in result.verdicts):
-        raise typer.Exit(1)
+    code = verdict_exit(result.verdicts, strict=strict)
+    if code:
+        raise typer.Exit(int(code))
 
 
 def register(app: typer.Typer) -> None:

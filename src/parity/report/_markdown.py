@@ -17,7 +17,7 @@ from ._view import Block, Example, ReportView, build_view
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|&#~!])")
 _BADGE = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "⚠️ inconclusive", "reference": "🔷 reference",
-          "unsupported": "➖ unsupported"}
+          "error": "🛑 error", "unsupported": "➖ unsupported"}
 
 
 def md_text(s: str) -> str:
