@@ -13,6 +13,7 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -23,6 +24,7 @@ from ._auth import KeyChecker
 from ._config import GatewayConfig
 from ._dispatch import dispatch
 from ._errors import GatewayError, bad_request
+from ._events import Observed
 from ._gateway import ChatRequest, Gateway
 from ._shared import RedisState, SharedState
 
@@ -46,6 +48,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gw.events.startup(store=store is not None, shared=shared is not None, auth=h.keys.enabled)
         yield
         await gw.aclose()
 
@@ -55,7 +58,7 @@ def create_app(
         Route("/healthz", h.healthz, methods=["GET"]),
         Route("/metrics", h.metrics, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan,
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(Observed, events=gw.events)],
                     exception_handlers={404: h.http_error, 405: h.http_error})
     app.state.gateway = gw
     return app

@@ -24,6 +24,7 @@ async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
     for up in plan.order:
         if tried:
             gw.metrics.fallbacks.labels(req.model, tried[-1].outcome).inc()
+            gw.events.fallback(req, tried[-1], up)
         if req.stream:
             sa = StreamAttempt(up, orjson.dumps(up.build_body(req.body)), req.tools, validator,
                                gw.config.server.first_token_timeout_s, gw.config.server.idle_timeout_s)

@@ -17,6 +17,7 @@ from parity.store import Store
 
 from ._config import GatewayConfig, ModelAlias
 from ._ejection import Ejector
+from ._events import GatewayEvents
 from ._router import Plan, Router
 from ._shared import MemoryState, SharedState
 from ._sticky import StickyTable, sticky_key
@@ -95,6 +96,7 @@ class Gateway:
         self._pending_counts: dict[str, Counter[str]] = {n: Counter() for n in names}
         self.cluster_counts: dict[str, dict[str, int]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.events = GatewayEvents(self)  # logs, token metrics, traces
 
     async def aclose(self) -> None:
         for t in list(self._tasks):
@@ -125,6 +127,7 @@ class Gateway:
         self.cluster_counts = await self.shared.counts(names)
         for name in self.ejector.apply_remote(await self.shared.ejections(names)):
             self.sticky.drop_endpoint(name)
+            self.events.ejected(name, "shared", self.ejector.reason(name) or "", source="other_process")
 
     async def probe(self, name: str) -> None:
         """Probe an endpoint whose probation ended until it is readmitted or ejected again."""
@@ -133,6 +136,7 @@ class Gateway:
             att = await up.complete(PROBE_BODY, PROBE_BODY["tools"], self.validator)
             self.metrics.probes.labels(name, att.outcome).inc()
             verdict = self.ejector.probe_result(name, att.ok)
+            self.events.probe(name, att, verdict)
             if verdict is True:
                 self.stats[name].errors.clear()
                 self.stats[name].tool_errors.clear()
@@ -150,6 +154,7 @@ class Gateway:
         """Telemetry, Retry-After, stickiness and the ejection test for one attempt."""
         name = att.endpoint
         self.metrics.attempts.labels(name, att.outcome).inc()
+        self.events.attempt(att, req)
         stats = self.stats[name]
         stats.observe(att.outcome, att.latency_s, att.ttft_s, att.tool_calls)
         if att.ok and att.latency_s is not None:
@@ -170,6 +175,7 @@ class Gateway:
             ejected = self.ejector.evaluate(name, stats)
             if ejected is not None:
                 self.metrics.ejections.labels(name, ejected[0]).inc()
+                self.events.ejected(name, *ejected)
                 self.sticky.drop_endpoint(name)
                 await self._publish(name)
 

@@ -56,6 +56,8 @@ class Attempt:
     ttft_s: float | None = None
     tool_calls: int | None = None
     findings: list[Finding] = field(default_factory=list)
+    usage: dict[str, Any] | None = None  # streams: from the reassembled answer (token metrics)
+    finish_reasons: list[str] | None = None
 
     @property
     def ok(self) -> bool:
