@@ -14,6 +14,7 @@ from parity.reachability import DEFAULT_MAX_ERROR_RATE
 from parity.report import results_json
 from parity.runner import Runner
 from parity.suites import get_suite
+from parity.suites.toolcall.bfcl import BFCLUnavailable
 
 from ._common import config_errors, console, fail, keys_from_env, open_store
 from ._exit import verdict_exit, write_json
@@ -48,7 +49,7 @@ def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens
                 options["budget"] = budget
         try:
             out.append(get_suite(name, **options))
-        except (KeyError, FileNotFoundError, ValueError) as exc:
+        except (KeyError, FileNotFoundError, ValueError, BFCLUnavailable) as exc:  # a missing extra too
             raise fail(str(exc).strip("'\"")) from None
     return out
 
