@@ -26,6 +26,8 @@ from ._dispatch import dispatch
 from ._errors import GatewayError, bad_request
 from ._events import Observed
 from ._gateway import ChatRequest, Gateway
+from ._provider import parse_provider
+from ._responses import OtherApis
 from ._shared import RedisState, SharedState
 
 log = logging.getLogger("parity.gateway")
@@ -43,6 +45,7 @@ def create_app(
     gw = Gateway(config, store=store, transports=transports, shared=shared, environ=environ,
                  clock=clock or time.time)
     h = _Handlers(gw)
+    apis = OtherApis(gw)  # /v1/responses, /v1/completions, /v1/models/{id}
     if not h.keys.enabled:
         log.warning("parity gateway: no api_key_hashes configured; any client is accepted")
 
@@ -55,6 +58,9 @@ def create_app(
     routes = [
         Route("/v1/chat/completions", h.chat, methods=["POST"]),
         Route("/v1/models", h.models, methods=["GET"]),
+        Route("/v1/models/{model_id:path}", apis.model, methods=["GET"]),
+        Route("/v1/responses", apis.responses, methods=["POST"]),
+        Route("/v1/completions", apis.completions, methods=["POST"]),
         Route("/healthz", h.healthz, methods=["GET"]),
         Route("/metrics", h.metrics, methods=["GET"]),
     ]
@@ -152,8 +158,9 @@ async def _parse(gw: Gateway, request: Request) -> ChatRequest:
     if alias is None:
         raise GatewayError(404, f"the model {model!r} does not exist on this gateway", param="model",
                            code="model_not_found")
+    provider = parse_provider(body.pop("provider")) if "provider" in body else None
     h = request.headers
     ignore = frozenset(x.strip() for x in h.get("x-parity-ignore", "").split(",") if x.strip())
     session = h.get("x-parity-session") or h.get("x-session-id")
     return ChatRequest(body, alias, verified, stream, tools, ignore,
-                       gw.sticky_key_for(alias, session, messages, len(raw)))
+                       gw.sticky_key_for(alias, session, messages, len(raw)), provider)

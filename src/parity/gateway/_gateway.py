@@ -18,6 +18,7 @@ from parity.store import Store
 from ._config import GatewayConfig, ModelAlias
 from ._ejection import Ejector
 from ._events import GatewayEvents
+from ._provider import ProviderPrefs, apply_provider, wants_provider
 from ._router import Plan, Router
 from ._shared import MemoryState, SharedState
 from ._sticky import StickyTable, sticky_key
@@ -46,6 +47,13 @@ class ChatRequest:
     tools: list[dict[str, Any]] | None
     ignore: frozenset[str]
     sticky_key: str | None
+    provider: ProviderPrefs | None = None  # the OpenRouter-style body object, parsed
+
+    def body_for(self, up: Upstream) -> dict[str, Any]:
+        """The body for one upstream: the provider object only for routers that read it."""
+        if self.provider is not None and wants_provider(up):
+            return {**self.body, "provider": self.provider.raw}
+        return self.body
 
     @property
     def model(self) -> str:
@@ -200,5 +208,11 @@ class Gateway:
 
     def plan(self, req: ChatRequest) -> Plan:
         bound = self.sticky.get(req.sticky_key) if req.sticky_key is not None else None
-        return self.router.plan(req.alias, req.verified, req.ignore, bound)
+        if req.provider is None:
+            return self.router.plan(req.alias, req.verified, req.ignore, bound)
+        # every admissible endpoint first, then the client's prefs filter, reorder and cut
+        wide = req.alias.model_copy(update={"max_attempts": len(req.alias.endpoints)})
+        full = self.router.plan(wide, req.verified, req.ignore, bound)
+        latency = {n: s.latency_ewma for n, s in self.stats.items()}
+        return apply_provider(full, req.provider, req.alias.prices, latency, req.alias.max_attempts)
 
