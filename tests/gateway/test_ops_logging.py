@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from parity.fake import FakeEndpoint, HttpError, default_script
-from parity.gateway._logging import configure_logging, parse_kv
+from parity.logs import configure_logging, parse_kv
 
 from .conftest import make_config
 

@@ -51,8 +51,9 @@ def _fmt(kinds: Counter[str]) -> str:
 class RichProgress:
     """Runner progress: a bar per (endpoint, suite); totals grow if a suite sends follow-ups."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Progress, on_failure: Callable[[Exchange, str], None] | None = None) -> None:
         self._p = progress
+        self._on_failure = on_failure
         self._tasks: dict[tuple[str, str], TaskID] = {}
         self._kinds: dict[tuple[str, str], Counter[str]] = {}
         self._schemas = SchemaCache()
@@ -79,6 +80,8 @@ class RichProgress:
         kind = failure_kind(exchange, self._schemas)
         if kind is not None:
             kinds[kind] += 1
+            if self._on_failure is not None:
+                self._on_failure(exchange, kind)
         t = self._p.tasks[task]
         total = t.total if t.total is None else max(t.total, t.completed + 1)
         self._p.update(task, advance=1, total=total, failures=_fmt(kinds))

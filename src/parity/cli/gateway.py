@@ -40,7 +40,7 @@ def gateway(
     import uvicorn
 
     from parity.gateway import create_app, load_gateway_config
-    from parity.gateway._logging import FORMATS, configure_logging
+    from parity.logs import FORMATS, configure_logging
     from parity.store import Store
 
     if log_format not in FORMATS or log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

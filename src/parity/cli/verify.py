@@ -16,9 +16,10 @@ from parity.runner import Runner
 from parity.suites import get_suite
 from parity.suites.toolcall.bfcl import BFCLUnavailable
 
-from ._common import config_errors, console, fail, keys_from_env, open_store
+from ._common import config_errors, console, fail, keys_from_env, open_store, redactor
 from ._exit import verdict_exit, write_json
 from ._render import RichProgress, verdict_table
+from ._runlog import RunLog
 
 
 def _engine_params(text: str | None) -> dict[str, Any] | None:
@@ -79,12 +80,17 @@ def verify(
     report_dir: Path = typer.Option(None, "--report", help="Also write the HTML/Markdown report here."),
     strict: bool = typer.Option(False, "--strict", help="Exit 3 if any verdict is inconclusive "
                                 "(a fail always exits 1, an error 4; see the README's exit codes)."),
+    log_format: str = typer.Option(None, "--log-format", envvar="PARITY_LOG_FORMAT",
+                                   help="Also write structured events on stderr: 'kv' or 'json'."),
+    log_level: str = typer.Option("info", "--log-level", envvar="PARITY_LOG_LEVEL",
+                                  help="Events: debug, info, warning or error."),
     max_error_rate: float = typer.Option(
         DEFAULT_MAX_ERROR_RATE, "--max-error-rate", min=0.0, max=1.0,
         help="Share of an endpoint's requests that may fail to be served (refused, timed out, "
              "5xx) before its verdict is 'error' instead of a judgement."),
 ) -> None:
     """Verify endpoints against the reference; resumes an interrupted run of the same command."""
+    RunLog.setup(log_format, log_level)
     with config_errors():
         cfg = load_config(config)
         keys = keys_from_env(cfg)
@@ -93,10 +99,12 @@ def verify(
     suites = _suites(suite, dataset, limit, max_tokens, budget, _engine_params(engine_params), logprobs)
     store = open_store(db, [k for k in keys.values() if k])
     progress = RichProgress.make()
-    bars = RichProgress(progress)
+    events = RunLog(redactor([k for k in keys.values() if k]))
+    bars = RichProgress(progress, on_failure=events.exchange)
     runner = Runner(cfg, suites, store, keys=keys, progress=bars, new_run=new_run,
                     max_error_rate=max_error_rate)
     run, resumed = runner.start()
+    events.start(run, resumed, store.describe(), store.count_exchanges(run.id) if resumed else 0)
     if resumed:
         console.print(f"resuming {run.id}: {store.count_exchanges(run.id)} exchanges already stored "
                       "will not be requested again")
@@ -116,6 +124,7 @@ def verify(
         console.print(f"report: {paths.html} and {paths.markdown}")
     console.print(f"run id: {result.run.id}  (parity report {result.run.id})")
     code = verdict_exit(result.verdicts, strict=strict)
+    events.end(result.run, result.verdicts, int(code), bars.failures())
     if code:
         raise typer.Exit(int(code))
 

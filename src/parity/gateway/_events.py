@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from parity._version import __version__
+from parity.logs import EventLog
 
-from ._logging import EventLog
 from ._otel import Tracing
 from ._usage import TokenMetrics, usage_of
 

@@ -1,8 +1,8 @@
 """Structured logging: one event per line, JSON or key=value, secrets never written.
 
-Events are records of the ``parity.gateway.events`` logger whose message is the
-event name and whose ``fields`` attribute holds the values; the formatter picks
-the line shape. Configuration (format, level, stream) happens at the CLI edge
+Used by the gateway and ``parity verify``. Events are log records whose message
+is the event name and whose ``fields`` attribute holds the values; the
+formatter picks the line shape. Configuration (format, level, stream) happens at the CLI edge
 with :func:`configure_logging`; the library only emits.
 """
 
@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
 import orjson
 
-__all__ = ["EVENT_LOGGER", "EventFormatter", "EventLog", "configure_logging", "parse_kv"]
+__all__ = ["EVENT_LOGGER", "FORMATS", "RUN_LOGGER", "EventFormatter", "EventLog", "configure_logging", "parse_kv"]
 
 EVENT_LOGGER = "parity.gateway.events"
+RUN_LOGGER = "parity.run.events"
 FORMATS = ("json", "kv")
 _MAX_VALUE = 500  # characters per field: an upstream error text is bounded here too
 
@@ -44,8 +44,8 @@ class EventFormatter(logging.Formatter):
         fields: Mapping[str, Any] = getattr(record, "fields", None) or {}
         head = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
                 "level": record.levelname.lower(), "logger": record.name,
-                "event": record.getMessage() if fields or record.name == EVENT_LOGGER else "message"}
-        if not fields and record.name != EVENT_LOGGER:
+                "event": record.getMessage() if fields or record.name.endswith(".events") else "message"}
+        if not fields and not record.name.endswith(".events"):
             fields = {"message": record.getMessage()}
         line = {**head, **fields}
         if self.fmt == "json":
@@ -120,6 +120,3 @@ def configure_logging(fmt: str = "kv", level: str | int = "info", stream: IO[str
     root.propagate = False
     return handler
 
-
-def monotonic_ms(t0: float) -> float:
-    return round((time.perf_counter() - t0) * 1000, 2)
