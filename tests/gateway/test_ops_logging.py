@@ -88,6 +88,7 @@ async def test_fallback_ejection_readmission_logged_without_secrets(
     (ejected,) = by["endpoint.ejected"]
     assert ejected["endpoint"] == "flaky" and ejected["signal"] == "error_rate"
     assert "binomial tail" in ejected["reason"]
+    assert [e["endpoint"] for e in by["endpoint.probing"]] == ["flaky"]
     probes = by["probe"]
     assert [p["result"] for p in probes] == ["continue", "readmitted"]
     (back,) = by["endpoint.readmitted"]

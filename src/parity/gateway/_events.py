@@ -96,6 +96,9 @@ class GatewayEvents:
         self.log.emit("endpoint.ejected", logging.WARNING, endpoint=endpoint, signal=signal, reason=reason,
                       source=source)
 
+    def probing(self, endpoint: str) -> None:
+        self.log.emit("endpoint.probing", endpoint=endpoint, reason="probation over; probes decide")
+
     def probe(self, endpoint: str, att: Attempt, result: bool | None) -> None:
         verdict = {True: "readmitted", False: "ejected_again", None: "continue"}[result]
         self.log.emit("probe", endpoint=endpoint, outcome=att.outcome, result=verdict, error=att.error or None)

@@ -140,6 +140,7 @@ class Gateway:
     async def probe(self, name: str) -> None:
         """Probe an endpoint whose probation ended until it is readmitted or ejected again."""
         up = self.upstreams[name]
+        self.events.probing(name)
         while self.ejector.probing(name):
             att = await up.complete(PROBE_BODY, PROBE_BODY["tools"], self.validator)
             self.metrics.probes.labels(name, att.outcome).inc()
