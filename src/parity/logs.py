@@ -9,6 +9,7 @@ with :func:`configure_logging`; the library only emits.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -24,9 +25,17 @@ FORMATS = ("json", "kv")
 _MAX_VALUE = 500  # characters per field: an upstream error text is bounded here too
 
 
+_BARE = re.compile(r"[\w.\-:/@+,\[\]]+", re.ASCII)
+
+
 def _kv_value(v: Any) -> str:
-    text = v if isinstance(v, str) else orjson.dumps(v).decode()
-    if text and all(c.isalnum() or c in "._-:/@+,[]" for c in text):
+    if isinstance(v, str):
+        text = v
+    elif isinstance(v, int | float) and not isinstance(v, bool):
+        text = str(v)
+    else:
+        text = orjson.dumps(v).decode()
+    if _BARE.fullmatch(text):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
