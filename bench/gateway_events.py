@@ -53,7 +53,7 @@ def main() -> None:
                            "attempts": 1, "outcome": "ok", "input_tokens": 31, "output_tokens": 9, "status": 200,
                            "bytes": 281, "duration_ms": 8.6}
     att = Attempt("a", "ok", status=200, body=BODY, latency_s=0.02)
-    devnull = open("/dev/null", "w")  # noqa: SIM115
+    devnull = open("/dev/null", "w")
     rows: list[tuple[str, tuple[float, float, float]]] = []
     for fmt in ("kv", "json"):
         configure_logging(fmt, "info", devnull)
