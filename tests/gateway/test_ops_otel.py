@@ -51,3 +51,12 @@ async def test_spans_per_request_and_attempt_with_genai_attributes(harness: Any)
         assert server.attributes["gen_ai.usage.output_tokens"] == 9
     dumped = " ".join(f"{s.name} {dict(s.attributes or {})}" for s in spans)
     assert KEY not in dumped
+
+
+def test_otlp_exporter_is_configured_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from parity.gateway._otel import configure_otlp
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    tr = configure_otlp("parity-test")
+    resource = tr._tracer.resource  # type: ignore[attr-defined]  # the SDK tracer's resource
+    assert resource.attributes["service.name"] == "parity-test"
