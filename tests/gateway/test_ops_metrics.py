@@ -49,3 +49,18 @@ async def test_no_price_no_spend(harness: Any) -> None:
     assert (await h.chat()).status_code == 200
     assert h.metric("parity_gateway_tokens_total", endpoint="a", model="m", kind="prompt") == 1000
     assert h.metric("parity_gateway_spend_usd_total", endpoint="a", model="m") == 0
+
+
+async def test_rejected_answers_tokens_are_counted(harness: Any) -> None:
+    from parity.fake import Call
+
+    from .conftest import TOOLS
+
+    bad = FakeEndpoint(lambda b: Answer(content=None, calls=(Call("get_weather", "{x"),), usage=USAGE))
+    cfg = make_config(["bad", "ok"], alias={"policy": "price", "prices": {"bad": 0}})
+    h = harness({"bad": bad, "ok": FakeEndpoint(lambda b: Answer(content="hi", usage=USAGE))}, cfg)
+    for stream in (False, True):
+        extra = {"stream_options": {"include_usage": True}} if stream else {}
+        r = await h.chat(tools=TOOLS, stream=stream, **extra)
+        assert r.status_code == 200 and r.headers["x-parity-endpoint"] == "ok"
+    assert h.metric("parity_gateway_tokens_total", endpoint="bad", model="m", kind="completion") == 500

@@ -117,6 +117,7 @@ class Upstream:
         findings = validator.check(tools, reply.completion) if validator is not None else []
         if findings:
             return Attempt(self.name, "tool_call_invalid", status=reply.http_status, latency_s=latency,
-                           error=summarize(findings), tool_calls=n_calls, findings=findings)
+                           error=summarize(findings), tool_calls=n_calls, findings=findings,
+                           usage=reply.completion.usage)  # a rejected answer's tokens were still spent
         return Attempt(self.name, "ok", status=reply.http_status, body=orjson.dumps(reply.response),
                        latency_s=latency, tool_calls=n_calls)
