@@ -119,3 +119,17 @@ def test_provider_quantizations_use_declared_metadata() -> None:
         url = stack.enter_context(serve(app)) + "/v1"
         assert _served_by(url, {"quantizations": ["q8_0"]}) == "q8"
         assert _served_by(url, {}) == "q4"
+
+
+@pytest.mark.parametrize("garbage", [b"data: [1, 2]\n\ndata: [DONE]\n\n", b"data: {\"choices\": [7]}\n\ndata: [DONE]\n\n",
+                                     b"data: not json\n\n", b"event: x\ndata: {\"type\": \"response.completed\"}\n\n"])
+async def test_broken_streams_of_other_apis_fall_back(harness: Any, garbage: bytes) -> None:
+    from parity.fake import Garbage
+
+    from .conftest import make_config as cfg_for
+
+    h = harness({"bad": FakeEndpoint(lambda b: Garbage(garbage, "text/event-stream")), "ok": FakeEndpoint()},
+                cfg_for(["bad", "ok"], alias={"policy": "price", "prices": {"bad": 0}}))
+    for path, body in (("/v1/completions", {"prompt": "hi"}), ("/v1/responses", {"input": "hi"})):
+        r = await h.client.post(path, json={"model": "m", "stream": True, **body})
+        assert r.status_code == 200 and r.headers["x-parity-endpoint"] == "ok", r.text

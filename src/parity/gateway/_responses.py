@@ -11,6 +11,7 @@ endpoint is tried.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,6 +33,7 @@ from ._validation import summarize
 
 __all__ = ["OtherApis"]
 
+log = logging.getLogger("parity.gateway")
 _MAX_ANSWER = 32 * 1024 * 1024  # bytes of one buffered upstream answer
 VERIFIED = ":verified"
 
@@ -81,12 +83,15 @@ def _final_of_stream(api: str, raw: bytes) -> dict[str, Any]:
         raise ValueError("stream ended without response.completed")
     if b"data: [DONE]" not in raw:
         raise ValueError("stream ended before [DONE]")
-    text, reason, usage = [], None, None
-    for chunk in payloads:
-        for c in chunk.get("choices") or []:
+    text, reason, usage, seen = [], None, None, 0
+    for chunk in (p for p in payloads if isinstance(p, dict)):
+        for c in (c for c in chunk.get("choices") or [] if isinstance(c, dict)):
             text.append(str(c.get("text") or ""))
             reason = c.get("finish_reason") or reason
+            seen += 1
         usage = chunk.get("usage") or usage
+    if not seen:
+        raise ValueError("no completion chunk in the stream")
     return {"choices": [{"index": 0, "text": "".join(text), "finish_reason": reason}], "usage": usage}
 
 
@@ -123,6 +128,10 @@ class OtherApis:
         except GatewayError as err:
             gw.metrics.requests.labels(req.model if req else "-", err.code or err.type).inc()
             return err.response()
+        except Exception:  # a bug must still answer in the API's shape, never a traceback
+            log.exception("gateway: unexpected error on /v1/%s", api)
+            gw.metrics.requests.labels(req.model if req else "-", "internal_error").inc()
+            return GatewayError(500, "internal gateway error", type="server_error").response()
 
     async def _parse(self, request: Request, api: str) -> ChatRequest:
         from ._app import _read_limited  # the one body-size rule
@@ -210,7 +219,7 @@ class OtherApis:
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
             answer = _responses_answer(data) if api == "responses" else _completions_answer(data)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return Attempt(up.name, "stream_error" if req.stream else "invalid_body", status=status,
                            latency_s=latency, error=up.redact(f"not a valid {api} answer: {exc}")[:300])
         validator = self.gw.validator if req.alias.validate_tool_calls else None
