@@ -41,9 +41,12 @@ class Leaky:
 @pytest.fixture(params=["kv", "json"])
 def log_lines(request: pytest.FixtureRequest) -> Iterator[tuple[str, io.StringIO]]:
     out = io.StringIO()
+    root = logging.getLogger("parity")
+    before = (root.level, root.propagate)
     handler = configure_logging(request.param, "debug", out)
     yield request.param, out
-    logging.getLogger("parity").removeHandler(handler)
+    root.removeHandler(handler)
+    root.level, root.propagate = before
 
 
 def _events(fmt: str, text: str) -> list[dict[str, Any]]:
