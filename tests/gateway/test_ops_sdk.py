@@ -3,9 +3,11 @@ with a tool), completions, and an OpenRouter-style ``provider`` body."""
 
 from __future__ import annotations
 
+import json
 from contextlib import ExitStack
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -133,3 +135,21 @@ async def test_broken_streams_of_other_apis_fall_back(harness: Any, garbage: byt
     for path, body in (("/v1/completions", {"prompt": "hi"}), ("/v1/responses", {"input": "hi"})):
         r = await h.client.post(path, json={"model": "m", "stream": True, **body})
         assert r.status_code == 200 and r.headers["x-parity-endpoint"] == "ok", r.text
+
+
+def test_responses_stream_commits_on_text_and_holds_invalid_calls() -> None:
+    mixed = FakeEndpoint(lambda b: Answer(content="Let me check.", calls=(Call("get_weather", '{"city": 1}'),),
+                                          chunk_delay_s=0.005))  # events in separate reads
+    with served_gateway({"mixed": mixed, "ok": FakeEndpoint()}, policy="price",
+                        prices={"mixed": 0.1, "ok": 1.0}) as (url, gw):
+        with httpx.stream("POST", f"{url}/responses", timeout=10, json={
+                "model": "m", "input": "Weather?", "stream": True, "tools": [WEATHER]}) as r:
+            assert r.status_code == 200 and r.headers["x-parity-endpoint"] == "mixed"  # committed on text
+            lines = [line for line in r.iter_lines() if line.startswith("data: ")]
+        assert gw.metrics.registry.get_sample_value(
+            "parity_gateway_requests_total", {"model": "m", "outcome": "stream_tool_call_invalid"}) == 1
+    events = [json.loads(line[6:]) for line in lines]
+    kinds = [e["type"] for e in events]
+    assert "response.output_text.delta" in kinds
+    assert not any(k.startswith("response.function_call") for k in kinds)  # the invalid call never reached it
+    assert kinds[-1] == "error" and events[-1]["code"] == "tool_call_invalid"

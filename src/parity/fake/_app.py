@@ -112,6 +112,8 @@ class FakeEndpoint:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
         for frame in frames:
+            if a.chunk_delay_s:
+                await asyncio.sleep(a.chunk_delay_s)
             await send({"type": "http.response.body", "body": frame, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 

@@ -1,9 +1,7 @@
 """``/v1/responses`` and ``/v1/completions`` through the gateway, and ``GET /v1/models/{id}``.
 
 The same routing plan, fallback, tool-call validation, observation and answer
-headers as chat completions. A streamed answer is read whole from the upstream
-and validated (its tool calls too) before any of it is relayed, so a bad answer
-can still fall back; chat completions stream as they come, these are buffered.
+headers as chat completions; streams as chat streams do (``_other_stream``).
 An upstream that does not serve the API (404/405) is a failed attempt: the next
 endpoint is tried.
 """
@@ -27,6 +25,7 @@ from parity.exchange import Completion, ToolCall
 from ._auth import KeyChecker
 from ._errors import GatewayError, bad_request
 from ._gateway import ChatRequest, Gateway
+from ._other_stream import OtherStream
 from ._provider import parse_provider
 from ._upstream import Attempt, Upstream, status_outcome
 from ._validation import summarize
@@ -175,27 +174,58 @@ class OtherApis:
             if tried:
                 gw.metrics.fallbacks.labels(req.model, tried[-1].outcome).inc()
                 gw.events.fallback(req, tried[-1], up)
-            att, raw = await self._attempt(up, req, api)
-            tried.append(att)
-            await gw.observe(att, req)
-            if att.ok:
-                gw.metrics.requests.labels(req.model, "ok").inc()
-                headers = gw.served_headers(up, len(tried))
-                if req.stream:
-                    return StreamingResponse(_once(raw), headers={**headers, "cache-control": "no-cache"},
-                                             media_type="text/event-stream")
-                return Response(raw, 200, headers, "application/json")
+            if req.stream:
+                stream = self._stream(up, req, api)
+                att = await stream.start()
+                tried.append(att)
+                if att.ok:
+                    return StreamingResponse(self._relay(stream, req),
+                                             headers={**gw.served_headers(up, len(tried)),
+                                                      "cache-control": "no-cache"}, media_type="text/event-stream")
+                await gw.observe(att, req)
+            else:
+                att, raw = await self._attempt(up, req, api)
+                tried.append(att)
+                await gw.observe(att, req)
+                if att.ok:
+                    gw.metrics.requests.labels(req.model, "ok").inc()
+                    return Response(raw, 200, gw.served_headers(up, len(tried)), "application/json")
             if att.outcome == "client_error":
                 raise GatewayError(att.status or 400, f"endpoint {up.name} refused the request: {att.error}",
                                    code="upstream_rejected_request")
         raise _exhausted(req, plan, tried)
 
+    def _request(self, up: Upstream, req: ChatRequest, api: str, read_s: float | None) -> httpx.Request:
+        body = up.build_body(req.body_for(up))
+        return httpx.Request("POST", f"{up.cfg.base_url}/{api}", content=orjson.dumps(body), headers=up.headers,
+                             extensions={"timeout": {"connect": self.gw.config.server.connect_timeout_s,
+                                                     "read": read_s, "write": None, "pool": None}})
+
+    def _stream(self, up: Upstream, req: ChatRequest, api: str) -> OtherStream:
+        s = self.gw.config.server  # streams: bounded by the first-token and idle timers, as chat's
+        return OtherStream(up, api, self._request(up, req, api, None),
+                           lambda raw, status, latency: self._judge(up, req, api, raw, status, latency),
+                           s.first_token_timeout_s, s.idle_timeout_s)
+
+    async def _relay(self, stream: OtherStream, req: ChatRequest) -> AsyncIterator[bytes]:
+        ended = False
+
+        async def on_end(att: Attempt) -> None:
+            nonlocal ended
+            ended = True
+            await self.gw.observe(att, req)
+            self.gw.metrics.requests.labels(req.model, "ok" if att.ok else f"stream_{att.outcome}").inc()
+
+        try:
+            async for frame in stream.rest(on_end):
+                yield frame
+        finally:
+            if not ended:  # the client went away mid-stream; the endpoint is not to blame
+                self.gw.metrics.requests.labels(req.model, "client_disconnect").inc()
+
     async def _attempt(self, up: Upstream, req: ChatRequest, api: str) -> tuple[Attempt, bytes]:
         t0 = time.perf_counter()
-        body = up.build_body(req.body_for(up))
-        http = httpx.Request("POST", f"{up.cfg.base_url}/{api}", content=orjson.dumps(body), headers=up.headers,
-                             extensions={"timeout": {"connect": self.gw.config.server.connect_timeout_s,
-                                                     "read": up.cfg.timeout_s, "write": None, "pool": None}})
+        http = self._request(up, req, api, up.cfg.timeout_s)
         try:
             async with asyncio.timeout(up.cfg.timeout_s):
                 resp = await up.transport.handle_async_request(http)
@@ -246,6 +276,3 @@ async def _read(resp: httpx.Response) -> bytes:
         await resp.aclose()
     return b"".join(chunks)
 
-
-async def _once(raw: bytes) -> AsyncIterator[bytes]:
-    yield raw
