@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import anyio
 import httpx
 import orjson
 
@@ -171,7 +172,9 @@ class OtherStream:
 
     async def close(self) -> None:
         if self._resp is not None:
-            await self._resp.aclose()
+            # Shielded: this runs while a disconnected client's task is being cancelled.
+            with anyio.CancelScope(shield=True):
+                await self._resp.aclose()
 
 
 def _has_text(api: str, event: dict[str, Any]) -> bool:
