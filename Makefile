@@ -23,6 +23,7 @@ demo: install
 	$(PARITY) demo
 
 test: install
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(PARITY) testbed build
 	$(PY) -m pytest -q -p no:cacheprovider
 

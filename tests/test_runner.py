@@ -44,7 +44,9 @@ async def test_failing_endpoint_is_a_verdict_not_a_crash(store: Store) -> None:
     cfg = make_config("ref", "down", max_attempts=1)
     result = await Runner(cfg, [ToolcallSuite(weather_cases(30))], store, transport=transports(apps)).run()
     down = next(v for v in result.verdicts if v.endpoint == "down")
-    assert down.verdict is Outcome.FAIL and "request.http_error" in down.failing_checks
+    # every request refused: the run could not judge it (issue 17), an error, not a statistical fail
+    assert down.verdict is Outcome.ERROR and "request.http_error" in down.failing_checks
+    assert down.reasons[0] == "error: failing -- 30/30 requests were not served (http_503 x30)"
 
 
 async def test_few_cases_are_inconclusive_not_pass(store: Store) -> None:

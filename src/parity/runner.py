@@ -27,6 +27,7 @@ from parity.client import ChatClient
 from parity.config import EndpointConfig, ParityConfig
 from parity.exchange import Exchange, Reply
 from parity.redaction import Secrets
+from parity.reachability import DEFAULT_MAX_ERROR_RATE, apply_reachability
 from parity.store import RunRecord, Store
 from parity.suites import EvalContext, Role, Suite
 from parity.verdict import Verdict
@@ -150,6 +151,7 @@ class Runner:
         transport: TransportFactory | None = None,
         progress: Progress | None = None,
         new_run: bool = False,
+        max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
     ) -> None:
         self.config = config
         self.suites = suites
@@ -160,6 +162,7 @@ class Runner:
         self._new_run = new_run
         # Every configured secret of every endpoint: an endpoint may echo another's.
         self.secrets = Secrets.for_endpoints(config.endpoints, self._keys)
+        self.max_error_rate = max_error_rate  # beyond it, an endpoint's verdict is "error"
         self._ref_done: dict[str, asyncio.Future[list[Exchange]]] = {}
 
     def start(self) -> tuple[RunRecord, bool]:
@@ -241,6 +244,7 @@ class Runner:
                 by_endpoint.setdefault(ex.endpoint, []).append(ex)
             ctx = EvalContext(reference=self.config.reference.name, endpoints=self.config.endpoints,
                               exchanges=by_endpoint, settings=self.config.run)
-            verdicts.extend(suite.evaluate(ctx))
+            verdicts.extend(apply_reachability(suite.evaluate(ctx), by_endpoint, reference=ctx.reference,
+                                               max_error_rate=self.max_error_rate))
         self.store.save_verdicts(run_id, verdicts)
         return verdicts

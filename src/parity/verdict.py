@@ -50,6 +50,9 @@ class Outcome(enum.StrEnum):
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
     REFERENCE = "reference"  # the reference's own row: metrics, no judgement
+    # The run could not judge: the endpoint (or the reference) was unreachable or
+    # failing beyond a threshold. Never "inconclusive", which means "more cases needed".
+    ERROR = "error"
 
 
 class TestResult(BaseModel):

@@ -42,8 +42,22 @@ def redactor(secrets: list[str]) -> Callable[[str], str]:
     return redact
 
 
-def open_store(db: str | None, secrets: list[str] | None = None) -> Store:
+def store_missing(db: str | None) -> str | None:
+    """The path of a SQLite store that does not exist yet, or None (URLs are not checked)."""
     url = db or DEFAULT_DB
+    if url.startswith("sqlite:///"):
+        url = url.removeprefix("sqlite:///")
+    elif "://" in url:
+        return None
+    return None if Path(url).expanduser().exists() else url
+
+
+def open_store(db: str | None, secrets: list[str] | None = None, *, create: bool = True) -> Store:
+    """The store; with ``create=False`` a missing SQLite file is an error, never created."""
+    url = db or DEFAULT_DB
+    missing = store_missing(db)
+    if missing is not None and not create:
+        raise fail(f"no store at {missing}: `parity verify` creates one (or pass --db)")
     if "://" not in url:
         Path(url).expanduser().parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -1,50 +1,18 @@
-"""Terminal rendering: a progress bar per endpoint and the verdict table."""
+"""Terminal rendering: the verdict table (progress bars live in ``_progress``)."""
 
 from __future__ import annotations
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from parity.exchange import Exchange
 from parity.verdict import Outcome, Verdict
 
+from ._progress import RichProgress
+
+__all__ = ["COLOURS", "RichProgress", "verdict_table"]
+
 COLOURS = {Outcome.PASS: "green", Outcome.FAIL: "red", Outcome.INCONCLUSIVE: "yellow",
-           Outcome.REFERENCE: "cyan"}
+           Outcome.REFERENCE: "cyan", Outcome.ERROR: "magenta"}
 KEY_METRICS = ("trigger_f1", "toolcall_error_rate", "propensity", "k2vv_similarity")
-
-
-class RichProgress:
-    """Runner progress as one bar per endpoint (totals summed over suites)."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._p = progress
-        self._tasks: dict[str, TaskID] = {}
-        self._errors: dict[str, int] = {}
-
-    @staticmethod
-    def make() -> Progress:
-        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[errors]} failed"), TimeElapsedColumn())
-
-    def planned(self, endpoint: str, suite: str, total: int | None, done: int) -> None:
-        if endpoint not in self._tasks:
-            self._tasks[endpoint] = self._p.add_task(endpoint, total=0, errors=0)
-        task = self._tasks[endpoint]
-        current = self._p.tasks[task].total or 0
-        self._p.update(task, total=current + (total or 0), advance=done,
-                       description=f"{endpoint} [{suite}]")
-
-    def advance(self, endpoint: str, exchange: Exchange) -> None:
-        if not exchange.ok:
-            self._errors[endpoint] = self._errors.get(endpoint, 0) + 1
-        self._p.update(self._tasks[endpoint], advance=1, errors=self._errors.get(endpoint, 0))
 
 
 def verdict_table(verdicts: list[Verdict]) -> Table:

@@ -61,9 +61,11 @@ def demo(
             cfg = load_config(cfg_path)
             store = open_store(str(workdir / "parity.db"))
             progress = RichProgress.make()
-            runner = Runner(cfg, _suites(names, limit, max_tokens), store, progress=RichProgress(progress), new_run=True)
+            bars = RichProgress(progress)
+            runner = Runner(cfg, _suites(names, limit, max_tokens), store, progress=bars, new_run=True)
             with progress:
                 result = asyncio.run(runner.run())
+                bars.finish()
         finally:
             if not keep_up:
                 testbed.down()

@@ -24,12 +24,29 @@ def gateway(
     redis_url: Annotated[
         str | None, typer.Option("--redis-url", envvar="PARITY_REDIS_URL", help="Share state via Redis.")
     ] = None,
+    log_format: Annotated[str, typer.Option("--log-format", envvar="PARITY_LOG_FORMAT",
+                                            help="Log lines: 'kv' (key=value) or 'json'.")] = "kv",
+    log_level: Annotated[str, typer.Option("--log-level", envvar="PARITY_LOG_LEVEL",
+                                           help="debug (every attempt), info, warning or error.")] = "info",
+    access_log: Annotated[float, typer.Option(
+        "--access-log", min=0.0, max=1.0, envvar="PARITY_ACCESS_LOG",
+        help="Share of successful requests in the access log (1: all, 0: none); errors always.")] = 1.0,
+    otel: Annotated[bool, typer.Option(
+        "--otel/--no-otel", help="Export traces over OTLP (the otel extra; configured by the standard "
+                                 "OTEL_EXPORTER_OTLP_* variables). On by default when OTEL_EXPORTER_OTLP_ENDPOINT "
+                                 "or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set.")] = False,
 ) -> None:
     """Serve the OpenAI-compatible gateway with uvicorn."""
     import uvicorn
 
     from parity.gateway import create_app, load_gateway_config, uvicorn_config
+    from parity.logs import FORMATS, configure_logging
     from parity.store import Store
+
+    if log_format not in FORMATS or log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        typer.echo(f"--log-format: one of {', '.join(FORMATS)}; --log-level: debug, info, warning, error", err=True)
+        raise typer.Exit(2)
+    configure_logging(log_format, log_level)
 
     try:
         cfg = load_gateway_config(config)
@@ -46,9 +63,28 @@ def gateway(
     except ConfigError as exc:  # e.g. an endpoint's api_key_env is not set
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    _observability(application, access_log, otel)
     _tune_gc()
     # connection limits (keep-alive, request and head timeouts, per-address cap) come from [server]
     uvicorn.Server(uvicorn_config(application, cfg.server, host, port)).run()
+
+
+def _observability(application: object, access_log: float, otel: bool) -> None:
+    """The edge: access-log sampling, and OTLP tracing when asked for or configured by OTEL_ vars."""
+    import os
+
+    events = application.state.gateway.events  # type: ignore[attr-defined]
+    events.access_sample = access_log
+    wanted = otel or any(os.environ.get(v) for v in ("OTEL_EXPORTER_OTLP_ENDPOINT",
+                                                     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+    if wanted and os.environ.get("OTEL_SDK_DISABLED", "").lower() != "true":
+        from parity.gateway._otel import configure_otlp
+
+        try:
+            events.tracing = configure_otlp(os.environ.get("OTEL_SERVICE_NAME", "parity-gateway"))
+        except RuntimeError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
 
 
 def _tune_gc() -> None:

@@ -59,4 +59,4 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         typer.echo("interrupted: what was stored is kept; run the same command to resume", err=True)
-        sys.exit(130)
+        sys.exit(130)  # ExitCode.INTERRUPTED, the README's table

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import console, fail, open_store
+from ._common import console, fail, open_store, store_missing
 
 
 def report(
@@ -17,7 +17,7 @@ def report(
     """Write report.html (self-contained), report.md and results.json for a run."""
     from parity.report import write_report
 
-    store = open_store(db)
+    store = open_store(db, create=False)
     try:
         run = store.get_run(run_id)
     except KeyError as exc:
@@ -30,8 +30,12 @@ def report(
 
 
 def runs(db: str = typer.Option(None, "--db", help="Store URL or path.")) -> None:
-    """List stored runs, newest first."""
-    store = open_store(db)
+    """List stored runs, newest first (a missing store is not created)."""
+    missing = store_missing(db)
+    if missing is not None:
+        console.print(f"no runs: no store at {missing} (`parity verify` creates one)")
+        return
+    store = open_store(db, create=False)
     for r in store.list_runs():
         typer.echo(f"{r.id}  {r.status:9}  {r.created_at:%Y-%m-%d %H:%M}  suites={','.join(r.suites)}  "
                    f"reference={r.reference}")

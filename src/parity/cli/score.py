@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 import typer
 from rich.table import Table
 
 from ._common import console, fail
+from ._exit import write_json
 
 score_app = typer.Typer(help="Score result files produced by other tools.", no_args_is_help=True)
 
@@ -19,7 +19,7 @@ def toolcall(
     reference: list[Path] = typer.Option(..., "--reference",
                                          help="The reference's K2VV results JSONL; give two runs to "
                                               "measure its own noise."),
-    json_out: Path = typer.Option(None, "--json", help="Write the scores as JSON here."),
+    json_out: Path = typer.Option(None, "--json", help="Write the scores as JSON here ('-': stdout)."),
     alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5),
     margin: float = typer.Option(0.10, "--margin", min=1e-6, max=1.0),
 ) -> None:
@@ -56,8 +56,7 @@ def toolcall(
         console.print(f"  - {r}")
     if json_out is not None:
         payload = ScoreResults(verdict=v, reference_metrics=s.reference_metrics, k2vv=s.k2vv)
-        json_out.write_bytes(orjson.dumps(payload.model_dump(mode="json"), option=orjson.OPT_INDENT_2))
-        console.print(f"scores: {json_out}")
+        console.print(f"scores: {write_json(json_out, payload.model_dump(mode='json'))}")
 
 
 def register(app: typer.Typer) -> None:

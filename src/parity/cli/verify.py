@@ -11,12 +11,16 @@ import typer
 
 from parity.config import load_config
 from parity.redaction import Secrets
+from parity.reachability import DEFAULT_MAX_ERROR_RATE
 from parity.report import results_json
 from parity.runner import Runner
 from parity.suites import get_suite
+from parity.suites.toolcall.bfcl import BFCLUnavailable
 
 from ._common import config_errors, console, fail, keys_from_env, open_store
+from ._exit import verdict_exit, write_json
 from ._render import RichProgress, verdict_table
+from ._runlog import RunLog
 
 
 def _engine_params(text: str | None) -> dict[str, Any] | None:
@@ -47,7 +51,7 @@ def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens
                 options["budget"] = budget
         try:
             out.append(get_suite(name, **options))
-        except (KeyError, FileNotFoundError, ValueError) as exc:
+        except (KeyError, FileNotFoundError, ValueError, BFCLUnavailable) as exc:  # a missing extra too
             raise fail(str(exc).strip("'\"")) from None
     return out
 
@@ -56,7 +60,7 @@ def verify(
     config: Path = typer.Option(..., "--config", "-c", help="parity.toml listing the endpoints."),
     suite: list[str] = typer.Option(["toolcall"], "--suite", "-s", help="Suite(s) to run; repeatable."),
     db: str = typer.Option(None, "--db", help="Store: a SQLite path or a postgresql:// URL."),
-    json_out: Path = typer.Option(None, "--json", help="Write machine-readable results here."),
+    json_out: Path = typer.Option(None, "--json", help="Write machine-readable results here ('-': stdout)."),
     repeats: int = typer.Option(None, "--repeats", min=1, help="Repeats per case on candidates."),
     dataset: str = typer.Option(None, "--dataset",
                                 help="Tool-call cases: 'builtin', a JSONL file (parity or K2VV "
@@ -77,10 +81,20 @@ def verify(
                                  help="Start a new run instead of resuming an unfinished one or "
                                       "reusing a complete one of the same command."),
     report_dir: Path = typer.Option(None, "--report", help="Also write the HTML/Markdown report here."),
-    strict: bool = typer.Option(False, "--strict", help="Exit 1 if any verdict is fail."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 3 if any verdict is inconclusive "
+                                "(a fail always exits 1, an error 4; see the README's exit codes)."),
+    log_format: str = typer.Option(None, "--log-format", envvar="PARITY_LOG_FORMAT",
+                                   help="Also write structured events on stderr: 'kv' or 'json'."),
+    log_level: str = typer.Option("info", "--log-level", envvar="PARITY_LOG_LEVEL",
+                                  help="Events: debug, info, warning or error."),
+    max_error_rate: float = typer.Option(
+        DEFAULT_MAX_ERROR_RATE, "--max-error-rate", min=0.0, max=1.0,
+        help="Share of an endpoint's requests that may fail to be served (refused, timed out, "
+             "5xx) before its verdict is 'error' instead of a judgement."),
 ) -> None:
     """Verify endpoints against the reference; resumes an interrupted run of the same command
     (and reuses a complete one: --new-run to measure again)."""
+    RunLog.setup(log_format, log_level)
     with config_errors():
         cfg = load_config(config)
         keys = keys_from_env(cfg)
@@ -89,10 +103,15 @@ def verify(
     suites = _suites(suite, dataset, limit, max_tokens, budget, _engine_params(engine_params), logprobs)
     # The runner masks every secret before storing; the store's text backstop gets those
     # values a plain replace in JSON cannot corrupt.
-    store = open_store(db, Secrets.for_endpoints(cfg.endpoints, keys).text_safe())
+    secrets = Secrets.for_endpoints(cfg.endpoints, keys)
+    store = open_store(db, secrets.text_safe())
     progress = RichProgress.make()
-    runner = Runner(cfg, suites, store, keys=keys, progress=RichProgress(progress), new_run=new_run)
+    events = RunLog(secrets.redact)
+    bars = RichProgress(progress, on_failure=events.exchange)
+    runner = Runner(cfg, suites, store, keys=keys, progress=bars, new_run=new_run,
+                    max_error_rate=max_error_rate)
     run, resumed = runner.start()
+    events.start(run, resumed, store.describe(), store.count_exchanges(run.id) if resumed else 0)
     if run.status == "complete":
         console.print(f"run {run.id} of this command is already complete: writing its results "
                       "(--new-run to measure again)")
@@ -104,23 +123,25 @@ def verify(
     try:
         with progress:
             result = asyncio.run(runner.run(run))
+            bars.finish()
     except KeyboardInterrupt:
         console.print(f"interrupted: {store.count_exchanges(run.id)} exchanges of {run.id} are stored; "
                       "run the same command again to resume")
         raise typer.Exit(130) from None
     console.print(verdict_table(result.verdicts))
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_bytes(orjson.dumps(results_json(result.run, result.verdicts), option=orjson.OPT_INDENT_2))
-        console.print(f"results: {json_out}")
+        where = write_json(json_out, results_json(result.run, result.verdicts))
+        console.print(f"results: {where}")
     if report_dir is not None:
         from parity.report import write_report
 
         paths = write_report(result.run, result.verdicts, report_dir)
         console.print(f"report: {paths.html} and {paths.markdown}")
     console.print(f"run id: {result.run.id}  (parity report {result.run.id})")
-    if strict and any(v.verdict.value == "fail" for v in result.verdicts):
-        raise typer.Exit(1)
+    code = verdict_exit(result.verdicts, strict=strict)
+    events.end(result.run, result.verdicts, int(code), bars.failures())
+    if code:
+        raise typer.Exit(int(code))
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from ._apis import as_chat, completion, completion_chunks, response, response_events
 from ._behaviors import Answer, Behavior, Garbage, HttpError, Script, Slow, default_script
 
 Scope = MutableMapping[str, Any]
@@ -54,7 +55,8 @@ class FakeEndpoint:
         if scope["method"] == "GET" and path.endswith("/models"):
             await _json(send, 200, {"object": "list", "data": [{"id": self.model, "object": "model"}]})
             return
-        if scope["method"] != "POST" or not path.endswith("/chat/completions"):
+        api = _api(path)
+        if scope["method"] != "POST" or api is None:
             await _json(send, 404, {"error": {"message": f"no route {path}", "type": "not_found"}})
             return
         raw = await _read_body(receive)
@@ -66,26 +68,54 @@ class FakeEndpoint:
         self.requests.append(body)
         headers = {k.decode(): v.decode() for k, v in scope.get("headers", [])}
         self.headers.append(headers)
+        if api != "chat" and isinstance(body, dict):
+            body = as_chat(path, body)  # the script sees every API as chat
         behavior = self.script(body)
         if self.echo_headers and isinstance(behavior, Answer):
             behavior = dataclasses.replace(
                 behavior, content=f"{behavior.content or ''} (you sent {headers})",
                 extra={**behavior.extra, "echo": headers})
-        await self._behave(behavior, body, send)
+        await self._behave(behavior, body, send, api)
 
-    async def _behave(self, behavior: Behavior, body: dict[str, Any], send: Send) -> None:
+    async def _behave(self, behavior: Behavior, body: dict[str, Any], send: Send, api: str = "chat") -> None:
         if isinstance(behavior, Slow):
             await asyncio.sleep(behavior.delay_s)
-            await self._behave(behavior.then, body, send)
+            await self._behave(behavior.then, body, send, api)
         elif isinstance(behavior, HttpError):
             payload = {"error": {"message": behavior.message, "type": "server_error", "code": behavior.status}}
             await _json(send, behavior.status, payload, behavior.headers)
         elif isinstance(behavior, Garbage):
             await _raw(send, behavior.status, behavior.body, behavior.content_type)
+        elif api != "chat":
+            await self._other(api, behavior, body, send)
         elif body.get("stream"):
             await self._stream(behavior, body, send)
         else:
             await _json(send, 200, self._completion(behavior, body))
+
+    async def _other(self, api: str, a: Answer, body: dict[str, Any], send: Send) -> None:
+        """``/v1/responses`` and ``/v1/completions``, whole or streamed in their own event shapes."""
+        n, usage = self._n + 1, self._usage(a, body)
+        self._n = n
+        if api == "responses":
+            if not body.get("stream"):
+                await _json(send, 200, response(a, body, self.model, n, usage))
+                return
+            frames = [b"event: " + e["type"].encode() + b"\ndata: " + orjson.dumps(e) + b"\n\n"
+                      for e in response_events(a, body, self.model, n, usage)]
+        else:
+            if not body.get("stream"):
+                await _json(send, 200, completion(a, self.model, n, usage, _finish(a)))
+                return
+            frames = [b"data: " + orjson.dumps(c) + b"\n\n" for c in completion_chunks(a, self.model, n, _finish(a))]
+            frames.append(b"data: [DONE]\n\n")
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
+        for frame in frames:
+            if a.chunk_delay_s:
+                await asyncio.sleep(a.chunk_delay_s)
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _next_id(self) -> str:
         self._n += 1
@@ -163,6 +193,13 @@ class FakeEndpoint:
             await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(chunk) + b"\n\n",
                         "more_body": True})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+
+def _api(path: str) -> str | None:
+    for suffix, api in (("/chat/completions", "chat"), ("/responses", "responses"), ("/completions", "completions")):
+        if path.endswith(suffix):
+            return api
+    return None
 
 
 def _finish(a: Answer) -> str:

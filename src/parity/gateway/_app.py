@@ -14,6 +14,7 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -25,7 +26,10 @@ from ._config import GatewayConfig
 from ._dispatch import dispatch
 from ._door import check_depth, check_tools
 from ._errors import GatewayError, bad_request
+from ._events import Observed
 from ._gateway import ChatRequest, Gateway
+from ._provider import parse_provider
+from ._responses import OtherApis
 from ._shared import RedisState, SharedState
 
 log = logging.getLogger("parity.gateway")
@@ -44,21 +48,26 @@ def create_app(
     gw = Gateway(config, store=store, transports=transports, shared=shared, environ=environ,
                  clock=clock or time.time)
     h = _Handlers(gw)
+    apis = OtherApis(gw)  # /v1/responses, /v1/completions, /v1/models/{id}
     if not h.keys.enabled:
         log.warning("parity gateway: no api_key_hashes configured; any client is accepted")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gw.events.startup(store=store is not None, shared=shared is not None, auth=h.keys.enabled)
         yield
         await gw.aclose()
 
     routes = [
         Route("/v1/chat/completions", h.chat, methods=["POST"]),
         Route("/v1/models", h.models, methods=["GET"]),
+        Route("/v1/models/{model_id:path}", apis.model, methods=["GET"]),
+        Route("/v1/responses", apis.responses, methods=["POST"]),
+        Route("/v1/completions", apis.completions, methods=["POST"]),
         Route("/healthz", h.healthz, methods=["GET"]),
         Route("/metrics", h.metrics, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan,
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(Observed, events=gw.events)],
                     exception_handlers={404: h.http_error, 405: h.http_error})
     app.router.redirect_slashes = False  # a redirect would be built from the client's Host header
     app.state.gateway = gw
@@ -206,12 +215,13 @@ async def _parse(gw: Gateway, request: Request) -> ChatRequest:
     if alias is None:
         raise GatewayError(404, f"the model {model!r} does not exist on this gateway", param="model",
                            code="model_not_found")
+    provider = parse_provider(body.pop("provider")) if "provider" in body else None
     h = request.headers
     ignore = frozenset(x.strip() for x in h.get("x-parity-ignore", "").split(",") if x.strip())
     session = h.get("x-parity-session") or h.get("x-session-id")
     return ChatRequest(body, alias, verified, stream, tools, ignore,
                        gw.sticky_key_for(alias, session, messages, len(raw)),
-                       client_id(request, keyed=bool(gw.config.server.api_key_hashes)))
+                       client_id(request, keyed=bool(gw.config.server.api_key_hashes)), provider)
 
 
 def client_id(request: Request, keyed: bool) -> str:

@@ -31,13 +31,14 @@ async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
     for up in plan.order:
         if tried:
             gw.metrics.fallbacks.labels(req.model, tried[-1].outcome).inc()
+            gw.events.fallback(req, tried[-1], up)
         if req.stream:
-            sa = StreamAttempt(up, orjson.dumps(up.build_body(req.body)), req.tools, validator,
+            sa = StreamAttempt(up, orjson.dumps(up.build_body(req.body_for(up))), req.tools, validator,
                                gw.config.server.first_token_timeout_s, gw.config.server.idle_timeout_s,
                                req.alias.reject_empty, up.max_response_bytes)
             att = await sa.start()
         else:
-            att = await up.complete(req.body, req.tools, validator, req.alias.reject_empty)
+            att = await up.complete(req.body_for(up), req.tools, validator, req.alias.reject_empty)
         tried.append(att)
         if not (att.ok and sa is not None):
             await gw.observe(att, req)  # a committed stream is observed when it ends, not here

@@ -18,6 +18,8 @@ from parity.store import Store
 from ._blame import ENDPOINT_ONLY, Blame
 from ._config import GatewayConfig, ModelAlias
 from ._ejection import Ejector
+from ._events import GatewayEvents
+from ._provider import ProviderPrefs, apply_provider, wants_provider
 from ._router import Plan, Router
 from ._scrub import Scrubber
 from ._shared import MemoryState, SharedLink, SharedState
@@ -48,6 +50,13 @@ class ChatRequest:
     ignore: frozenset[str]
     sticky_key: str | None
     client: str = "-"  # who asked: a gateway key's hash prefix, or the address (see _blame)
+    provider: ProviderPrefs | None = None  # the OpenRouter-style body object, parsed
+
+    def body_for(self, up: Upstream) -> dict[str, Any]:
+        """The body for one upstream: the provider object only for routers that read it."""
+        if self.provider is not None and wants_provider(up):
+            return {**self.body, "provider": self.provider.raw}
+        return self.body
 
     @property
     def model(self) -> str:
@@ -103,6 +112,7 @@ class Gateway:
         # Shared state never fails or holds up a request: every call bounded, none raises.
         self.link = SharedLink(self.shared, names, self.metrics.registry)
         self._sync_task: asyncio.Task[None] | None = None
+        self.events = GatewayEvents(self)  # logs, token metrics, traces
 
     async def aclose(self) -> None:
         for t in list(self._tasks):
@@ -141,14 +151,17 @@ class Gateway:
         self.cluster_counts, remote = got
         for name in self.ejector.apply_remote(remote):
             self.sticky.drop_endpoint(name)
+            self.events.ejected(name, "shared", self.ejector.reason(name) or "", source="other_process")
 
     async def probe(self, name: str) -> None:
         """Probe an endpoint whose probation ended until it is readmitted or ejected again."""
         up = self.upstreams[name]
+        self.events.probing(name)
         while self.ejector.probing(name):
             att = await up.complete(PROBE_BODY, PROBE_BODY["tools"], self.validator)
             self.metrics.probes.labels(name, att.outcome).inc()
             verdict = self.ejector.probe_result(name, att.ok)
+            self.events.probe(name, att, verdict)
             if verdict is True:
                 self.stats[name].errors.clear()
                 self.stats[name].tool_errors.clear()
@@ -167,6 +180,7 @@ class Gateway:
         endpoint at once; a failure waits for ``settle`` (or is settled here for probes)."""
         name = att.endpoint
         self.metrics.attempts.labels(name, att.outcome).inc()
+        self.events.attempt(att, req)
         stats = self.stats[name]
         stats.timing(att.outcome, att.latency_s, att.ttft_s)
         if att.empty:
@@ -208,6 +222,7 @@ class Gateway:
             ejected = self.ejector.evaluate(name, stats)
             if ejected is not None:
                 self.metrics.ejections.labels(name, ejected[0]).inc()
+                self.events.ejected(name, *ejected)
                 self.sticky.drop_endpoint(name)
                 self.blame.clear(name)
                 await self._publish(name)
@@ -233,5 +248,11 @@ class Gateway:
 
     def plan(self, req: ChatRequest) -> Plan:
         bound = self.sticky.get(req.sticky_key) if req.sticky_key is not None else None
-        return self.router.plan(req.alias, req.verified, req.ignore, bound)
+        if req.provider is None:
+            return self.router.plan(req.alias, req.verified, req.ignore, bound)
+        # every admissible endpoint first, then the client's prefs filter, reorder and cut
+        wide = req.alias.model_copy(update={"max_attempts": len(req.alias.endpoints)})
+        full = self.router.plan(wide, req.verified, req.ignore, bound)
+        latency = {n: s.latency_ewma for n, s in self.stats.items()}
+        return apply_provider(full, req.provider, req.alias.prices, latency, req.alias.max_attempts)
 

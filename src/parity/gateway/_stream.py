@@ -188,6 +188,7 @@ class StreamAttempt:
         findings = self._validator.check(self._tools, completion, self.up.name) if self._validator is not None else []
         a = self.attempt
         a.latency_s, a.tool_calls, a.status = latency, len(completion.tool_calls), self._status()
+        a.usage, a.finish_reasons = completion.usage, [completion.finish_reason or ""]
         if findings:
             a.outcome, a.findings, a.error = "tool_call_invalid", findings, summarize(findings)
             return a

@@ -61,6 +61,8 @@ class Attempt:
     detail: str = ""  # the upstream's own refusal message, cleaned for the client (client_error)
     empty: bool = False  # a complete answer with nothing in it (see _validation.is_empty)
     repaired: str | None = None  # the family whose leaked call text was repaired into tool_calls
+    usage: dict[str, Any] | None = None  # streams: from the reassembled answer (token metrics)
+    finish_reasons: list[str] | None = None
 
     @property
     def ok(self) -> bool:
@@ -161,7 +163,8 @@ class Upstream:
                            latency_s=latency, tool_calls=fixed.tool_calls, repaired=fixed.family)
         if findings:
             return Attempt(self.name, "tool_call_invalid", status=reply.http_status, latency_s=latency,
-                           error=summarize(findings), tool_calls=n_calls, findings=findings)
+                           error=summarize(findings), tool_calls=n_calls, findings=findings,
+                           usage=reply.completion.usage)  # a rejected answer's tokens were still spent
         empty = is_empty(reply.completion)
         if empty and reject_empty:
             return Attempt(self.name, "empty_answer", status=reply.http_status, latency_s=latency,

@@ -103,11 +103,12 @@ def as_text(v: Any, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-OUTCOME_RANK = {Outcome.REFERENCE: 0, Outcome.PASS: 1, Outcome.INCONCLUSIVE: 2, Outcome.FAIL: 3}
+OUTCOME_RANK = {Outcome.REFERENCE: 0, Outcome.PASS: 1, Outcome.INCONCLUSIVE: 2, Outcome.ERROR: 3,
+                Outcome.FAIL: 4}
 
 HOW_TO_READ_INTRO = (
     "Each candidate endpoint is compared with the reference deployment, suite by suite, "
-    "and gets one of three verdicts."
+    "and gets one of four verdicts."
 )
 HOW_TO_READ: list[tuple[str, str]] = [
     ("fail", "at least one test rejects equality with the reference at level α, after Holm's "
@@ -120,6 +121,9 @@ HOW_TO_READ: list[tuple[str, str]] = [
      "could still have been missed (a two-sample test never proves sameness)."),
     ("inconclusive", "neither: no difference was found, but the intervals are too wide to rule "
      "one out (or a probe could not tell). More cases or repeats would settle it."),
+    ("error", "the run could not judge: the endpoint, or the reference, was unreachable or "
+     "failing (refused, timed out, 5xx) for more than the allowed share of its requests. "
+     "Not evidence about the model either way; the reasons say what failed."),
     ("reference", "the reference's own metrics. It is run twice, and its agreement with itself "
      "is the noise floor candidates are judged against, never 100%."),
     ("numbers", "every figure carries its 95% interval and the count n it rests on ('k of n' "

@@ -6,6 +6,7 @@ from functools import cache
 from importlib.resources import files
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from parity.store import RunRecord
 from parity.verdict import Outcome, Verdict
@@ -37,7 +38,7 @@ def render_html(run: RunRecord, verdicts: list[Verdict]) -> str:
         view=view,
         version=run.parity_version,
         reference=run.reference,
-        css=_css(),
+        css=Markup(_css()),  # our own stylesheet, trusted; everything else stays escaped
         how_intro=HOW_TO_READ_INTRO,
         how=HOW_TO_READ,
         reference_note=REFERENCE_NOTE,

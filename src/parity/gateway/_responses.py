@@ -1,0 +1,278 @@
+"""``/v1/responses`` and ``/v1/completions`` through the gateway, and ``GET /v1/models/{id}``.
+
+The same routing plan, fallback, tool-call validation, observation and answer
+headers as chat completions; streams as chat streams do (``_other_stream``).
+An upstream that does not serve the API (404/405) is a failed attempt: the next
+endpoint is tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from parity.client import iter_sse_data
+from parity.exchange import Completion, ToolCall
+
+from ._auth import KeyChecker
+from ._errors import GatewayError, bad_request
+from ._gateway import ChatRequest, Gateway
+from ._other_stream import OtherStream
+from ._provider import parse_provider
+from ._upstream import Attempt, Upstream, status_outcome
+from ._validation import summarize
+
+__all__ = ["OtherApis"]
+
+log = logging.getLogger("parity.gateway")
+_MAX_ANSWER = 32 * 1024 * 1024  # bytes of one buffered upstream answer
+VERIFIED = ":verified"
+
+
+def _chat_tools(tools: Any) -> list[dict[str, Any]] | None:
+    """Responses' flat function tools as chat tools (what the validator reads)."""
+    if tools is None:
+        return None
+    if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
+        raise bad_request("'tools' must be an array of objects", param="tools")
+    return [{"type": "function", "function": {k: v for k, v in t.items() if k != "type"}}
+            for t in tools if t.get("type") == "function"]
+
+
+def _responses_answer(data: dict[str, Any]) -> Completion:
+    calls, text = [], []
+    for i, item in enumerate(data.get("output") or []):
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "function_call":
+            calls.append(ToolCall(index=i, id=item.get("call_id"), name=item.get("name"),
+                                  arguments=str(item.get("arguments") or "")))
+        elif item.get("type") == "message":
+            text += [str(p.get("text", "")) for p in item.get("content") or [] if isinstance(p, dict)]
+    status = data.get("status")
+    return Completion(content="".join(text) or None, tool_calls=calls,
+                      finish_reason=status if isinstance(status, str) else None,
+                      usage=data.get("usage") if isinstance(data.get("usage"), dict) else None)
+
+
+def _completions_answer(data: dict[str, Any]) -> Completion:
+    choices = [c for c in data.get("choices") or [] if isinstance(c, dict)]
+    if not choices:
+        raise ValueError("no choices")
+    reason = choices[0].get("finish_reason")
+    return Completion(content=str(choices[0].get("text") or ""), finish_reason=reason if isinstance(reason, str)
+                      else None, usage=data.get("usage") if isinstance(data.get("usage"), dict) else None)
+
+
+def _final_of_stream(api: str, raw: bytes) -> dict[str, Any]:
+    """The whole answer a stream carried: Responses' completed event, or Completions' chunks joined."""
+    payloads = [orjson.loads(p) for p in iter_sse_data(bytearray(), raw) if p != b"[DONE]"]
+    if api == "responses":
+        for event in payloads:
+            if isinstance(event, dict) and event.get("type") == "response.completed":
+                return dict(event["response"])
+        raise ValueError("stream ended without response.completed")
+    if b"data: [DONE]" not in raw:
+        raise ValueError("stream ended before [DONE]")
+    text, reason, usage, seen = [], None, None, 0
+    for chunk in (p for p in payloads if isinstance(p, dict)):
+        for c in (c for c in chunk.get("choices") or [] if isinstance(c, dict)):
+            text.append(str(c.get("text") or ""))
+            reason = c.get("finish_reason") or reason
+            seen += 1
+        usage = chunk.get("usage") or usage
+    if not seen:
+        raise ValueError("no completion chunk in the stream")
+    return {"choices": [{"index": 0, "text": "".join(text), "finish_reason": reason}], "usage": usage}
+
+
+class OtherApis:
+    """Route handlers; registered in the app's route list."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        self.keys = KeyChecker(gw.config.server.api_key_hashes)
+
+    async def model(self, request: Request) -> Response:
+        model_id = str(request.path_params["model_id"])
+        base = model_id.removesuffix(VERIFIED)
+        if len(model_id) > 256 or self.gw.config.alias(base) is None:
+            return GatewayError(404, f"the model {model_id[:256]!r} does not exist on this gateway",
+                                param="model", code="model_not_found").response()
+        return Response(orjson.dumps({"id": model_id, "object": "model", "created": 0, "owned_by": "parity"}),
+                        media_type="application/json")
+
+    async def responses(self, request: Request) -> Response:
+        return await self._serve(request, "responses")
+
+    async def completions(self, request: Request) -> Response:
+        return await self._serve(request, "completions")
+
+    async def _serve(self, request: Request, api: str) -> Response:
+        gw = self.gw
+        req: ChatRequest | None = None
+        try:
+            if not self.keys.allows(request.headers.get("authorization")):
+                raise GatewayError(401, "invalid or missing API key", code="invalid_api_key")
+            req = await self._parse(request, api)
+            return await self._dispatch(req, api)
+        except GatewayError as err:
+            gw.metrics.requests.labels(req.model if req else "-", err.code or err.type).inc()
+            return err.response()
+        except Exception:  # a bug must still answer in the API's shape, never a traceback
+            log.exception("gateway: unexpected error on /v1/%s", api)
+            gw.metrics.requests.labels(req.model if req else "-", "internal_error").inc()
+            return GatewayError(500, "internal gateway error", type="server_error").response()
+
+    async def _parse(self, request: Request, api: str) -> ChatRequest:
+        from ._app import _read_limited  # the one body-size rule
+
+        raw = await _read_limited(request, self.gw.config.server.max_request_bytes)
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise bad_request(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+        if not isinstance(body, dict):
+            raise bad_request("the body must be a JSON object")
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise bad_request("'model' is required and must be a string", param="model")
+        field = "input" if api == "responses" else "prompt"
+        if not isinstance(body.get(field), str | list) or not body[field]:
+            raise bad_request(f"'{field}' is required: a string or a non-empty array", param=field)
+        stream = body.get("stream", False)
+        if not isinstance(stream, bool):
+            raise bad_request("'stream' must be a boolean", param="stream")
+        tools = _chat_tools(body.get("tools")) if api == "responses" else None
+        verified = model.endswith(VERIFIED)
+        alias = self.gw.config.alias(model.removesuffix(VERIFIED))
+        if alias is None:
+            raise GatewayError(404, f"the model {model[:256]!r} does not exist on this gateway", param="model",
+                               code="model_not_found")
+        provider = parse_provider(body.pop("provider")) if "provider" in body else None
+        h = request.headers
+        ignore = frozenset(x.strip() for x in h.get("x-parity-ignore", "").split(",") if x.strip())
+        return ChatRequest(body, alias, verified, stream, tools, ignore, None, provider)
+
+    async def _dispatch(self, req: ChatRequest, api: str) -> Response:
+        from ._dispatch import _exhausted  # the one rule for "nothing could serve"
+
+        gw = self.gw
+        await gw.housekeeping()
+        gw.vote_ignore(req.ignore)
+        plan = gw.plan(req)
+        tried: list[Attempt] = []
+        for up in plan.order:
+            if tried:
+                gw.metrics.fallbacks.labels(req.model, tried[-1].outcome).inc()
+                gw.events.fallback(req, tried[-1], up)
+            if req.stream:
+                stream = self._stream(up, req, api)
+                att = await stream.start()
+                tried.append(att)
+                if att.ok:
+                    return StreamingResponse(self._relay(stream, req),
+                                             headers={**gw.served_headers(up, len(tried)),
+                                                      "cache-control": "no-cache"}, media_type="text/event-stream")
+                await gw.observe(att, req)
+            else:
+                att, raw = await self._attempt(up, req, api)
+                tried.append(att)
+                await gw.observe(att, req)
+                if att.ok:
+                    gw.metrics.requests.labels(req.model, "ok").inc()
+                    return Response(raw, 200, gw.served_headers(up, len(tried)), "application/json")
+            if att.outcome == "client_error":
+                raise GatewayError(att.status or 400, f"endpoint {up.name} refused the request: {att.error}",
+                                   code="upstream_rejected_request")
+        raise _exhausted(req, plan, tried)
+
+    def _request(self, up: Upstream, req: ChatRequest, api: str, read_s: float | None) -> httpx.Request:
+        body = up.build_body(req.body_for(up))
+        return httpx.Request("POST", f"{up.cfg.base_url}/{api}", content=orjson.dumps(body), headers=up.headers,
+                             extensions={"timeout": {"connect": self.gw.config.server.connect_timeout_s,
+                                                     "read": read_s, "write": None, "pool": None}})
+
+    def _stream(self, up: Upstream, req: ChatRequest, api: str) -> OtherStream:
+        s = self.gw.config.server  # streams: bounded by the first-token and idle timers, as chat's
+        return OtherStream(up, api, self._request(up, req, api, None),
+                           lambda raw, status, latency: self._judge(up, req, api, raw, status, latency),
+                           s.first_token_timeout_s, s.idle_timeout_s)
+
+    async def _relay(self, stream: OtherStream, req: ChatRequest) -> AsyncIterator[bytes]:
+        ended = False
+
+        async def on_end(att: Attempt) -> None:
+            nonlocal ended
+            ended = True
+            await self.gw.observe(att, req)
+            self.gw.metrics.requests.labels(req.model, "ok" if att.ok else f"stream_{att.outcome}").inc()
+
+        try:
+            async for frame in stream.rest(on_end):
+                yield frame
+        finally:
+            if not ended:  # the client went away mid-stream; the endpoint is not to blame
+                self.gw.metrics.requests.labels(req.model, "client_disconnect").inc()
+
+    async def _attempt(self, up: Upstream, req: ChatRequest, api: str) -> tuple[Attempt, bytes]:
+        t0 = time.perf_counter()
+        http = self._request(up, req, api, up.cfg.timeout_s)
+        try:
+            async with asyncio.timeout(up.cfg.timeout_s):
+                resp = await up.transport.handle_async_request(http)
+                raw = await _read(resp)
+        except TimeoutError:
+            return Attempt(up.name, "timeout", error=f"no answer within {up.cfg.timeout_s:g}s"), b""
+        except (httpx.TransportError, httpx.StreamError, _TooLarge) as exc:
+            return Attempt(up.name, "connect_error", error=up.redact(f"{type(exc).__name__}: {exc}")[:300]), b""
+        latency = time.perf_counter() - t0
+        if not 200 <= resp.status_code < 300:
+            outcome = "http_error" if resp.status_code in (404, 405) else status_outcome(resp.status_code, up.retry)
+            what = f"does not serve /v1/{api}" if resp.status_code in (404, 405) else "refused"
+            return Attempt(up.name, outcome, status=resp.status_code, latency_s=latency,
+                           error=up.redact(f"HTTP {resp.status_code} ({what}): "
+                                           f"{raw[:200].decode('utf-8', 'replace')}")), b""
+        return self._judge(up, req, api, raw, resp.status_code, latency), raw
+
+    def _judge(self, up: Upstream, req: ChatRequest, api: str, raw: bytes, status: int, latency: float) -> Attempt:
+        try:
+            data = _final_of_stream(api, raw) if req.stream else orjson.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            answer = _responses_answer(data) if api == "responses" else _completions_answer(data)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return Attempt(up.name, "stream_error" if req.stream else "invalid_body", status=status,
+                           latency_s=latency, error=up.redact(f"not a valid {api} answer: {exc}")[:300])
+        validator = self.gw.validator if req.alias.validate_tool_calls else None
+        findings = validator.check(req.tools, answer) if validator is not None else []
+        att = Attempt(up.name, "tool_call_invalid" if findings else "ok", status=status, latency_s=latency,
+                      tool_calls=len(answer.tool_calls), findings=findings, error=summarize(findings),
+                      usage=answer.usage, finish_reasons=[answer.finish_reason or ""])
+        return att
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read(resp: httpx.Response) -> bytes:
+    chunks, size = [], 0
+    try:
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > _MAX_ANSWER:
+                raise _TooLarge(f"answer over {_MAX_ANSWER} bytes")
+            chunks.append(chunk)
+    finally:
+        await resp.aclose()
+    return b"".join(chunks)
+
