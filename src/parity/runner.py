@@ -26,8 +26,8 @@ from parity.case import Case
 from parity.client import ChatClient
 from parity.config import EndpointConfig, ParityConfig
 from parity.exchange import Exchange, Reply
-from parity.redaction import Secrets
 from parity.reachability import DEFAULT_MAX_ERROR_RATE, apply_reachability
+from parity.redaction import Secrets
 from parity.store import RunRecord, Store
 from parity.suites import EvalContext, Role, Suite
 from parity.verdict import Verdict

@@ -144,7 +144,7 @@ async def test_echoed_secrets_never_reach_sqlite_or_reports(tmp_path: Path) -> N
     store = Store(str(tmp_path / "p.db"))
     await _run_leaky(store, m, tmp_path / "report")
     store.close()
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]  # noqa: ASYNC240 (the run is over)
     assert {p.suffix for p in files} >= {".db", ".html", ".md", ".json"}
     assert {str(p): _leaks(p.read_bytes().decode("utf-8", "replace"), m) for p in files} == {
         str(p): [] for p in files}
@@ -161,7 +161,8 @@ async def test_echoed_secrets_never_reach_postgresql(tmp_path: Path) -> None:
         run_id = await _run_leaky(store, m, tmp_path / "report")
     finally:
         store.close()
-    dump = subprocess.run(["pg_dump", "-h", "127.0.0.1", "-U", "postgres", "--data-only", "test"],
-                          capture_output=True, text=True, timeout=120, check=True).stdout
+    argv = ["pg_dump", "-h", "127.0.0.1", "-U", "postgres", "--data-only", "test"]
+    dump = subprocess.run(argv, capture_output=True, text=True, timeout=120,  # noqa: ASYNC221 (run is over)
+                          check=True).stdout
     assert run_id in dump and "***" in dump
     assert _leaks(dump, m) == []

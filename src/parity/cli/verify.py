@@ -10,8 +10,8 @@ import orjson
 import typer
 
 from parity.config import load_config
-from parity.redaction import Secrets
 from parity.reachability import DEFAULT_MAX_ERROR_RATE
+from parity.redaction import Secrets
 from parity.report import results_json
 from parity.runner import Runner
 from parity.suites import get_suite

@@ -160,7 +160,10 @@ class OtherApis:
         provider = parse_provider(body.pop("provider")) if "provider" in body else None
         h = request.headers
         ignore = frozenset(x.strip() for x in h.get("x-parity-ignore", "").split(",") if x.strip())
-        return ChatRequest(body, alias, verified, stream, tools, ignore, None, provider)
+        from ._app import client_id
+
+        return ChatRequest(body, alias, verified, stream, tools, ignore, None,
+                           client_id(request, keyed=bool(self.gw.config.server.api_key_hashes)), provider)
 
     async def _dispatch(self, req: ChatRequest, api: str) -> Response:
         from ._dispatch import _exhausted  # the one rule for "nothing could serve"
@@ -193,7 +196,7 @@ class OtherApis:
             if att.outcome == "client_error":
                 raise GatewayError(att.status or 400, f"endpoint {up.name} refused the request: {att.error}",
                                    code="upstream_rejected_request")
-        raise _exhausted(req, plan, tried)
+        raise _exhausted(req, plan, tried, gw.config.server.max_retry_after_s)
 
     def _request(self, up: Upstream, req: ChatRequest, api: str, read_s: float | None) -> httpx.Request:
         body = up.build_body(req.body_for(up))
