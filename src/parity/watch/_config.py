@@ -91,6 +91,8 @@ class WatchConfig(BaseModel):
     recovery_minutes: float = Field(default=60.0, gt=0,
                                     description="Quiet time for changed→recovering→healthy, each.")
     window_hours: float = Field(default=24.0, gt=0, description="Oldest e-process kept.")
+    reference_lag_hours: float = Field(default=24.0, gt=0,
+                                       description="The reference is compared with itself this long ago.")
     jitter: float = Field(default=0.2, ge=0, lt=1, description="Share of the period ticks move by.")
     sentinel: EndpointWatch = Field(default_factory=EndpointWatch)
     endpoints: dict[str, EndpointOverride] = Field(default_factory=dict,
