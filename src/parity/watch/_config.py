@@ -10,7 +10,7 @@ jitter = 0.2             # ticks move by up to ±10% of the period
 
 [watch.sentinel]
 period_minutes = 5
-requests_per_day = 5000
+requests_per_day = 20000
 tokens_per_day = 200000
 
 [watch.suites]           # full suites, hours between runs (0 or absent: never)
@@ -45,8 +45,8 @@ class EndpointWatch(BaseModel):
     model_config = _STRICT
 
     period_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
-    requests_per_day: int = Field(default=5000, ge=0, description="Enforced per UTC day.")
-    tokens_per_day: int = Field(default=500_000, ge=0, description="Prompt + completion, per UTC day.")
+    requests_per_day: int = Field(default=20_000, ge=0, description="Enforced per UTC day.")
+    tokens_per_day: int = Field(default=2_000_000, ge=0, description="Prompt + completion, per UTC day.")
     prompts: int = Field(default=4, ge=1, le=32, description="Logprob/sample prompts per tick.")
     canary: bool = Field(default=True, description="One tool-call canary per tick.")
 
