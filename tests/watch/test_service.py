@@ -153,3 +153,50 @@ def test_scheduled_suites_are_refused_until_they_exist(tmp_path: Path) -> None:
     w = World(tmp_path, suites={"conformance": 24})
     with pytest.raises(ConfigError, match="not implemented yet"):
         w.service()
+
+
+async def test_a_hanging_webhook_never_blocks_the_loop(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from parity.fake import serve
+    from parity.watch import AlertPolicy, AlertSender
+
+    release = threading.Event()
+    got: list[bytes] = []
+
+    async def hook(request: Request) -> Response:
+        got.append(await request.body())
+        await asyncio.get_running_loop().run_in_executor(None, release.wait)
+        return Response(status_code=200)
+
+    w = World(tmp_path)
+    svc = w.service()
+    with serve(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as base:
+        svc.alerts = AlertSender(svc.store, AlertPolicy(timeout_s=60), f"{base}/hook")
+        task = asyncio.create_task(svc.alerts.run())
+        w.served["cand"].shift = 0.2
+        for _ in range(30):  # until the first alert hangs at the receiver
+            await w.minutes(svc, 1)
+            if got:
+                break
+        assert got
+        ticks_before = len(svc.store.ticks())
+        await w.minutes(svc, 3)
+        assert len(svc.store.ticks()) > ticks_before
+        assert svc.store.alerts()[0].status == "pending"
+        release.set()
+
+        async def delivered() -> None:
+            while svc.store.alerts(statuses=["pending"]):
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(delivered(), 60)  # a guard against hanging, not a measurement
+        task.cancel()
+    await svc.aclose()
+    assert {a.status for a in svc.store.alerts()} == {"delivered"}
