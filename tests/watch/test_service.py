@@ -72,6 +72,9 @@ async def test_healthy_endpoints_stay_healthy_and_every_tick_is_kept(tmp_path: P
     assert cand[0].costs == {"cand": (4, 56), "ref": (8, 112)}
     assert svc.store.spent("cand", START.date()).requests == 4 * len(cand)
     assert svc.store.transitions() == []
+    later = svc.store.ticks("cand", SENTINEL, since=cand[10].scheduled_at)
+    assert later == cand[10:]
+    assert svc.store.ticks("cand", SENTINEL, last=3) == cand[-3:]
 
 
 async def test_a_switched_candidate_is_flagged_changed_with_its_evidence(tmp_path: Path) -> None:
