@@ -11,10 +11,10 @@ jitter = 0.2             # ticks move by up to ±10% of the period
 [watch.sentinel]
 period_minutes = 5
 requests_per_day = 20000
-tokens_per_day = 200000
+tokens_per_day = 2000000
 
-[watch.suites]           # full suites, hours between runs (0 or absent: never)
-conformance = 24
+[watch.suites]           # full suites, hours between runs: accepted, not scheduled yet
+                         # (the service refuses a period > 0)
 
 [watch.endpoints.q8]     # per-endpoint overrides of the sentinel
 period_minutes = 2
