@@ -104,6 +104,7 @@ class ParityConfig(BaseModel):
 
     endpoints: list[EndpointConfig]
     run: RunSettings = Field(default_factory=RunSettings)
+    watch: dict[str, Any] | None = Field(default=None, description="[watch]: validated by parity.watch.")
 
     @property
     def reference(self) -> EndpointConfig:

@@ -34,7 +34,7 @@ def _root(
 
 
 # Commands live one per module; each module registers itself on ``app``.
-for _module in ("verify", "report", "score", "demo"):
+for _module in ("verify", "report", "score", "demo", "watch"):
     importlib.import_module(f"parity.cli.{_module}").register(app)
 
 # Sub-apps of optional capabilities: present when their module is.

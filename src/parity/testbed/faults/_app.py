@@ -43,6 +43,7 @@ from parity.testbed.faults._stream import (
     rechunk,
     render_sse,
 )
+from parity.testbed.faults._switch import Router
 from parity.testbed.faults._toolcalls import apply_response_fault, ensure_tool_call
 
 logger = logging.getLogger("parity.testbed.faults")
@@ -76,9 +77,10 @@ async def _bad_gateway(request: Request, exc: Exception) -> Response:
 
 
 class _Proxy:
-    def __init__(self, config: FaultConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: FaultConfig, client: httpx.AsyncClient, router: Router | None = None) -> None:
         self.config = config
         self.client = client
+        self.router = router or Router(config.upstream, config.switch, config.misroute)
         self.leaks: dict[str, Leak] = {}
         for name in config.leak_families:
             fam = family(name)
@@ -88,8 +90,8 @@ class _Proxy:
                     f.mode for f in config.faults}:
                 raise ValueError(f"markup_leak: no template of family {name!r} in {config.templates_dir}")
 
-    def _upstream_request(self, request: Request, content: bytes) -> httpx.Request:
-        url = self.config.upstream + request.url.path
+    def _upstream_request(self, request: Request, content: bytes, upstream: str) -> httpx.Request:
+        url = upstream + request.url.path
         if request.url.query:
             url += "?" + request.url.query
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST}
@@ -107,15 +109,18 @@ class _Proxy:
                     headers[FAULT_FAMILY_HEADER] = leak.family.name
         return headers
 
-    async def _send(self, request: Request, content: bytes, stream: bool) -> httpx.Response:
+    async def _send(self, request: Request, content: bytes, stream: bool,
+                    upstream: str | None = None) -> httpx.Response:
+        upstream = upstream or self.config.upstream
         try:
-            return await self.client.send(self._upstream_request(request, content), stream=stream)
+            return await self.client.send(self._upstream_request(request, content, upstream), stream=stream)
         except httpx.HTTPError as exc:
-            raise _UpstreamError(f"upstream {self.config.upstream}: {type(exc).__name__}") from exc
+            raise _UpstreamError(f"upstream {upstream}: {type(exc).__name__}") from exc
 
-    async def forward(self, request: Request, content: bytes, fault: FaultMode | None) -> Response:
+    async def forward(self, request: Request, content: bytes, fault: FaultMode | None,
+                      to: str | None = None) -> Response:
         """Stream the upstream's answer back as it arrives."""
-        upstream = await self._send(request, content, stream=True)
+        upstream = await self._send(request, content, stream=True, upstream=to)
         return StreamingResponse(
             upstream.aiter_raw(),
             status_code=upstream.status_code,
@@ -136,16 +141,22 @@ class _Proxy:
         if body is None:
             return await self.forward(request, raw, None)  # the upstream words the error
         digest = request_digest(body, self.config.seed)
+        route = self.router.route(digest)
+        if route.label is not None:
+            logger.info("routed by %s", route.label)
+        if route.override_sampling and override_sampling(body, self.config.server_sampling):
+            raw = json.dumps(body).encode()
+        to = route.upstream
         mode = choose_fault(self.config, digest)
         rng = random.Random(digest)
         streamed = bool(body.get("stream"))
         if mode in REQUEST_MODES:
             sent = copy.deepcopy(body)
             applied = self._fault_request(mode, sent)
-            return await self.forward(request, json.dumps(sent).encode(), mode if applied else None)
+            return await self.forward(request, json.dumps(sent).encode(), mode if applied else None, to)
         if mode is None or (mode in STREAM_MODES and not streamed):
-            return await self.forward(request, raw, None)
-        upstream = await self._send(request, raw, stream=False)
+            return await self.forward(request, raw, None, to)
+        upstream = await self._send(request, raw, stream=False, upstream=to)
         if upstream.status_code != 200:
             return Response(upstream.content, upstream.status_code, self._headers(upstream, None))
         leak = self.leaks[choose_leak_family(self.config, digest)]

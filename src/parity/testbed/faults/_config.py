@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from parity.families import FAMILIES, family
+from parity.testbed.faults._switch import MisrouteSpec, SwitchSpec
 
 
 class FaultMode(StrEnum):
@@ -83,6 +84,8 @@ class FaultConfig(BaseModel):
     templates_dir: str | None = Field(
         default=None, description="Directory of official chat templates (tests/families/templates) "
                                   "that markup_leak renders calls with; needed for families other than qwen3.")
+    switch: SwitchSpec | None = Field(default=None, description="Change the upstream at a time.")
+    misroute: MisrouteSpec | None = Field(default=None, description="Send a share elsewhere.")
 
     @model_validator(mode="after")
     def _rates(self) -> FaultConfig:

@@ -1,0 +1,155 @@
+"""The ``[watch]`` section of ``parity.toml``: schedules, budgets, detector, alerts.
+
+Read from the same file as the endpoints (``parity.config``), validated
+strictly here. Durations carry their unit in the field name.
+
+```toml
+[watch]
+arl_days = 30            # expected time to a false alarm, per endpoint
+jitter = 0.2             # ticks move by up to ±10% of the period
+
+[watch.sentinel]
+period_minutes = 5
+requests_per_day = 20000
+tokens_per_day = 2000000
+
+[watch.suites]           # full suites, hours between runs: accepted, not scheduled yet
+                         # (the service refuses a period > 0)
+
+[watch.endpoints.q8]     # per-endpoint overrides of the sentinel
+period_minutes = 2
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from parity.config import ConfigError, ParityConfig, parse_config
+
+from ._detect import Levels
+
+__all__ = ["AlertPolicy", "EndpointOverride", "EndpointWatch", "WatchConfig", "load_watch", "parse_watch"]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class EndpointWatch(BaseModel):
+    """The sentinel's schedule and budget for one endpoint (defaults in ``[watch.sentinel]``)."""
+
+    model_config = _STRICT
+
+    period_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
+    requests_per_day: int = Field(default=20_000, ge=0, description="Enforced per UTC day.")
+    tokens_per_day: int = Field(default=2_000_000, ge=0, description="Prompt + completion, per UTC day.")
+    prompts: int = Field(default=4, ge=1, le=32, description="Logprob/sample prompts per tick.")
+    canary: bool = Field(default=True, description="One tool-call canary per tick.")
+
+
+class EndpointOverride(BaseModel):
+    """``[watch.endpoints.NAME]``: any of :class:`EndpointWatch`'s fields."""
+
+    model_config = _STRICT
+
+    period_minutes: float | None = Field(default=None, gt=0, le=24 * 60)
+    requests_per_day: int | None = Field(default=None, ge=0)
+    tokens_per_day: int | None = Field(default=None, ge=0)
+    prompts: int | None = Field(default=None, ge=1, le=32)
+    canary: bool | None = None
+
+
+class AlertPolicy(BaseModel):
+    """Webhook delivery: exponential backoff ``min(max, base · 2^(n-1))`` between attempts."""
+
+    model_config = _STRICT
+
+    webhook_url_env: str | None = Field(
+        default="PARITY_WATCH_WEBHOOK",
+        description="Environment variable holding the webhook URL; unset: alerts are only logged.")
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    base_delay_s: float = Field(default=1.0, gt=0)
+    max_delay_s: float = Field(default=300.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    def delay(self, attempt: int) -> float:
+        """Wait after failed attempt ``attempt`` (1-based)."""
+        return float(min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1)))
+
+
+class WatchConfig(BaseModel):
+    model_config = _STRICT
+
+    schema_version: int = 1
+    seed: int = Field(default=0, description="Keys the jitter and the sentinel's sampling seeds.")
+    arl_days: float = Field(default=30.0, gt=0, description="Expected time to a false alarm.")
+    warn_arl_days: float = Field(default=1.0, gt=0, description="Same, for the suspect level.")
+    recovery_minutes: float = Field(default=60.0, gt=0,
+                                    description="Quiet time for changed→recovering→healthy, each.")
+    window_hours: float = Field(default=24.0, gt=0, description="Oldest e-process kept.")
+    reference_lag_hours: float = Field(default=24.0, gt=0,
+                                       description="The reference is compared with itself this long ago.")
+    jitter: float = Field(default=0.2, ge=0, lt=1, description="Share of the period ticks move by.")
+    sentinel: EndpointWatch = Field(default_factory=EndpointWatch)
+    endpoints: dict[str, EndpointOverride] = Field(default_factory=dict,
+                                                 description="Per-endpoint overrides of `sentinel`.")
+    suites: dict[str, float] = Field(default_factory=dict, description="Suite name -> hours between runs.")
+    alerts: AlertPolicy = Field(default_factory=AlertPolicy)
+
+    @model_validator(mode="after")
+    def _check(self) -> WatchConfig:
+        if self.warn_arl_days > self.arl_days:
+            raise ValueError("warn_arl_days must not exceed arl_days")
+        if any(h < 0 for h in self.suites.values()):
+            raise ValueError("suite periods must be >= 0 hours")
+        return self
+
+    def for_endpoint(self, name: str) -> EndpointWatch:
+        override = self.endpoints.get(name)
+        if override is None:
+            return self.sentinel
+        return self.sentinel.model_copy(update=override.model_dump(exclude_none=True))
+
+    def levels(self, name: str) -> Levels:
+        period_s = self.for_endpoint(name).period_minutes * 60.0
+        return Levels.from_times(period_s=period_s, arl_s=self.arl_days * 86400.0,
+                                 warn_arl_s=self.warn_arl_days * 86400.0,
+                                 recovery_s=self.recovery_minutes * 60.0,
+                                 window_s=self.window_hours * 3600.0)
+
+
+def parse_watch(raw: Mapping[str, Any], endpoints: ParityConfig, source: str = "<config>") -> WatchConfig:
+    """Validate the decoded ``[watch]`` table; overrides must name configured endpoints."""
+    try:
+        watch = WatchConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"  watch.{'.'.join(str(p) for p in e['loc'])}: "
+                 f"{'unknown field' if e['type'] == 'extra_forbidden' else e['msg']}" for e in exc.errors()]
+        raise ConfigError(f"{source}: invalid [watch] section\n" + "\n".join(lines)) from None
+    names = {e.name for e in endpoints.endpoints}
+    unknown = sorted(set(watch.endpoints) - names)
+    if unknown:
+        raise ConfigError(f"{source}: [watch.endpoints] names unknown endpoints: {', '.join(unknown)}")
+    return watch
+
+
+def load_watch(path: str | Path) -> tuple[ParityConfig, WatchConfig]:
+    """The endpoints and the ``[watch]`` section of one ``parity.toml``."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    section = raw.pop("watch", None)
+    if section is None:
+        raise ConfigError(f"{p}: no [watch] section (see docs/watch.md)")
+    if not isinstance(section, dict):
+        raise ConfigError(f"{p}: [watch] must be a table")
+    config = parse_config(raw, source=str(p))
+    return config, parse_watch(section, config, source=str(p))

@@ -1,0 +1,171 @@
+"""The sentinel: a few cheap requests per tick whose answers move when the served model does.
+
+Per tick and fixed prompt (the equality suite's prompts and sampling, at a
+short length), the reference answers twice — an *anchor* ``a`` and a
+*control* ``x`` — and the candidate once, ``y``; all three are drawn at the
+same time with distinct seeds. The observation for the prompt is
+
+    g = clip((D(a, y) − D(a, x)) / scale, −1, 1)
+
+with ``D`` the distance the answers allow: the top-k total-variation lower
+bound at the first generated position where logprobs are reported (the
+equality suite's first-token statistic, scale 0.05), else one minus the
+Hamming similarity of the answers (scale 1). A tool-call canary adds one
+observation with ``D`` = 0 when two answers make the same call decision
+(same function names and arguments, or no call) and 1 otherwise.
+
+Validity: if the candidate serves what the reference serves, ``y`` and ``x``
+are exchangeable given ``a`` and the past, so ``g`` is symmetric about zero
+and has mean zero — what the detector assumes. A candidate that moves away
+from the reference makes ``D(a, y)`` larger on average.
+
+The reference against its own past: on the reference's own ticks it answers
+three times; ``a, x`` as above and ``h`` = the third answer of the same
+prompt from ``lag`` ticks before (used by no other observation), in place of
+``y``. A change of the reference shows for ``lag`` ticks; a change of a
+candidate never shows there, which is how the two are told apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from parity.case import Case
+from parity.exchange import Exchange
+from parity.stats import hamming_similarity, topk_tv_lower_bound
+from parity.suites.equality import PROMPTS, Sampling, choose_prompts, sample_seed
+from parity.suites.equality._samples import Sample, to_sample
+
+__all__ = ["CANARY", "SENTINEL", "SentinelDesign", "observe", "observe_reference"]
+
+SENTINEL = "sentinel"
+CANARY = "canary"
+LOGPROB_SCALE = 0.05  # the equality suite's first-token scale
+_CANARY_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"]},
+    },
+}
+_CANARY_PROMPT = "What is the weather in Paris right now? Use the tool."
+
+
+@dataclass(frozen=True)
+class SentinelDesign:
+    """What a tick sends; fixed per endpoint so that ticks are comparable."""
+
+    prompts: tuple[str, ...]
+    canary: bool = True
+    seed: int = 0
+    sampling: Sampling = field(default_factory=lambda: Sampling(max_tokens=8))
+
+    @classmethod
+    def make(cls, n_prompts: int, *, canary: bool = True, seed: int = 0) -> SentinelDesign:
+        return cls(prompts=tuple(choose_prompts(seed, max(2, n_prompts))[:n_prompts]),
+                   canary=canary, seed=seed)
+
+    def cases(self, tick_id: str, stream: str, draws: int) -> list[Case]:
+        """``draws`` answers per prompt (and of the canary) for one tick and stream."""
+        text = dict(PROMPTS)
+        out: list[Case] = []
+        for draw in range(draws):
+            for pid in self.prompts:
+                seed = sample_seed(self.seed, f"{tick_id}/{stream}", pid, draw)
+                out.append(Case(id=f"{pid}#{draw}", body=self.sampling.body(text[pid], seed)))
+            if self.canary:
+                out.append(Case(id=f"{CANARY}#{draw}", body=_canary_body(tick_id, stream, draw)))
+        return out
+
+    def requests(self, draws: int) -> int:
+        return draws * (len(self.prompts) + int(self.canary))
+
+
+def _canary_body(tick_id: str, stream: str, draw: int) -> dict[str, Any]:
+    # The seed only keeps the bodies distinct: at temperature 0 it should not matter.
+    seed = int.from_bytes(hashlib.sha256(f"{tick_id}/{stream}/{draw}".encode()).digest()[:4], "big") >> 1
+    return {"messages": [{"role": "user", "content": _CANARY_PROMPT}], "tools": [_CANARY_TOOL],
+            "tool_choice": "auto", "temperature": 0.0, "max_tokens": 64, "seed": seed}
+
+
+def _call_signature(x: Exchange) -> bytes:
+    assert x.completion is not None
+    calls = []
+    for c in x.completion.tool_calls:
+        try:
+            args: Any = orjson.loads(c.arguments or "{}")
+        except orjson.JSONDecodeError:
+            args = c.arguments
+        calls.append([c.name, args])
+    return orjson.dumps(calls, option=orjson.OPT_SORT_KEYS)
+
+
+def _distance(a: Exchange, b: Exchange) -> tuple[float, float] | None:
+    """``(D(a, b), scale)`` for two answers to the same prompt; None when one failed."""
+    if not (a.ok and b.ok):
+        return None
+    if a.case_id.startswith(CANARY + "#"):
+        return float(_call_signature(a) != _call_signature(b)), 1.0
+    sa, sb = to_sample(a, 0), to_sample(b, 0)
+    if sa is None or sb is None:
+        return None
+    if sa.first_top is not None and sb.first_top is not None:
+        return topk_tv_lower_bound(sa.first_top, sb.first_top), LOGPROB_SCALE
+    tokens = sa.tokens is not None and sb.tokens is not None
+    return 1.0 - hamming_similarity(_seq(sa, tokens), _seq(sb, tokens), _length(sa, sb, tokens)), 1.0
+
+
+def _seq(s: Sample, tokens: bool) -> Sequence[str]:
+    return s.tokens if tokens and s.tokens is not None else s.text
+
+
+def _length(a: Sample, b: Sample, tokens: bool) -> int:
+    return max(1, len(_seq(a, tokens)), len(_seq(b, tokens)))
+
+
+def _triplet(anchor: Exchange, control: Exchange, other: Exchange) -> float | None:
+    far, near = _distance(anchor, other), _distance(anchor, control)
+    if far is None or near is None:
+        return None
+    scale = max(far[1], near[1])
+    return min(max((far[0] - near[0]) / scale, -1.0), 1.0)
+
+
+def _by_id(exchanges: Sequence[Exchange], endpoint: str) -> dict[str, Exchange]:
+    return {x.case_id: x for x in exchanges if x.endpoint == endpoint}
+
+
+def observe(design: SentinelDesign, exchanges: Sequence[Exchange], reference: str,
+            candidate: str) -> list[float]:
+    """The tick's observations for a candidate, in the design's fixed order (pure)."""
+    ref, cand = _by_id(exchanges, reference), _by_id(exchanges, candidate)
+    return _observations(design, ref, ref, cand)
+
+
+def observe_reference(design: SentinelDesign, now: Sequence[Exchange], past: Sequence[Exchange],
+                      reference: str) -> list[float]:
+    """The reference's tick against its third answers of ``lag`` ticks before (pure)."""
+    ref = _by_id(now, reference)
+    old = {cid.replace("#2", "#0"): x for cid, x in _by_id(past, reference).items() if cid.endswith("#2")}
+    return _observations(design, ref, ref, old)
+
+
+def _observations(design: SentinelDesign, anchor: dict[str, Exchange], control: dict[str, Exchange],
+                  other: dict[str, Exchange]) -> list[float]:
+    ids = [*design.prompts, *([CANARY] if design.canary else [])]
+    out: list[float] = []
+    for pid in ids:
+        a, x, y = anchor.get(f"{pid}#0"), control.get(f"{pid}#1"), other.get(f"{pid}#0")
+        if a is None or x is None or y is None:
+            continue
+        g = _triplet(a, x, y)
+        if g is not None:
+            out.append(g)
+    return out

@@ -1,0 +1,168 @@
+"""WatchStore: ticks, costs, states, transitions and alerts, over the Store's engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, Field
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from parity.store import Store
+from parity.store._tables import metadata
+
+from ._detect import State, Transition
+from ._schedule import Cost
+from ._tables import alerts, costs, states, ticks, transitions
+
+__all__ = ["AlertRow", "StateRow", "TickRecord", "WatchStore"]
+
+
+class TickRecord(BaseModel):
+    """One scheduled tick as stored: done (with its observations) or skipped (with why)."""
+
+    schema_version: int = 1
+    id: str
+    endpoint: str
+    stream: str
+    index: int
+    scheduled_at: datetime
+    status: Literal["done", "skipped"]
+    reason: str | None = Field(default=None, description="Why a tick was skipped.")
+    observations: list[float] = Field(default_factory=list)
+    statistic: float | None = None
+    state: State | None = None
+    exchange_keys: list[str] = Field(default_factory=list)
+    costs: dict[str, tuple[int, int]] = Field(default_factory=dict,
+                                              description="endpoint -> (requests, tokens) of this tick.")
+
+
+class StateRow(BaseModel):
+    endpoint: str
+    stream: str
+    state: State
+    seq: int
+    quiet: int
+    tick_id: str
+    statistic: float
+    updated_at: datetime
+
+
+class AlertRow(BaseModel):
+    key: str
+    status: str
+    attempts: int
+    last_error: str | None
+    body: dict[str, Any]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WatchStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+        metadata.create_all(self.engine, tables=[ticks, costs, states, transitions, alerts])
+
+    def has_tick(self, tick_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(ticks.c.id).where(ticks.c.id == tick_id)).first() is not None
+
+    def record_tick(self, rec: TickRecord, state: StateRow | None = None,
+                    transition: Transition | None = None, alert: dict[str, Any] | None = None) -> bool:
+        """Store a tick with everything it decided, in one transaction; False if already stored."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(ticks).values(
+                    id=rec.id, endpoint=rec.endpoint, stream=rec.stream, scheduled_at=rec.scheduled_at,
+                    status=rec.status, statistic=rec.statistic, state=rec.state, created_at=_now(),
+                    data=rec.model_dump_json()))
+                day = rec.scheduled_at.astimezone(UTC).date().isoformat()
+                for endpoint, (n, tokens) in rec.costs.items():
+                    conn.execute(insert(costs).values(tick_id=rec.id, endpoint=endpoint, day=day,
+                                                      requests=n, tokens=tokens))
+                if state is not None:
+                    self._put_state(conn, state)
+                if transition is not None:
+                    conn.execute(insert(transitions).values(
+                        id=transition.id, endpoint=transition.endpoint, stream=transition.suite,
+                        seq=transition.seq, to_state=transition.to_state, at=transition.at,
+                        data=transition.model_dump_json()))
+                    if alert is not None:
+                        conn.execute(insert(alerts).values(
+                            key=transition.id, status="pending", attempts=0, updated_at=_now(),
+                            body=orjson.dumps(alert).decode()))
+        except IntegrityError:
+            return False
+        return True
+
+    @staticmethod
+    def _put_state(conn: Any, s: StateRow) -> None:
+        key = (states.c.endpoint == s.endpoint) & (states.c.stream == s.stream)
+        values = s.model_dump(exclude={"endpoint", "stream"})
+        if conn.execute(update(states).where(key).values(**values)).rowcount == 0:
+            conn.execute(insert(states).values(**s.model_dump()))
+
+    def spent(self, endpoint: str, day: date) -> Cost:
+        q = select(func.coalesce(func.sum(costs.c.requests), 0), func.coalesce(func.sum(costs.c.tokens), 0)
+                   ).where(costs.c.endpoint == endpoint, costs.c.day == day.isoformat())
+        with self.engine.connect() as conn:
+            n, tokens = conn.execute(q).one()
+        return Cost(int(n), int(tokens))
+
+    def ticks(self, endpoint: str | None = None, stream: str | None = None, *,
+              since: datetime | None = None, status: str | None = None,
+              last: int | None = None) -> list[TickRecord]:
+        """Ticks in scheduled order; ``last``: only the newest ``last`` of them."""
+        q = select(ticks.c.data)
+        for col, value in ((ticks.c.endpoint, endpoint), (ticks.c.stream, stream), (ticks.c.status, status)):
+            if value is not None:
+                q = q.where(col == value)
+        if since is not None:
+            q = q.where(ticks.c.scheduled_at >= since)
+        if last is not None:
+            q = q.order_by(ticks.c.scheduled_at.desc()).limit(last)
+        else:
+            q = q.order_by(ticks.c.scheduled_at)
+        with self.engine.connect() as conn:
+            out = [TickRecord.model_validate_json(d) for (d,) in conn.execute(q)]
+        return out[::-1] if last is not None else out
+
+    def state(self, endpoint: str, stream: str) -> StateRow | None:
+        q = select(states).where(states.c.endpoint == endpoint, states.c.stream == stream)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).mappings().first()
+        return StateRow.model_validate(dict(row)) if row else None
+
+    def states(self) -> list[StateRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(states).order_by(states.c.endpoint, states.c.stream)).mappings()
+            return [StateRow.model_validate(dict(r)) for r in rows]
+
+    def transitions(self, endpoint: str | None = None) -> list[Transition]:
+        q = select(transitions.c.data).order_by(transitions.c.at, transitions.c.seq)
+        if endpoint is not None:
+            q = q.where(transitions.c.endpoint == endpoint)
+        with self.engine.connect() as conn:
+            return [Transition.model_validate_json(d) for (d,) in conn.execute(q)]
+
+    # alerts -------------------------------------------------------------
+    def alerts(self, statuses: Sequence[str] | None = None) -> list[AlertRow]:
+        q = select(alerts).order_by(alerts.c.updated_at, alerts.c.key)
+        if statuses is not None:
+            q = q.where(alerts.c.status.in_(list(statuses)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        return [AlertRow(key=r["key"], status=r["status"], attempts=r["attempts"],
+                         last_error=r["last_error"], body=orjson.loads(r["body"])) for r in rows]
+
+    def mark_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(alerts).where(alerts.c.key == key).values(
+                status=status, attempts=attempts, last_error=error[:512] if error else None,
+                updated_at=_now()))

@@ -1,0 +1,74 @@
+"""The [watch] section: strict, per-endpoint overrides, levels from durations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parity.config import ConfigError, load_config
+from parity.watch import load_watch
+
+BASE = """
+[[endpoints]]
+name = "ref"
+base_url = "http://127.0.0.1:1/v1"
+model = "m"
+reference = true
+
+[[endpoints]]
+name = "q8"
+base_url = "http://127.0.0.1:2/v1"
+model = "m"
+"""
+
+
+def _write(tmp_path: Path, watch: str) -> Path:
+    p = tmp_path / "parity.toml"
+    p.write_text(BASE + watch, encoding="utf-8")
+    return p
+
+
+def test_loads_defaults_and_overrides(tmp_path: Path) -> None:
+    p = _write(tmp_path, """
+[watch]
+arl_days = 30
+[watch.sentinel]
+period_minutes = 5
+[watch.endpoints.q8]
+period_minutes = 2
+requests_per_day = 100
+[watch.suites]
+conformance = 24
+""")
+    config, watch = load_watch(p)
+    assert [e.name for e in config.endpoints] == ["ref", "q8"]
+    assert watch.for_endpoint("ref").period_minutes == 5
+    assert watch.for_endpoint("q8").period_minutes == 2
+    assert watch.for_endpoint("q8").requests_per_day == 100
+    assert watch.for_endpoint("q8").prompts == watch.sentinel.prompts
+    assert watch.levels("ref").alarm == 30 * 288
+    assert watch.levels("q8").alarm == 30 * 720
+    assert watch.suites == {"conformance": 24}
+    # The rest of parity reads the same file.
+    assert load_config(p).candidates[0].name == "q8"
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ("[watch]\narl_dayz = 3\n", "watch.arl_dayz: unknown field"),
+    ("[watch]\njitter = 1.5\n", "watch.jitter"),
+    ("[watch]\narl_days = 1\nwarn_arl_days = 2\n", "warn_arl_days"),
+    ("[watch.endpoints.nope]\nperiod_minutes = 1\n", "unknown endpoints: nope"),
+    ("[watch.endpoints.q8]\nperiod_minutes = -1\n", "period_minutes"),
+    ("", "no [watch] section"),
+])
+def test_rejects_mistakes_clearly(tmp_path: Path, section: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_watch(_write(tmp_path, section))
+
+
+def test_alert_backoff() -> None:
+    from parity.watch import AlertPolicy
+
+    p = AlertPolicy(base_delay_s=1, max_delay_s=10)
+    assert [p.delay(n) for n in (1, 2, 3, 4, 5, 6)] == [1, 2, 4, 8, 10, 10]

@@ -1,0 +1,87 @@
+"""The sentinel's cases and its paired observations (pure: exchanges built by hand)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from parity.case import Case
+from parity.exchange import Completion, Exchange, ExchangeStatus, ToolCall
+from parity.watch import SentinelDesign, observe, observe_reference
+from parity.watch._sentinel import LOGPROB_SCALE
+
+DESIGN = SentinelDesign.make(3, canary=True, seed=1)
+
+
+def _x(endpoint: str, case: Case, *, p: float | None = None, text: str = "a b c",
+       call: str | None = None, ok: bool = True) -> Exchange:
+    logprobs: dict[str, Any] | None = None
+    if p is not None:
+        top = [{"token": "A", "logprob": math.log(p)}, {"token": "B", "logprob": math.log(1 - p)}]
+        logprobs = {"content": [{"token": "A", "logprob": math.log(p), "top_logprobs": top}]}
+    calls = [ToolCall(name=call, arguments='{"city": "Paris"}')] if call else []
+    return Exchange(status=ExchangeStatus.OK if ok else ExchangeStatus.TIMEOUT,
+                    completion=Completion(content=text, logprobs=logprobs, tool_calls=calls) if ok else None,
+                    run_id="t", endpoint=endpoint, suite="sentinel", case_id=case.id,
+                    case_hash=case.hash, request=case.body)
+
+
+def _tick(cand_p: float, ref_p: tuple[float, float] = (0.5, 0.5), cand_call: str | None = "f",
+          ok: bool = True) -> list[Exchange]:
+    out = []
+    for draw, case in enumerate(DESIGN.cases("tick", "reference", 2)):
+        d = draw // 4
+        canary = case.id.startswith("canary")
+        out.append(_x("ref", case, p=None if canary else ref_p[d], call="f" if canary else None))
+    for case in DESIGN.cases("tick", "candidate", 1):
+        canary = case.id.startswith("canary")
+        out.append(_x("cand", case, p=None if canary else cand_p, call=cand_call if canary else None, ok=ok))
+    return out
+
+
+def test_cases_are_deterministic_distinct_and_counted() -> None:
+    a = DESIGN.cases("tick", "reference", 2)
+    assert [c.id for c in a] == [f"{p}#0" for p in DESIGN.prompts] + ["canary#0"] + \
+        [f"{p}#1" for p in DESIGN.prompts] + ["canary#1"]
+    assert a == DESIGN.cases("tick", "reference", 2)
+    hashes = {c.hash for c in a + DESIGN.cases("tick", "candidate", 1) + DESIGN.cases("tock", "reference", 2)}
+    assert len(hashes) == 3 * DESIGN.requests(2) // 2 + DESIGN.requests(2)
+    assert DESIGN.requests(2) == 8
+    assert all(c.body["logprobs"] and c.body["max_tokens"] == 8 for c in a if "canary" not in c.id)
+
+
+def test_same_as_reference_observes_zero() -> None:
+    assert observe(DESIGN, _tick(0.5), "ref", "cand") == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_a_moved_candidate_observes_positive_values() -> None:
+    obs = observe(DESIGN, _tick(0.5 + LOGPROB_SCALE / 2, cand_call=None), "ref", "cand")
+    assert obs[:3] == pytest.approx([0.5, 0.5, 0.5]) and obs[3] == 1.0
+
+
+def test_reference_noise_counts_against_the_candidate_difference() -> None:
+    obs = observe(DESIGN, _tick(0.5, ref_p=(0.5, 0.5 + LOGPROB_SCALE)), "ref", "cand")
+    assert obs[:3] == [-1.0, -1.0, -1.0]
+
+
+def test_failed_answers_give_no_observation() -> None:
+    assert observe(DESIGN, _tick(0.5, ok=False), "ref", "cand") == []
+
+
+def test_black_box_when_no_logprobs() -> None:
+    design = SentinelDesign.make(2, canary=False)
+    ex = [_x("ref", c, text="a b c d") for c in design.cases("t", "reference", 2)]
+    ex += [_x("cand", c, text="a b x y") for c in design.cases("t", "candidate", 1)]
+    assert observe(design, ex, "ref", "cand") == [2 / 7, 2 / 7]  # characters: 2 of 7 differ
+
+
+def test_reference_against_its_own_past() -> None:
+    design = SentinelDesign.make(2, canary=False)
+    now = [_x("ref", c, p=0.5) for c in design.cases("now", "reference", 3)]
+    same = [_x("ref", c, p=0.5) for c in design.cases("past", "reference", 3)]
+    moved = [_x("ref", c, p=0.6) for c in design.cases("past", "reference", 3)]
+    assert observe_reference(design, now, same, "ref") == [0.0, 0.0]
+    assert observe_reference(design, now, moved, "ref") == [1.0, 1.0]
+    assert observe_reference(design, now, [], "ref") == []
