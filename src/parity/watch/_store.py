@@ -12,7 +12,6 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from parity.store import Store
-from parity.store._tables import metadata
 
 from ._detect import State, Transition
 from ._schedule import Cost
@@ -67,7 +66,6 @@ class WatchStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.engine = store.engine
-        metadata.create_all(self.engine, tables=[ticks, costs, states, transitions, alerts])
 
     def has_tick(self, tick_id: str) -> bool:
         with self.engine.connect() as conn:
