@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
+
 from parity.checks import SchemaCache
 from parity.checks._schema import InvalidSchema
 
@@ -32,8 +34,11 @@ _RANGES = (("minimum", "maximum"), ("minLength", "maxLength"), ("minItems", "max
 _REFS = ("$ref", "$dynamicRef", "$recursiveRef")
 
 
-def check_depth(body: Any, limit: int = MAX_DEPTH) -> None:
-    """400 when containers nest deeper than ``limit`` (iterative: no recursion to exhaust)."""
+def check_depth(body: Any, raw: bytes, limit: int = MAX_DEPTH) -> None:
+    """400 when containers nest deeper than ``limit`` (iterative: no recursion to exhaust).
+    ``raw`` is the body's text: with no more brackets than ``limit`` it cannot be too deep."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return
     stack: list[tuple[Any, int]] = [(body, 1)]
     while stack:
         node, depth = stack.pop()
@@ -41,6 +46,38 @@ def check_depth(body: Any, limit: int = MAX_DEPTH) -> None:
             raise bad_request(f"the body nests deeper than {limit} levels", code="too_deep")
         children = node.values() if isinstance(node, dict) else node
         stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+
+
+class ToolsDoor:
+    """``check_tools`` with its verdicts remembered: clients send the same tools again and again."""
+
+    def __init__(self, schemas: SchemaCache, maxsize: int = 1024) -> None:
+        self.schemas = schemas
+        self._seen: dict[bytes, GatewayError | None] = {}
+        self._maxsize = maxsize
+
+    def check(self, tools: Any) -> list[dict[str, Any]] | None:
+        if tools is None:
+            return None
+        try:
+            key = orjson.dumps(tools)
+        except orjson.JSONEncodeError:  # e.g. an integer past 64 bits: not a tool list anyone serves
+            raise bad_request("'tools' holds values that cannot be forwarded", param="tools") from None
+        if key in self._seen:
+            err = self._seen[key]
+        else:
+            try:
+                check_tools(tools, self.schemas)
+                err = None
+            except GatewayError as exc:
+                err = exc
+            if len(self._seen) >= self._maxsize:
+                self._seen.clear()
+            self._seen[key] = err
+        if err is not None:
+            raise GatewayError(err.status, err.message, param=err.param, code=err.code)
+        checked: list[dict[str, Any]] = tools
+        return checked
 
 
 def check_tools(tools: Any, schemas: SchemaCache) -> list[dict[str, Any]] | None:

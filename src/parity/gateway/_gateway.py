@@ -17,6 +17,7 @@ from parity.store import Store
 
 from ._blame import ENDPOINT_ONLY, Blame
 from ._config import GatewayConfig, ModelAlias
+from ._door import ToolsDoor
 from ._ejection import Ejector
 from ._events import GatewayEvents
 from ._provider import ProviderPrefs, apply_provider, wants_provider
@@ -103,6 +104,7 @@ class Gateway:
         self.router = Router(config, self.upstreams, self.stats, self.ejector, self.verdicts, clock,
                              rng or random.Random())
         self.validator = ToolValidator(s.schema_draft, {e.name: e.declared.family for e in config.endpoints})
+        self.door = ToolsDoor(self.validator.schemas)
         self.shared: SharedState = shared or MemoryState()
         self._distributed = shared is not None
         self._last_sync = float("-inf")

@@ -30,10 +30,11 @@ class GuardedProtocol(HttpToolsProtocol):
     """One connection; the settings and the per-address counts are the server's (class attributes
     of the subclass ``guarded_protocol`` makes).
 
-    The per-address cap counts *waiting* connections: open, with no request fully received
-    (new, idle between requests, or sending a head or body). Those are what a slowloris
-    client holds; a busy client's connections are being served and do not count, so a
-    batch job with many requests in flight is not cut off.
+    The per-address cap counts *waiting* connections: new ones that have not sent a whole
+    request yet, and those in the middle of sending one. That is what a slowloris client
+    holds. A busy client's connections are being served, or idle between requests (which
+    ``timeout_keep_alive_s`` bounds), and do not count: a batch job with many requests in
+    flight, or many kept-alive connections after a burst, is not cut off.
     """
 
     settings: ServerSettings
@@ -82,6 +83,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head, self._head_bytes = True, 0
+        self._wait(True)
         self._arm()
 
     def on_headers_complete(self) -> None:
@@ -92,11 +94,6 @@ class GuardedProtocol(HttpToolsProtocol):
         self._disarm()  # the request is in: the app's own timeouts take over
         self._wait(False)
         super().on_message_complete()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing():
-            self._wait(True)  # kept alive: waiting for the next request (timeout_keep_alive bounds it)
 
     def _arm(self) -> None:
         if self._deadline is None:
