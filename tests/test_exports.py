@@ -18,9 +18,11 @@ EXPORTS: dict[str, set[str]] = {
         "__version__",
     },
     "parity.checks": {
-        "DRAFTS", "ERROR_CLASSES", "FINISH_MISMATCH", "Finding", "INVALID_JSON", "InvalidSchema",
-        "MARKUP_IN_CONTENT", "SCHEMA_MISMATCH", "SchemaCache", "UNKNOWN_NAME", "check_call",
-        "check_finish_reason", "check_markup", "check_tool_calls", "parse_arguments", "tool_index",
+        "DELIMITER_LEAK", "DRAFTS", "ERROR_CLASSES", "FINISH_MISMATCH", "Finding", "INVALID_JSON",
+        "InvalidSchema", "LOCAL_REGISTRY", "MARKUP_IN_CONTENT", "SCHEMA_MISMATCH", "SchemaCache",
+        "UNKNOWN_NAME", "check_call", "check_finish_reason", "check_markup",
+        "check_reasoning_delimiters", "check_tool_calls", "markup_finding", "parse_arguments",
+        "tool_index",
     },
     "parity.client": {
         "ChatClient", "FastTransport", "InvalidBody", "RateLimiter", "RetryPolicy",
@@ -32,10 +34,16 @@ EXPORTS: dict[str, set[str]] = {
         "Script", "Sequence_", "Slow", "compliant_script", "default_script", "example_value",
         "free_port", "serve", "tampered",
     },
+    "parity.families": {
+        "CallLeak", "DelimiterLeak", "FAMILIES", "Family", "LONGEST_MARKER", "MAX_SCAN",
+        "ParsedCall", "Parser", "SPECIAL_TOKENS", "TemplateError", "coerce_arguments",
+        "coerce_value", "emitted", "ends_in_marker_start", "family", "find_call_leak",
+        "find_delimiter_leak", "marker_at", "render", "split_prose", "starts_bare",
+    },
     "parity.gateway": {
         "Candidate", "EjectionSettings", "GatewayConfig", "ModelAlias", "POLICIES", "RoutingPolicy",
         "ServerSettings", "VerifiedBounds", "binomial_tail", "create_app", "hash_key",
-        "load_gateway_config", "parse_gateway_config", "register_policy",
+        "load_gateway_config", "parse_gateway_config", "register_policy", "uvicorn_config",
     },
     "parity.report": {
         "ReportPaths", "Results", "SCHEMA_VERSION", "ScoreResults", "is_proportion", "render_html",
@@ -72,8 +80,16 @@ EXPORTS: dict[str, set[str]] = {
         "shipped_gguf",
     },
     "parity.testbed.faults": {
-        "DEFAULT_SERVER_SAMPLING", "FAULT_HEADER", "FaultConfig", "FaultMode", "FaultSpec",
-        "choose_fault", "create_app", "parse_fault_flags", "proxy_argv", "request_digest", "serve",
+        "DEFAULT_SERVER_SAMPLING", "FAULT_FAMILY_HEADER", "FAULT_HEADER", "FaultConfig",
+        "FaultMode", "FaultSpec", "choose_fault", "choose_leak_family", "create_app",
+        "parse_fault_flags", "proxy_argv", "request_digest", "serve",
+    },
+    "parity.watch": {
+        "AlertPolicy", "AlertRow", "AlertSender", "Cost", "Detector", "EndpointOverride",
+        "EndpointWatch", "Levels", "Monitor", "REFERENCE_STREAM", "SENTINEL", "SentinelDesign",
+        "State", "StateRow", "Tick", "TickOutcome", "TickRecord", "Ticks", "Transition",
+        "WatchConfig", "WatchService", "WatchStore", "alert_body", "exchange_key", "load_watch",
+        "observe", "observe_reference", "over_budget", "parse_watch",
     },
 }
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from helpers import make_config, transports
 
-import parity.suites.conformance
 from parity.fake import Answer, FakeEndpoint, HttpError, Script, compliant_script, tampered
 from parity.runner import Runner
 from parity.store import Store
@@ -116,8 +115,3 @@ def test_case_ids_and_bodies_are_unique_and_named_after_probes() -> None:
     assert all(c.id.rsplit("/", 1)[0] in names for c in suite.cases)
 
 
-def test_public_names() -> None:
-    assert set(parity.suites.conformance.__all__) == {
-        "BUDGET", "NAME", "TEST_NAME", "Assessment", "ConformanceSuite", "Probe", "Steps",
-        "default_probes", "overall",
-    }
