@@ -24,6 +24,7 @@ def gateway(
     redis_url: Annotated[
         str | None, typer.Option("--redis-url", envvar="PARITY_REDIS_URL", help="Share state via Redis.")
     ] = None,
+    dashboard: Annotated[bool, typer.Option(help="Also serve the read-only dashboard at /dashboard (needs --db).")] = False,
 ) -> None:
     """Serve the OpenAI-compatible gateway with uvicorn."""
     import uvicorn
@@ -42,10 +43,15 @@ def gateway(
 
         redis = aioredis.from_url(redis_url)
     try:
-        application = create_app(cfg, store=Store(db) if db else None, redis=redis)
+        store = Store(db) if db else None
+        application = create_app(cfg, store=store, redis=redis)
     except ConfigError as exc:  # e.g. an endpoint's api_key_env is not set
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    if dashboard and store is not None:  # the same store; live state from this very gateway
+        from .dashboard import mount_dashboard
+
+        mount_dashboard(application, store, f"http://127.0.0.1:{port}")
     _tune_gc()
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
