@@ -159,12 +159,13 @@ def _restamp(store: Store, at: datetime) -> None:
 ALARM, WARN, RECOVERY = 720.0, 27.0, 6
 
 
-def seed_ticks(store: Store, shape: Shape) -> int:
-    """Sentinel ticks for every endpoint, with states and transitions as the watch records them."""
-    ws = WatchStore(store)
+Tick4 = tuple[TickRecord, StateRow, Transition | None, list[Exchange]]
+
+
+def tick_history(shape: Shape) -> Iterator[Tick4]:
+    """Every endpoint's sentinel ticks, with the state and transition each caused, as the watch decides."""
     rng = random.Random(shape.seed + 1)
     period = timedelta(minutes=shape.tick_minutes)
-    count = 0
     for _model, ep, ref in names(shape):
         stream = REFERENCE_STREAM if ref else SENTINEL
         state, seq, quiet, stat = State.HEALTHY, 0, 0, 1.0
@@ -185,8 +186,6 @@ def seed_ticks(store: Store, shape: Shape) -> int:
                     new = State.RECOVERING if state is State.CHANGED else State.HEALTHY
                     quiet = 0
             exs = [_exchange(tick.id, ep, SENTINEL, index, at, rng, bad)]
-            for x in exs:
-                store.add_exchange(x)
             keys = [f"{x.run_id}/{x.endpoint}/{x.suite}/{x.case_hash}/{x.repeat}" for x in exs]
             history = [*history, tick.id][-24:]
             tr = None
@@ -204,9 +203,19 @@ def seed_ticks(store: Store, shape: Shape) -> int:
                              statistic=stat, state=state, exchange_keys=keys, costs={ep: (1, 21)})
             row = StateRow(endpoint=ep, stream=stream, state=state, seq=seq, quiet=quiet, tick_id=tick.id,
                            statistic=stat, updated_at=at)
-            ws.record_tick(rec, row, tr)
-            count += 1
+            yield rec, row, tr, exs
             at, index = at + period, index + 1
+
+
+def seed_ticks(store: Store, shape: Shape) -> int:
+    """Each tick through ``WatchStore.record_tick``, its exchanges through ``Store.add_exchange``."""
+    ws = WatchStore(store)
+    count = 0
+    for rec, row, tr, exs in tick_history(shape):
+        for x in exs:
+            store.add_exchange(x)
+        ws.record_tick(rec, row, tr)
+        count += 1
     return count
 
 

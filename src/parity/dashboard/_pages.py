@@ -54,8 +54,10 @@ class Pages:
         conf = self.configured.get(name)
         dec, obs = declared_vs_observed(self.q, name, conf.public_dict() if conf else None)
         now = self.clock()
-        return {"name": name, "charts": charts(self.q, [name], f), "timeline": timeline(self.q, name, f),
-                "transitions": list(reversed(self.q.transitions_in([name], f.start, f.end))),
+        rows = self.q.verdicts_in(name, f.start, f.end)
+        events = self.q.transitions_in([name], f.start, f.end)
+        return {"name": name, "charts": charts(self.q, [name], f, {name: rows}, events),
+                "timeline": timeline(name, rows), "transitions": list(reversed(events)),
                 "declared": dec, "observed": obs, "age": lambda t: age(t, now)}
 
     def compare(self, f: Filters) -> dict[str, Any]:
@@ -67,8 +69,10 @@ class Pages:
             raise FilterError("compare: name two or more endpoints (endpoint=a&endpoint=b) or a model "
                               "with two or more endpoints (model=…)")
         of = sorted({models.get(n, "model not recorded") for n in names})
-        return {"names": names, "charts": charts(self.q, names, f), "of_models": of,
-                "transitions": list(reversed(self.q.transitions_in(names, f.start, f.end)))}
+        events = self.q.transitions_in(names, f.start, f.end)
+        rows = {n: self.q.verdicts_in(n, f.start, f.end) for n in names}
+        return {"names": names, "charts": charts(self.q, names, f, rows, events), "of_models": of,
+                "transitions": list(reversed(events))}
 
     def runs(self, f: Filters) -> dict[str, Any]:
         now = self.clock()

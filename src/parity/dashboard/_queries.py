@@ -72,8 +72,8 @@ class Queries:
         t0 = int(start.timestamp())
         if self.dialect == "postgresql":
             return cast(func.floor((func.extract("epoch", col) - t0) / width_s), Integer)
-        # SQLite: strftime('%s') is whole seconds; integer division floors (values are >= 0).
-        return (cast(func.strftime("%s", col), Integer) - t0) / width_s
+        # SQLite: strftime("%s") is whole seconds; // is integer division (values are >= 0).
+        return (cast(func.strftime("%s", col), Integer) - t0) // width_s
 
     def _latency(self) -> ColumnElement[Any]:
         if self.dialect == "postgresql":

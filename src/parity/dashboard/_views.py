@@ -6,6 +6,7 @@ except sparkline SVGs made of numbers.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from parity.checks._finding import Finding
 from parity.checks.text import check_special_tokens
 from parity.exchange import Exchange
 from parity.verdict import Verdict
+from parity.watch import Transition
 
 from ._filters import Filters
 from ._live import public_url
@@ -92,9 +94,7 @@ def overview_rows(q: Queries, f: Filters, now: datetime, known: dict[str, str]
     if f.model:
         names = [n for n in names if models.get(n) == f.model]
     suites = [SENTINEL_COLUMN, *sorted({s for _, s in lv} | {s for _, s in st if s not in SENTINEL_STREAMS})]
-    width = SPARK_DAYS * 86400 // SPARK_BUCKETS
-    start = now - timedelta(days=SPARK_DAYS)
-    sparks = q.sparks(names, start, now, width)
+    sparks = spark_cache(q, names, now)
     groups: dict[str, list[OverviewRow]] = {}
     rank = {s: i for i, s in enumerate(("changed", "suspect", "recovering", "healthy"))}
     for name in names:
@@ -109,15 +109,40 @@ def overview_rows(q: Queries, f: Filters, now: datetime, known: dict[str, str]
     return suites, sorted(groups.items())
 
 
+_SPARKS: dict[tuple[str, ...], tuple[float, datetime, dict[str, dict[int, float]]]] = {}
+SPARK_TTL_S = 30.0
+
+
+def spark_cache(q: Queries, names: Sequence[str], now: datetime) -> dict[str, dict[int, float]]:
+    """Sparkline buckets, kept 30 s: they are 12 hours wide, and the query is the overview's
+    dearest (it reads every tick of 14 days). Buckets are aligned so cached ones stay valid."""
+    width = SPARK_DAYS * 86400 // SPARK_BUCKETS
+    end = datetime.fromtimestamp((int(now.timestamp()) // width + 1) * width, tz=now.tzinfo)
+    start = end - timedelta(seconds=width * SPARK_BUCKETS)
+    key = (str(id(q)), *names)
+    hit = _SPARKS.get(key)
+    if hit is not None and hit[1] == start and time.monotonic() - hit[0] < SPARK_TTL_S:
+        return hit[2]
+    data = q.sparks(names, start, end, width)
+    if len(_SPARKS) > 64:
+        _SPARKS.clear()
+    _SPARKS[key] = (time.monotonic(), start, data)
+    return data
+
+
 # endpoint and compare -------------------------------------------------------
 def _width(f: Filters) -> int:
     return max(60, int(f.span.total_seconds()) // CHART_BUCKETS)
 
 
-def charts(q: Queries, endpoints: Sequence[str], f: Filters) -> list[Chart]:
+VerdictRows = list[tuple[str, datetime, Verdict]]
+
+
+def charts(q: Queries, endpoints: Sequence[str], f: Filters, verdicts: dict[str, VerdictRows],
+           transitions: Sequence[Transition]) -> list[Chart]:
     """The key metrics over the range, one line per endpoint, each with its 95% band."""
     width, t0 = _width(f), f.start.timestamp()
-    rows = {e: [(at, v) for _, at, v in q.verdicts_in(e, f.start, f.end)] for e in endpoints}
+    rows = {e: [(at, v) for _, at, v in verdicts[e]] for e in endpoints}
     out = [Chart("statistic", "Sentinel: e-CUSUM statistic (largest per bucket, log scale)", "",
                  [statistic_line(e, t0, width, q.tick_series(e, f.start, f.end, width)) for e in endpoints],
                  log=True, note="Anytime-valid: the dashed lines are the warn and alarm levels."),
@@ -126,9 +151,8 @@ def charts(q: Queries, endpoints: Sequence[str], f: Filters) -> list[Chart]:
     for metric, title, unit in KEY_METRICS:
         out.append(Chart(metric, title + " (per verdict, 95% interval)", unit,
                          [verdict_lines(metric, e, rows[e]) for e in endpoints]))
-    levels = [t for t in q.transitions_in(endpoints, f.start, f.end)]
-    if levels:
-        out[0].thresholds = [("warn", levels[-1].warn), ("alarm", levels[-1].alarm)]
+    if transitions:
+        out[0].thresholds = [("warn", transitions[-1].warn), ("alarm", transitions[-1].alarm)]
     return out
 
 
@@ -141,9 +165,8 @@ class TimelineItem:
     endpoint: str
 
 
-def timeline(q: Queries, endpoint: str, f: Filters) -> list[TimelineItem]:
-    return [TimelineItem(at, v.suite, v.verdict.value, run, endpoint)
-            for run, at, v in reversed(q.verdicts_in(endpoint, f.start, f.end))]
+def timeline(endpoint: str, rows: VerdictRows) -> list[TimelineItem]:
+    return [TimelineItem(at, v.suite, v.verdict.value, run, endpoint) for run, at, v in reversed(rows)]
 
 
 def declared_vs_observed(q: Queries, endpoint: str, declared: dict[str, Any] | None
