@@ -19,8 +19,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
-    port = free_port()
+def serving(app: ASGIApp, port: int | None = None) -> Iterator[str]:
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
