@@ -149,7 +149,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=90)
     args = ap.parse_args()
     shape = Shape(models=10, per_model=5, days=args.days, tick_minutes=args.tick_minutes, exchange_days=3)
-    print(f"| backend | page | p50 ms [95% CI] | p99 ms [95% CI] | HTML KB | page weight KB | n |")
+    print("| backend | page | p50 ms [95% CI] | p99 ms [95% CI] | HTML KB | page weight KB | n |")
     print("|---|---|---|---|---|---|---|")
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmp:
