@@ -77,13 +77,16 @@ def _exchange(run_id: str, endpoint: str, suite: str, i: int, at: datetime, rng:
                     http_status=200, response=response, latency_s=latency, started_at=at)
 
 
+def _binomial(rng: random.Random, n: int, p: float) -> int:
+    return sum(rng.random() < p for _ in range(n))
+
+
 def _toolcall_verdict(endpoint: str, ref: bool, bad: bool, rng: random.Random, n: int = 200) -> Verdict:
-    err = rng.binomialvariate(n, 0.09 if bad else 0.02) if hasattr(rng, "binomialvariate") else int(
-        n * (0.09 if bad else 0.02))
-    calls = rng.binomialvariate(n, 0.45) if hasattr(rng, "binomialvariate") else int(n * 0.45)
+    calls = _binomial(rng, n, 0.45)
+    err = _binomial(rng, calls, 0.2 if bad else 0.04)
     agree = 0.78 if bad else 0.9 + rng.uniform(-0.02, 0.02)
     metrics: dict[str, Estimate] = {
-        "toolcall_error_rate": wilson(err, n), "propensity": wilson(calls, n),
+        "toolcall_error_rate": wilson(err, calls), "propensity": wilson(calls, n),
         "schema_accuracy": wilson(calls - err // 2, calls)}
     if not ref:
         metrics["trigger_agreement"] = Estimate(value=agree, low=agree - 0.04, high=min(1.0, agree + 0.04),
@@ -109,9 +112,13 @@ def _equality_verdict(endpoint: str, ref: bool, bad: bool, rng: random.Random, n
 
 
 def _bad(endpoint: str, at: datetime, shape: Shape) -> bool:
-    """Drifting endpoints are changed from 9 to 5 days before the end."""
-    end = NOW
-    return drifting(endpoint) and end - timedelta(days=9) <= at < end - timedelta(days=5)
+    """Drifting endpoints of even models changed from 9 to 5 days before the end (and recovered);
+    those of odd models changed 2 days before the end and still are."""
+    if not drifting(endpoint):
+        return False
+    if int(endpoint[1:].split("-")[0]) % 2 == 0:
+        return NOW - timedelta(days=9) <= at < NOW - timedelta(days=5)
+    return at >= NOW - timedelta(days=2)
 
 
 def seed_runs(store: Store, shape: Shape) -> None:

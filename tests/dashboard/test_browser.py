@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import sync_playwright
 
+from parity.config import EndpointConfig
 from parity.dashboard import create_dashboard
 from parity.store import Store
 
-from .history import NOW
+from .history import HOSTILE, NOW
 from .serve import serving
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,7 +37,9 @@ RANGE = "range=30d"
 def base(seeded_db: Path) -> Iterator[str]:
     store = Store(str(seeded_db))
     try:
-        with serving(create_dashboard(store, clock=lambda: NOW)) as url:
+        # one configured endpoint with no history at all: "never verified"
+        fresh = EndpointConfig(name="m1-new", base_url="http://127.0.0.1:9/v1", model="org/model-1")
+        with serving(create_dashboard(store, clock=lambda: NOW, endpoints=[fresh])) as url:
             yield url
     finally:
         store.close()
@@ -43,8 +47,7 @@ def base(seeded_db: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
+    with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
@@ -92,9 +95,11 @@ def tab(browser: Any) -> Iterator[Page]:
 def test_overview_loads_and_filters(tab: Page, base: str) -> None:
     tab.open(f"{base}/?{RANGE}")
     rows = tab.page.locator("table.overview tbody tr")
-    assert rows.count() == 6
-    assert tab.page.locator("svg.spark polyline").count() >= 5
+    assert rows.count() == 7
+    assert tab.page.locator("svg.spark polyline").count() == 6  # the fresh one has no ticks
     assert tab.page.locator(".state.healthy").count() > 0
+    assert tab.page.locator("tr.row-changed a.endpoint-link").all_inner_texts() == ["m1-p1"]
+    assert tab.page.locator("tr", has_text="m1-new").locator(".state.never").count() >= 1
     tab.shot("overview-desktop")
     # filters in the URL: only the endpoints asked for
     tab.open(f"{base}/?{RANGE}&endpoint=m0-p1,m1-ref")
@@ -157,7 +162,7 @@ def test_hostile_output_renders_as_text(tab: Page, base: str) -> None:
     tab.page.wait_for_load_state("load")
     text = tab.page.locator("main").inner_text()
     assert "<script>window.__pwned=1</script>" in text
-    assert "<img src=x onerror=" in text
+    assert tab.page.locator("pre.answer").first.inner_text() == HOSTILE
     assert tab.page.evaluate("() => window.__pwned") is None
     assert tab.page.locator("main img").count() == 0
     tab.shot("evidence-verdict")

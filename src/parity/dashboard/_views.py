@@ -208,6 +208,7 @@ class ExchangeView:
     error: str
     findings: list[Finding] = field(default_factory=list)
     latency: str = ""
+    answer: str = ""  # the answer's text as the model wrote it
 
 
 def _text(value: Any) -> str:
@@ -234,7 +235,8 @@ def exchange_view(x: Exchange) -> ExchangeView:
     return ExchangeView(key=f"{x.run_id}/{x.endpoint}/{x.suite}/{x.case_hash}/{x.repeat}",
                         status=x.status.value + (f" (HTTP {x.http_status})" if x.http_status else ""),
                         request=_text(x.request), response=_text(body), error=x.error or "",
-                        findings=findings(x), latency=f"{x.latency_s:.3f} s")
+                        findings=findings(x), latency=f"{x.latency_s:.3f} s",
+                        answer=_text(x.completion.content) if x.completion and x.completion.content else "")
 
 
 def verdict_excerpts(v: Verdict) -> list[str]:

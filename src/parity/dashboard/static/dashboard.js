@@ -22,6 +22,7 @@
     var data = [spec.x];
     var series = [{ label: "time (UTC)" }];
     var bands = [];
+    var hidden = [];  // the band edges: drawn, but not listed in the legend
     var value = fmt(spec.unit);
     spec.series.forEach(function (s, i) {
       var color = COLORS[i % COLORS.length];
@@ -30,6 +31,7 @@
       series.push({ label: s.label, stroke: color, width: 2, spanGaps: true, value: value,
                     points: { show: spec.x.length < 60 } });
       if (s.band) {
+        hidden.push(data.length, data.length + 1);
         data.push(s.hi, s.lo);
         series.push({ label: s.label + " 95% high", stroke: withAlpha(color, 0.35), width: 1, spanGaps: true, value: value },
                     { label: s.label + " 95% low", stroke: withAlpha(color, 0.35), width: 1, spanGaps: true, value: value });
@@ -48,7 +50,8 @@
         axes: [{}, { values: function (u, vals) { return vals.map(function (v) { return value(u, v); }); }, size: 64 }],
         tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); }
       },
-      data: data
+      data: data,
+      hidden: hidden
     };
   }
 
@@ -60,7 +63,10 @@
       if (!block) return;
       var spec = JSON.parse(block.textContent);
       var b = build(spec, el.clientWidth || 320);
-      plots.push({ el: el, plot: new uPlot(b.opts, b.data, el) });
+      var plot = new uPlot(b.opts, b.data, el);
+      var rows = plot.root.querySelectorAll(".u-legend .u-series");
+      b.hidden.forEach(function (i) { if (rows[i]) rows[i].classList.add("band-edge"); });
+      plots.push({ el: el, plot: plot });
     });
     var pending = null;
     window.addEventListener("resize", function () {
