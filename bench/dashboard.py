@@ -1,6 +1,7 @@
 """Dashboard: server time and page weight over 50 endpoints × 90 days of history.
 
     .venv/bin/python bench/dashboard.py [--backends sqlite,postgres] [--requests 200] [--tick-minutes 30]
+        [--sqlite-path FILE] [--seed-only | --reuse]
 
 The history is synthetic (tests/dashboard/history.py: 10 models × 5 endpoints,
 daily runs with a toolcall and an equality verdict per endpoint, a sentinel
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import re
 import sys
 import tempfile
@@ -52,13 +54,21 @@ SCHEMA = "parity_bench_dashboard"
 BATCH = 5000
 
 
-def pg_url() -> str:
+def pg_url(fresh: bool) -> str:
     import psycopg
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        conn.execute(f"CREATE SCHEMA {SCHEMA}")
+        if fresh:
+            conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     return f"{PG}?options=-csearch_path%3D{SCHEMA}"
+
+
+def seeded(store: Store) -> bool:
+    from sqlalchemy import func, select
+
+    with store.engine.connect() as conn:
+        return bool(conn.execute(select(func.count()).select_from(ticks)).scalar())
 
 
 def _rows(rec: Any, exs: list[Any]) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -147,17 +157,31 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--tick-minutes", type=int, default=30)
     ap.add_argument("--days", type=int, default=90)
+    ap.add_argument("--sqlite-path", help="Keep the SQLite store here (default: a temporary file).")
+    ap.add_argument("--reuse", action="store_true", help="Measure the stores a previous run seeded.")
+    ap.add_argument("--seed-only", action="store_true")
     args = ap.parse_args()
     shape = Shape(models=10, per_model=5, days=args.days, tick_minutes=args.tick_minutes, exchange_days=3)
     print("| backend | page | p50 ms [95% CI] | p99 ms [95% CI] | HTML KB | page weight KB | n |")
     print("|---|---|---|---|---|---|---|")
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            url = str(Path(tmp) / "bench.db") if backend == "sqlite" else pg_url()
-            print(f"seeding {backend}: 50 endpoints × {args.days} days, a tick every {args.tick_minutes} min",
-                  file=sys.stderr, flush=True)
+            if backend == "sqlite":
+                url = args.sqlite_path or str(Path(tmp) / "bench.db")
+                if not args.reuse and Path(url).exists():
+                    Path(url).unlink()
+            else:
+                url = pg_url(fresh=not args.reuse)
             store = Store(url)
-            seed(store, shape)
+            if not (args.reuse and seeded(store)):
+                print(f"seeding {backend}: 50 endpoints × {args.days} days, a tick every {args.tick_minutes} min",
+                      file=sys.stderr, flush=True)
+                seed(store, shape)
+            if args.seed_only:
+                store.close()
+                continue
+            print(f"{backend}: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the start",
+                  file=sys.stderr, flush=True)
             with serving(create_dashboard(store, clock=lambda: NOW)) as base:
                 for name, path in PAGES:
                     m = measure(base, path, args.requests)

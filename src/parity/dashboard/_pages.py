@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from ._views import (
 __all__ = ["Pages"]
 
 MAX_RUNS = 100
+MODELS_TTL_S = 30.0
 
 
 class Pages:
@@ -37,13 +39,18 @@ class Pages:
         self.token_hashes = token_hashes
         self.configured = {e.name: e for e in endpoints}
         self.clock = clock
+        self._recorded: tuple[float, dict[str, str]] | None = None
 
-    def _known(self) -> dict[str, str]:
-        return {n: e.model for n, e in self.configured.items()}
+    def _models(self) -> dict[str, str]:
+        """Endpoint -> model id: configured, else as the newest runs recorded (re-read every 30 s)."""
+        now = time.monotonic()
+        if self._recorded is None or now - self._recorded[0] > MODELS_TTL_S:
+            self._recorded = (now, self.q.models())
+        return {**self._recorded[1], **{n: e.model for n, e in self.configured.items()}}
 
     def overview(self, f: Filters) -> dict[str, Any]:
         now = self.clock()
-        suites, groups = overview_rows(self.q, f, now, self._known())
+        suites, groups = overview_rows(self.q, f, now, self._models(), list(self.configured))
         return {"suites": suites, "groups": groups, "age": lambda t: age(t, now),
                 "models": sorted({m for m, _ in groups})}
 
@@ -62,7 +69,7 @@ class Pages:
 
     def compare(self, f: Filters) -> dict[str, Any]:
         names = list(f.endpoints)
-        models = {**self.q.models(), **self._known()}
+        models = self._models()
         if f.model and not names:
             names = sorted(n for n, m in models.items() if m == f.model)
         if len(names) < 2:

@@ -25,7 +25,7 @@ from parity.verdict import Verdict
 from parity.watch import REFERENCE_STREAM, SENTINEL, Transition
 from parity.watch._tables import states, ticks, transitions
 
-__all__ = ["LatestVerdict", "Queries", "StateCell", "utc"]
+__all__ = ["LatestVerdict", "Queries", "StateCell", "VerdictPoint", "utc"]
 
 SENTINEL_STREAMS = (SENTINEL, REFERENCE_STREAM)
 MAX_VERDICTS = 500
@@ -44,6 +44,17 @@ class LatestVerdict:
     run_id: str
     outcome: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class VerdictPoint:
+    """A stored verdict as charts and timelines need it: metrics as stored (Estimate fields)."""
+
+    run_id: str
+    at: datetime
+    suite: str
+    outcome: str
+    metrics: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -154,15 +165,20 @@ class Queries:
         with self.engine.connect() as conn:
             return [(int(k), int(n), float(m), float(m2)) for k, n, m, m2 in conn.execute(q) if n]
 
-    def verdicts_in(self, endpoint: str, start: datetime, end: datetime) -> list[tuple[str, datetime, Verdict]]:
-        """(run id, stored at, verdict), oldest first; the newest ``MAX_VERDICTS`` of the range."""
-        q = (select(verdicts.c.run_id, verdicts.c.created_at, verdicts.c.data)
+    def verdicts_in(self, endpoint: str, start: datetime, end: datetime) -> list[VerdictPoint]:
+        """The range's verdicts, oldest first; the newest ``MAX_VERDICTS`` of the range."""
+        q = (select(verdicts.c.run_id, verdicts.c.created_at, verdicts.c.suite, verdicts.c.verdict,
+                    verdicts.c.data)
              .where(verdicts.c.endpoint == endpoint, verdicts.c.created_at >= start,
                     verdicts.c.created_at < end)
              .order_by(verdicts.c.created_at.desc(), verdicts.c.id.desc()).limit(MAX_VERDICTS))
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
-        return [(r, utc(at), Verdict.model_validate_json(d)) for r, at, d in reversed(rows)]
+        out = []
+        for r, at, suite, outcome, d in reversed(rows):
+            metrics = orjson.loads(d).get("metrics")  # only the metrics: a full Verdict costs 10x more
+            out.append(VerdictPoint(r, utc(at), suite, outcome, metrics if isinstance(metrics, dict) else {}))
+        return out
 
     def transitions_in(self, endpoints: Iterable[str], start: datetime, end: datetime) -> list[Transition]:
         if not self.has_watch:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from parity.verdict import Estimate, Verdict
+from parity.verdict import Estimate
 
 __all__ = ["KEY_METRICS", "Chart", "Line", "align", "latency_line", "sparkline_svg", "statistic_line",
            "verdict_lines"]
@@ -85,12 +85,20 @@ def align(chart: Chart) -> dict[str, Any]:
             "thresholds": [{"label": k, "y": v} for k, v in chart.thresholds]}
 
 
-def verdict_lines(metric: str, label: str, rows: Iterable[tuple[datetime, Verdict]]) -> Line:
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def verdict_lines(metric: str, label: str, rows: Iterable[tuple[datetime, dict[str, Any]]]) -> Line:
+    """One point per verdict that measured ``metric``; ``rows``: (time, the verdict's metrics as stored)."""
     line = Line(label)
-    for at, v in rows:
-        est = v.metrics.get(metric)
-        if est is not None and est.value is not None:
-            line.points.append((at.timestamp(), est.value, est.low, est.high, est.n))
+    for at, metrics in rows:
+        est = metrics.get(metric)
+        value = _num(est.get("value")) if isinstance(est, dict) else None
+        if isinstance(est, dict) and value is not None:
+            n = est.get("n")
+            line.points.append((at.timestamp(), value, _num(est.get("low")), _num(est.get("high")),
+                                n if isinstance(n, int) else 0))
     return line
 
 

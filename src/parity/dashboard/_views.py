@@ -25,7 +25,7 @@ from parity.watch import Transition
 
 from ._filters import Filters
 from ._live import public_url
-from ._queries import SENTINEL_STREAMS, LatestVerdict, Queries, StateCell
+from ._queries import SENTINEL_STREAMS, LatestVerdict, Queries, StateCell, VerdictPoint
 from ._series import KEY_METRICS, Chart, latency_line, sparkline_svg, statistic_line, verdict_lines
 
 __all__ = ["Cell", "ExchangeView", "OverviewRow", "age", "exchange_view", "overview_rows"]
@@ -83,12 +83,11 @@ def _cell(suite: str, endpoint: str, st: dict[tuple[str, str], StateCell],
     return Cell(suite, "not watched" if verdict is not None else NEVER, None, verdict)
 
 
-def overview_rows(q: Queries, f: Filters, now: datetime, known: dict[str, str]
+def overview_rows(q: Queries, f: Filters, now: datetime, models: dict[str, str], configured: Sequence[str]
                   ) -> tuple[list[str], list[tuple[str, list[OverviewRow]]]]:
-    """Suite columns, and rows grouped by model; ``known``: endpoint -> model from the configuration."""
+    """Suite columns, and rows grouped by model (``models``: endpoint -> model id)."""
     st, lv = q.states(), q.latest_verdicts()
-    models = {**q.models(), **known}
-    names = sorted(set(q.endpoint_names()) | set(known))
+    names = sorted(set(q.endpoint_names()) | set(configured))
     if f.endpoints:
         names = [n for n in names if n in f.endpoints]
     if f.model:
@@ -135,14 +134,14 @@ def _width(f: Filters) -> int:
     return max(60, int(f.span.total_seconds()) // CHART_BUCKETS)
 
 
-VerdictRows = list[tuple[str, datetime, Verdict]]
+VerdictRows = list[VerdictPoint]
 
 
 def charts(q: Queries, endpoints: Sequence[str], f: Filters, verdicts: dict[str, VerdictRows],
            transitions: Sequence[Transition]) -> list[Chart]:
     """The key metrics over the range, one line per endpoint, each with its 95% band."""
     width, t0 = _width(f), f.start.timestamp()
-    rows = {e: [(at, v) for _, at, v in verdicts[e]] for e in endpoints}
+    rows = {e: [(p.at, p.metrics) for p in verdicts[e]] for e in endpoints}
     out = [Chart("statistic", "Sentinel: e-CUSUM statistic (largest per bucket, log scale)", "",
                  [statistic_line(e, t0, width, q.tick_series(e, f.start, f.end, width)) for e in endpoints],
                  log=True, note="Anytime-valid: the dashed lines are the warn and alarm levels."),
@@ -166,7 +165,7 @@ class TimelineItem:
 
 
 def timeline(endpoint: str, rows: VerdictRows) -> list[TimelineItem]:
-    return [TimelineItem(at, v.suite, v.verdict.value, run, endpoint) for run, at, v in reversed(rows)]
+    return [TimelineItem(p.at, p.suite, p.outcome, p.run_id, endpoint) for p in reversed(rows)]
 
 
 def declared_vs_observed(q: Queries, endpoint: str, declared: dict[str, Any] | None
