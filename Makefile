@@ -4,6 +4,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PARITY := $(VENV)/bin/parity
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The dashboard's chart library, from the npm registry, pinned (not committed; the wheel ships it).
+UPLOT  := 1.6.32
+UPLOT_SHA256 := 4b8a8191e425658e3ea8c8c1314b0fc679c861ee3a1af2b20c7b16ba50b5133d
+VENDOR := src/parity/dashboard/static/vendor
 
 .PHONY: install demo test test-unit test-integration lint bench clean
 
@@ -17,7 +21,16 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+$(VENDOR)/.uplot-$(UPLOT):
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	cd $(VENDOR) && npm pack --silent uplot@$(UPLOT) >/dev/null \
+	  && echo "$(UPLOT_SHA256)  uplot-$(UPLOT).tgz" | sha256sum -c --quiet \
+	  && tar xzf uplot-$(UPLOT).tgz \
+	  && cp package/dist/uPlot.iife.min.js package/dist/uPlot.min.css package/LICENSE . \
+	  && rm -rf package uplot-$(UPLOT).tgz
+	touch $@
+
+install: $(STAMP) $(VENDOR)/.uplot-$(UPLOT)
 
 demo: install
 	$(PARITY) demo

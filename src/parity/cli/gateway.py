@@ -35,6 +35,7 @@ def gateway(
         "--otel/--no-otel", help="Export traces over OTLP (the otel extra; configured by the standard "
                                  "OTEL_EXPORTER_OTLP_* variables). On by default when OTEL_EXPORTER_OTLP_ENDPOINT "
                                  "or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set.")] = False,
+    dashboard: Annotated[bool, typer.Option(help="Also serve the read-only dashboard at /dashboard (needs --db).")] = False,
 ) -> None:
     """Serve the OpenAI-compatible gateway with uvicorn."""
     import uvicorn
@@ -59,11 +60,16 @@ def gateway(
 
         redis = aioredis.from_url(redis_url)
     try:
-        application = create_app(cfg, store=Store(db) if db else None, redis=redis)
+        store = Store(db) if db else None
+        application = create_app(cfg, store=store, redis=redis)
     except ConfigError as exc:  # e.g. an endpoint's api_key_env is not set
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     _observability(application, access_log, otel)
+    if dashboard and store is not None:  # the same store; live state from this very gateway
+        from .dashboard import mount_dashboard
+
+        mount_dashboard(application, store, f"http://127.0.0.1:{port}")
     _tune_gc()
     # connection limits (keep-alive, request and head timeouts, per-address cap) come from [server]
     uvicorn.Server(uvicorn_config(application, cfg.server, host, port)).run()

@@ -36,6 +36,7 @@ def _root(
 # Commands live one per module; each module registers itself on ``app``.
 for _module in ("verify", "report", "score", "demo", "watch"):
     importlib.import_module(f"parity.cli.{_module}").register(app)
+importlib.import_module("parity.cli.dashboard").register(app)
 
 # Sub-apps of optional capabilities: present when their module is.
 for _module, _name, _help in (

@@ -24,6 +24,8 @@ def watch(
                                      help="parity.toml with endpoints and a [watch] section."),
     db: str = typer.Option(None, "--db", help="Store: a SQLite path or a database URL."),
     once: bool = typer.Option(False, "--once", help="Run the ticks due now, deliver alerts, exit."),
+    dashboard_port: int = typer.Option(None, "--dashboard-port", help="Also serve the dashboard on "
+                                       "http://127.0.0.1:PORT/dashboard while watching."),
 ) -> None:
     """Run the sentinels on their schedules, detect changes, record them and alert."""
     from parity.watch import load_watch
@@ -41,7 +43,9 @@ def watch(
         with config_errors():
             service = WatchService(config, wconf, store, keys=keys)
         service.alerts = AlertSender(service.store, wconf.alerts, url)
-        asyncio.run(_main(service, service.alerts, once))
+        from .dashboard import alongside
+
+        asyncio.run(alongside(_main(service, service.alerts, once), store, dashboard_port, config.endpoints))
         if once:
             _print_states(service)
     finally:
