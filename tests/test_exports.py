@@ -29,6 +29,9 @@ EXPORTS: dict[str, set[str]] = {
         "StaleConnection", "StreamAssembler", "StreamError", "default_transport", "iter_sse_data",
         "parse_completion", "parse_retry_after", "tls_context",
     },
+    "parity.dashboard": {
+        "CSP", "DashboardError", "Live", "LiveSource", "check_vendor", "create_dashboard",
+    },
     "parity.fake": {
         "Answer", "Behavior", "Call", "CompliantScript", "FakeEndpoint", "Garbage", "HttpError",
         "Script", "Sequence_", "Slow", "compliant_script", "default_script", "example_value",
