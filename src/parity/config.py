@@ -29,6 +29,18 @@ class Declared(BaseModel):
     context_length: int | None = Field(default=None, gt=0)
 
 
+class Price(BaseModel):
+    """What the provider charges, in USD per million tokens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: float = Field(ge=0, description="USD per million prompt tokens.")
+    output: float = Field(ge=0, description="USD per million completion tokens.")
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.input + completion_tokens * self.output) / 1e6
+
+
 class EndpointConfig(BaseModel):
     """One deployment of one model."""
 
@@ -46,6 +58,7 @@ class EndpointConfig(BaseModel):
     timeout_s: float = Field(default=120.0, gt=0)
     max_attempts: int = Field(default=4, ge=1, le=20)
     declared: Declared = Field(default_factory=Declared)
+    price: Price | None = None
 
     @field_validator("base_url")
     @classmethod

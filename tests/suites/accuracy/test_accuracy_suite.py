@@ -65,9 +65,9 @@ async def test_worse_candidate_fails_early_and_same_is_not_failed(store: Store) 
     assert by["same"].metrics["difference_anytime"].low <= 0 <= by["same"].metrics["difference_anytime"].high  # type: ignore[operator]
 
 
-async def test_resumed_run_takes_the_same_decision(store: Store) -> None:
+async def test_same_seed_same_requests_same_decision(store: Store) -> None:
     first, _ = await _run(store, {"worse": 0.5}, seed=2)
-    again, apps = await _run(store, {"worse": 0.5}, seed=2)
+    again, _ = await _run(store, {"worse": 0.5}, seed=2)
     a = next(v for v in first.verdicts if v.endpoint == "worse")
     b = next(v for v in again.verdicts if v.endpoint == "worse")
     assert (a.verdict, a.requests, a.e_value) == (b.verdict, b.requests, b.e_value)

@@ -40,6 +40,7 @@ from parity.testbed.faults._stream import (
     rechunk,
     render_sse,
 )
+from parity.testbed.faults._throttle import throttled
 from parity.testbed.faults._toolcalls import apply_response_fault, ensure_tool_call
 
 logger = logging.getLogger("parity.testbed.faults")
@@ -99,8 +100,12 @@ class _Proxy:
     async def forward(self, request: Request, content: bytes, fault: FaultMode | None) -> Response:
         """Stream the upstream's answer back as it arrives."""
         upstream = await self._send(request, content, stream=True)
+        raw = upstream.aiter_raw()
+        if self.config.throttle is not None:
+            sse = upstream.headers.get("content-type", "").startswith("text/event-stream")
+            raw = throttled(raw, self.config.throttle, sse)
         return StreamingResponse(
-            upstream.aiter_raw(),
+            raw,
             status_code=upstream.status_code,
             headers=self._headers(upstream, fault),
             background=BackgroundTask(upstream.aclose),

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from parity.testbed.faults._throttle import Throttle
+
 
 class FaultMode(StrEnum):
     """The starred rows of FAILURE-MODES.md, by the name of the check that should catch them."""
@@ -73,6 +75,7 @@ class FaultConfig(BaseModel):
         default=False, description="Add an x-parity-fault header naming the injected fault."
     )
     timeout_s: float = Field(default=600.0, gt=0)
+    throttle: Throttle | None = Field(default=None, description="Slow every answer (speed tests).")
 
     @model_validator(mode="after")
     def _rates(self) -> FaultConfig:
