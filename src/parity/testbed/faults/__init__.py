@@ -17,6 +17,7 @@ from parity.testbed.faults._config import (
     request_digest,
 )
 from parity.testbed.faults._serve import proxy_argv, serve
+from parity.testbed.faults._throttle import Throttle
 
 __all__ = [
     "DEFAULT_SERVER_SAMPLING",
@@ -24,6 +25,7 @@ __all__ = [
     "FaultConfig",
     "FaultMode",
     "FaultSpec",
+    "Throttle",
     "choose_fault",
     "create_app",
     "parse_fault_flags",
