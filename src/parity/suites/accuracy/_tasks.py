@@ -20,6 +20,7 @@ names the file and the line.
 from __future__ import annotations
 
 import importlib.util
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -168,8 +169,8 @@ def load_tasks(spec: str) -> list[Task]:
         tasks = _parity_tasks(Path(spec))
     if not tasks:
         raise ValueError(f"task set {spec!r} is empty")
-    ids = [t.id for t in tasks]
-    if len(set(ids)) != len(ids):
-        dupes = sorted({i for i in ids if ids.count(i) > 1})[:5]
+    counts = Counter(t.id for t in tasks)
+    if len(counts) != len(tasks):
+        dupes = sorted(i for i, c in counts.items() if c > 1)[:5]
         raise ValueError(f"task set {spec!r}: ids must be unique (repeated: {', '.join(dupes)})")
     return tasks
