@@ -38,5 +38,6 @@ def test_each_verdict_gains_its_spend() -> None:
     out = annotate_usage([v], {"a": [_ex(1000, 100)]}, cfg.endpoints)
     assert out[0].metrics["tokens_prompt"].value == 1000
     assert out[0].metrics["cost_usd"].value == pytest.approx(0.0012)
+    assert out[0].metrics["latency_s.p50"].n == 1 and "ttft_s.p50" not in out[0].metrics
     bare = annotate_usage([v], {"a": [_ex(1000, 100)]}, make_config("a", "b").endpoints)
     assert "cost_usd" not in bare[0].metrics

@@ -1,9 +1,12 @@
-"""Tokens and money a run spent, per endpoint and per verdict (pure).
+"""Tokens, money and time a run spent, per endpoint and per verdict (pure).
 
 Counts come from each answer's ``usage`` as the endpoint reported it (the
 billable figure); answers without ``usage`` are counted as unreported, never
 guessed. Money is ``tokens × price`` when the endpoint's configuration states a
-price (USD per million tokens); without one it is left out, not zero.
+price (USD per million tokens); without one it is left out, not zero. Every
+exchange is also a speed measurement: the median latency (and TTFT, for
+streamed answers) of the verdict's exchanges, all input lengths together; the
+speed suite breaks them down by input length.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 
 from parity.config import EndpointConfig, Price
 from parity.exchange import Exchange
+from parity.stats.quantiles import quantile_ci
 from parity.verdict import Estimate, Verdict
 
 __all__ = ["Usage", "annotate_usage", "usage"]
@@ -59,12 +63,24 @@ def usage_metrics(u: Usage, price: Price | None) -> dict[str, Estimate]:
     return out
 
 
+def time_metrics(exchanges: Sequence[Exchange]) -> dict[str, Estimate]:
+    answered = [x for x in exchanges if x.ok]
+    out = {}
+    if answered:
+        out["latency_s.p50"] = quantile_ci([x.latency_s for x in answered], 0.5)
+    ttfts = [x.ttft_s for x in answered if x.streamed and x.ttft_s is not None]
+    if ttfts:
+        out["ttft_s.p50"] = quantile_ci(ttfts, 0.5)
+    return out
+
+
 def annotate_usage(verdicts: Sequence[Verdict], exchanges: Mapping[str, Sequence[Exchange]],
                    endpoints: Sequence[EndpointConfig]) -> list[Verdict]:
     """Each verdict with what its suite spent on its endpoint added to its metrics."""
     prices = {e.name: e.price for e in endpoints}
     out = []
     for v in verdicts:
-        extra = usage_metrics(usage(exchanges.get(v.endpoint, ())), prices.get(v.endpoint))
+        mine = exchanges.get(v.endpoint, ())
+        extra = {**usage_metrics(usage(mine), prices.get(v.endpoint)), **time_metrics(mine)}
         out.append(v.model_copy(update={"metrics": {**v.metrics, **extra}}))
     return out
