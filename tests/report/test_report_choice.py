@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from parity.report import render_html, render_markdown, results_json
 from parity.verdict import Estimate, Outcome, Verdict
-from parity.verdict import TestResult as Test
+from parity.verdict import TestResult as Check
 
 from .report_samples import make_run
 
@@ -18,7 +18,7 @@ def _verdicts() -> list[Verdict]:
                                 "tokens_prompt": Estimate(value=4000, n=80),
                                 "tokens_completion": Estimate(value=800, n=80),
                                 "cost_usd": Estimate(value=0.0123, n=80)},
-                       tests=[Test(name="item_spread",
+                       tests=[Check(name="item_spread",
                                          detail={"item_spread": [0.0, 0.25, value, 0.75, 1.0]})])
 
     speed = Verdict(endpoint="q8", suite="speed", verdict=Outcome.PASS, test="t", alpha=0.05, requests=30,
