@@ -86,7 +86,7 @@ def _cached_scores(cache: Path, variant: str, suite: AccuracySuite, bodies: list
 async def pools(urls: dict[str, str], suite: AccuracySuite, pool: int, seed: int, cache: Path
                 ) -> dict[str, dict[str, list[float]]]:
     """Each of reference and replica answers every item ``pool`` times (cached)."""
-    big = AccuracySuite(tasks=suite.tasks, k=pool, batch=suite.batch)
+    big = AccuracySuite(tasks=suite.tasks, k=pool, batch=suite.batch, limit=suite.limit)
     from parity.config import RunSettings
 
     plan = big.plan(RunSettings(seed=seed))

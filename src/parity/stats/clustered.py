@@ -36,11 +36,11 @@ def clustered_mean(scores: Scores, level: float = 0.95) -> Estimate:
     Assumes items drawn independently from a population of items; the
     interval covers the *population* accuracy, so it does not shrink to zero
     however many repeats are drawn (the item-to-item spread remains). ``n`` is
-    the number of items.
+    the number of items. Scores are in ``[0, 1]``; the interval is clipped to it.
     """
     means = item_means(scores)
     est = mean_ci(list(means.values()), level)
-    return est.model_copy(update={"method": "item-clustered t"})
+    return _clipped(est, 0.0, 1.0, "item-clustered t")
 
 
 def paired_item_diff(reference: Scores, candidate: Scores, level: float = 0.95) -> Estimate:
@@ -51,7 +51,14 @@ def paired_item_diff(reference: Scores, candidate: Scores, level: float = 0.95) 
     ref, cand = item_means(reference), item_means(candidate)
     diffs = [cand[i] - ref[i] for i in ref if i in cand]
     est = mean_ci(diffs, level)
-    return est.model_copy(update={"method": "paired by item, t"})
+    return _clipped(est, -1.0, 1.0, "paired by item, t")
+
+
+def _clipped(est: Estimate, lo: float, hi: float, method: str) -> Estimate:
+    """Scores lie in [0, 1]: an interval past the possible range says nothing more there."""
+    low = None if est.low is None else max(est.low, lo)
+    high = None if est.high is None else min(est.high, hi)
+    return est.model_copy(update={"low": low, "high": high, "method": method})
 
 
 class ItemSpread(tuple[float, float, float, float, float]):
