@@ -38,7 +38,7 @@ from parity.config import parse_config
 from parity.runner import Runner
 from parity.stats import wilson
 from parity.store import Store
-from parity.suites.accuracy import AccuracySuite, Design, decide, score
+from parity.suites.accuracy import AccuracySuite, Design, Sampling, decide, score
 from parity.suites.equality import EqualitySuite
 from parity.suites.speed import SpeedSuite
 from parity.verdict import Verdict
@@ -166,9 +166,11 @@ def report(acc: dict[str, Verdict], eq: dict[str, Verdict], calib: dict[str, Any
 
 
 async def measure(args: argparse.Namespace, urls: dict[str, str]) -> dict[str, Any]:
-    suite = AccuracySuite(tasks=args.tasks, k=args.k, limit=args.limit)
+    suite = AccuracySuite(tasks=args.tasks, k=args.k, limit=args.limit,
+                          sampling=Sampling(temperature=args.temperature))
     with tempfile.TemporaryDirectory() as tmp:
-        verdicts = await same_run(urls, args.variants, [suite, EqualitySuite()], args.seed, args.cache, Path(tmp))
+        suites = [suite] if args.no_equality else [suite, EqualitySuite()]
+        verdicts = await same_run(urls, args.variants, suites, args.seed, args.cache, Path(tmp))
         print("accuracy + equality run: done", flush=True)
         calib: dict[str, Any] = {}
         if args.calibration_runs and "replica" in args.variants:
@@ -195,6 +197,8 @@ def main() -> None:
     ap.add_argument("--tasks", default="builtin")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--k", type=int, default=8)
+    ap.add_argument("--temperature", type=float, default=0.7)
+    ap.add_argument("--no-equality", action="store_true", help="accuracy suite alone")
     ap.add_argument("--pool", type=int, default=16)
     ap.add_argument("--calibration-runs", type=int, default=200)
     ap.add_argument("--speed-per-length", type=int, default=8)
