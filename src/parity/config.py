@@ -30,6 +30,18 @@ class Declared(BaseModel):
     family: str | None = Field(default=None, description="Chat-format family (parity.families), e.g. 'qwen3'.")
 
 
+class Price(BaseModel):
+    """What the provider charges, in USD per million tokens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: float = Field(ge=0, description="USD per million prompt tokens.")
+    output: float = Field(ge=0, description="USD per million completion tokens.")
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.input + completion_tokens * self.output) / 1e6
+
+
 class EndpointConfig(BaseModel):
     """One deployment of one model."""
 
@@ -51,6 +63,7 @@ class EndpointConfig(BaseModel):
     verify: bool = True
     ca_bundle: str | None = None
     declared: Declared = Field(default_factory=Declared)
+    price: Price | None = None
 
     @field_validator("base_url")
     @classmethod

@@ -25,6 +25,7 @@ from parity._version import __version__
 from parity.case import Case
 from parity.client import ChatClient
 from parity.config import EndpointConfig, ParityConfig
+from parity.cost import annotate_usage
 from parity.exchange import Exchange, Reply
 from parity.reachability import DEFAULT_MAX_ERROR_RATE, apply_reachability
 from parity.redaction import Secrets
@@ -244,7 +245,8 @@ class Runner:
                 by_endpoint.setdefault(ex.endpoint, []).append(ex)
             ctx = EvalContext(reference=self.config.reference.name, endpoints=self.config.endpoints,
                               exchanges=by_endpoint, settings=self.config.run)
-            verdicts.extend(apply_reachability(suite.evaluate(ctx), by_endpoint, reference=ctx.reference,
+            judged = annotate_usage(suite.evaluate(ctx), by_endpoint, self.config.endpoints)
+            verdicts.extend(apply_reachability(judged, by_endpoint, reference=ctx.reference,
                                                max_error_rate=self.max_error_rate))
         self.store.save_verdicts(run_id, verdicts)
         return verdicts

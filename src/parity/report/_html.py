@@ -11,6 +11,7 @@ from markupsafe import Markup
 from parity.store import RunRecord
 from parity.verdict import Outcome, Verdict
 
+from ._choice_view import choice_view
 from ._format import HOW_TO_READ, HOW_TO_READ_INTRO, REFERENCE_NOTE
 from ._svg import forest_svg
 from ._view import build_view
@@ -44,4 +45,5 @@ def render_html(run: RunRecord, verdicts: list[Verdict]) -> str:
         reference_note=REFERENCE_NOTE,
         outcomes={o.value for o in Outcome},
         forests=[(f, forest_svg(f)) for f in view.forests],
+        choice=choice_view(run, verdicts),
     )

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from parity.store import RunRecord
 from parity.verdict import Estimate, Outcome, Verdict
 
+from ._choice import choice_json, spend_json
+
 SCHEMA_VERSION = 2
 
 
@@ -38,6 +40,11 @@ class Results(BaseModel):
                     "and evidence (redacted excerpts of the exchanges behind it).")
     reference_metrics: dict[str, dict[str, Estimate]] = Field(
         description="Suite -> the reference's own metrics (its agreement with itself: the noise floor).")
+    choice: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Per model and endpoint: quality, speed and price side by side, each with its interval.")
+    spend: list[dict[str, Any]] = Field(
+        default_factory=list, description="Tokens and money per verdict (endpoint x suite).")
 
 
 class ScoreResults(BaseModel):
@@ -68,6 +75,8 @@ def results_model(run: RunRecord, verdicts: list[Verdict]) -> Results:
         seed=run.seed,
         verdicts=[v for v in verdicts if v.verdict is not Outcome.REFERENCE],
         reference_metrics={v.suite: dict(v.metrics) for v in verdicts if v.verdict is Outcome.REFERENCE},
+        choice=choice_json(run, verdicts),
+        spend=spend_json(verdicts),
     )
 
 

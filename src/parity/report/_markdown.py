@@ -12,6 +12,7 @@ import re
 from parity.store import RunRecord
 from parity.verdict import Verdict
 
+from ._choice_view import choice_markdown
 from ._format import HOW_TO_READ, HOW_TO_READ_INTRO, REFERENCE_NOTE
 from ._view import Block, Example, ReportView, build_view
 
@@ -133,7 +134,7 @@ def _block(b: Block) -> list[str]:
 
 def render_markdown(run: RunRecord, verdicts: list[Verdict]) -> str:
     view = build_view(run, verdicts)
-    out = _head(view) + _leaderboard(view)
+    out = _head(view) + _leaderboard(view) + choice_markdown(run, verdicts)
     for s in view.sections:
         out += [f"## {md_text(s.endpoint)}" + (" (reference)" if s.is_reference else ""), ""]
         for b in s.blocks:

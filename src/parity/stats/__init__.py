@@ -4,9 +4,12 @@ No I/O and no imports from the rest of parity except the :class:`Estimate`
 model; every function here is deterministic given its inputs (and seed).
 """
 
+from parity.stats.clustered import clustered_mean, item_spread, paired_item_diff
+from parity.stats.confseq import BoundedMeanCS
 from parity.stats.divergence import logprob_difference_test, topk_tv_lower_bound
 from parity.stats.mmd import MMDResult, hamming_kernel_matrix, mmd2_unbiased, mmd_permutation_test
 from parity.stats.proportions import bootstrap_ci, mean_ci, newcombe_diff, paired_diff, wilson
+from parity.stats.quantiles import quantile_ci
 from parity.stats.sequential import (
     BettingTest,
     PairedKernelBettingTest,
@@ -19,16 +22,19 @@ from parity.stats.tests import Alternative, binom_upper, fisher_exact, holm, mcn
 __all__ = [
     "Alternative",
     "BettingTest",
+    "BoundedMeanCS",
     "MMDResult",
     "PairedKernelBettingTest",
     "binom_upper",
     "bootstrap_ci",
+    "clustered_mean",
     "e_to_p",
     "fisher_exact",
     "hamming_kernel",
     "hamming_kernel_matrix",
     "hamming_similarity",
     "holm",
+    "item_spread",
     "logprob_difference_test",
     "mcnemar_exact",
     "mean_ci",
@@ -36,6 +42,8 @@ __all__ = [
     "mmd_permutation_test",
     "newcombe_diff",
     "paired_diff",
+    "paired_item_diff",
+    "quantile_ci",
     "topk_tv_lower_bound",
     "wilson",
 ]

@@ -99,7 +99,8 @@ def _load_builtin() -> None:
     import importlib
 
     for module in ("parity.suites.toolcall.suite", "parity.suites.conformance.suite",
-                   "parity.suites.equality.suite"):
+                   "parity.suites.equality.suite", "parity.suites.accuracy.suite",
+                   "parity.suites.speed.suite"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -18,6 +18,7 @@ from parity.testbed.faults._config import (
     request_digest,
 )
 from parity.testbed.faults._serve import proxy_argv, serve
+from parity.testbed.faults._throttle import Throttle
 
 __all__ = [
     "DEFAULT_SERVER_SAMPLING",
@@ -26,6 +27,7 @@ __all__ = [
     "FaultConfig",
     "FaultMode",
     "FaultSpec",
+    "Throttle",
     "choose_fault",
     "choose_leak_family",
     "create_app",

@@ -44,6 +44,7 @@ from parity.testbed.faults._stream import (
     render_sse,
 )
 from parity.testbed.faults._switch import Router
+from parity.testbed.faults._throttle import throttled
 from parity.testbed.faults._toolcalls import apply_response_fault, ensure_tool_call
 
 logger = logging.getLogger("parity.testbed.faults")
@@ -121,8 +122,12 @@ class _Proxy:
                       to: str | None = None) -> Response:
         """Stream the upstream's answer back as it arrives."""
         upstream = await self._send(request, content, stream=True, upstream=to)
+        raw = upstream.aiter_raw()
+        if self.config.throttle is not None:
+            sse = upstream.headers.get("content-type", "").startswith("text/event-stream")
+            raw = throttled(raw, self.config.throttle, sse)
         return StreamingResponse(
-            upstream.aiter_raw(),
+            raw,
             status_code=upstream.status_code,
             headers=self._headers(upstream, fault),
             background=BackgroundTask(upstream.aclose),

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from parity.families import FAMILIES, family
 from parity.testbed.faults._switch import MisrouteSpec, SwitchSpec
+from parity.testbed.faults._throttle import Throttle
 
 
 class FaultMode(StrEnum):
@@ -86,6 +87,7 @@ class FaultConfig(BaseModel):
                                   "that markup_leak renders calls with; needed for families other than qwen3.")
     switch: SwitchSpec | None = Field(default=None, description="Change the upstream at a time.")
     misroute: MisrouteSpec | None = Field(default=None, description="Send a share elsewhere.")
+    throttle: Throttle | None = Field(default=None, description="Slow every answer (speed tests).")
 
     @model_validator(mode="after")
     def _rates(self) -> FaultConfig:

@@ -1,0 +1,34 @@
+"""``parity verify --suite accuracy/speed``: the options reach the suites; bad task files are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+
+from parity.cli.verify import _suites
+from parity.suites.accuracy import AccuracySuite
+from parity.suites.speed import SpeedSuite
+
+
+def test_accuracy_options(tmp_path: Path) -> None:
+    (suite,) = _suites(["accuracy"], None, 10, 32, repeats=4)
+    assert isinstance(suite, AccuracySuite)
+    assert suite.k == 4 and suite.limit == 10 and all((t.max_tokens or 0) <= 32 for t in suite.tasks)
+    (default,) = _suites(["accuracy"], None, None, None)
+    assert isinstance(default, AccuracySuite) and default.k == 8 and len(default.tasks) == 80
+
+
+def test_speed_is_registered() -> None:
+    (suite,) = _suites(["speed"], None, None, None)
+    assert isinstance(suite, SpeedSuite)
+
+
+def test_bad_task_file_is_a_clean_error(tmp_path: Path) -> None:
+    bad = tmp_path / "t.jsonl"
+    bad.write_text('{"id": "a", "prompt": "p", "answer": "1", "scorer": "nope"}\n')
+    with pytest.raises(typer.Exit):
+        _suites(["accuracy"], str(bad), None, None)
+    with pytest.raises(typer.Exit):
+        _suites(["accuracy"], str(tmp_path / "missing.jsonl"), None, None)

@@ -1,0 +1,58 @@
+"""The quality / speed / price section: three columns with intervals, spend, box plots, escaped."""
+
+from __future__ import annotations
+
+from parity.report import render_html, render_markdown, results_json
+from parity.verdict import Estimate, Outcome, Verdict
+from parity.verdict import TestResult as Check
+
+from .report_samples import make_run
+
+EVIL = "<script>alert(1)</script>"
+
+
+def _verdicts() -> list[Verdict]:
+    def acc(name: str, value: float, outcome: Outcome) -> Verdict:
+        return Verdict(endpoint=name, suite="accuracy", verdict=outcome, test="t", alpha=0.05, requests=80,
+                       metrics={"accuracy": Estimate(value=value, low=value - 0.1, high=value + 0.1, n=40),
+                                "tokens_prompt": Estimate(value=4000, n=80),
+                                "tokens_completion": Estimate(value=800, n=80),
+                                "cost_usd": Estimate(value=0.0123, n=80)},
+                       tests=[Check(name="item_spread",
+                                         detail={"item_spread": [0.0, 0.25, value, 0.75, 1.0]})])
+
+    speed = Verdict(endpoint="q8", suite="speed", verdict=Outcome.PASS, test="t", alpha=0.05, requests=30,
+                    metrics={"tokens_per_s.p50[≤128]": Estimate(value=55.0, low=50.0, high=60.0, n=10)})
+    return [acc("ref", 0.6, Outcome.REFERENCE), acc("q8", 0.4, Outcome.FAIL),
+            acc(EVIL, 0.5, Outcome.INCONCLUSIVE), speed]
+
+
+def _run():  # type: ignore[no-untyped-def]
+    run = make_run()
+    run.config["endpoints"][1]["price"] = {"input": 0.2, "output": 0.8}
+    return run
+
+
+def test_html_section_ranks_by_quality_and_escapes() -> None:
+    html = render_html(_run(), _verdicts())
+    section = html[html.index('id="choice"'):]
+    assert section.index(">ref<") < section.index("&lt;script&gt;") < section.index(">q8<")
+    assert "0.2 / 0.8" in section and "55.0 [50.0, 60.0]" in section and "<svg" in section
+    assert EVIL not in html
+
+
+def test_markdown_and_json_carry_the_section_and_spend() -> None:
+    md = render_markdown(_run(), _verdicts())
+    assert "## Quality, speed and price" in md and "not configured" in md
+    data = results_json(_run(), _verdicts())
+    rows = {r["endpoint"]: r for r in data["choice"]}
+    assert rows["q8"]["price_usd_per_mtok"] == {"input": 0.2, "output": 0.8}
+    assert rows["q8"]["speed_tokens_per_s_p50"]["value"] == 55.0
+    assert rows["ref"]["tokens"] == {"prompt": 4000, "completion": 800}
+    assert {(s["endpoint"], s["suite"]) for s in data["spend"]} >= {("q8", "accuracy"), ("q8", "speed")}
+
+
+def test_no_section_without_accuracy_or_speed() -> None:
+    from .report_samples import make_verdicts
+
+    assert 'id="choice"' not in render_html(make_run(), make_verdicts())

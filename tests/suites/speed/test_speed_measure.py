@@ -1,0 +1,69 @@
+"""Speed figures from exchanges, and the comparison with the reference (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parity.exchange import Completion, Exchange, ExchangeStatus
+from parity.suites import get_suite
+from parity.suites.speed import SpeedSuite, bucket_of, compare, speed_metrics, timing, timings
+from parity.verdict import Estimate, Outcome
+
+
+def _ex(latency: float, ttft: float | None, prompt: int = 50, out: int = 41, streamed: bool = True,
+        ok: bool = True) -> Exchange:
+    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": out}
+    return Exchange(status=ExchangeStatus.OK if ok else ExchangeStatus.TIMEOUT, run_id="r", endpoint="e",
+                    suite="speed", case_id="c", case_hash="h", request={}, latency_s=latency,
+                    ttft_s=ttft, streamed=streamed,
+                    completion=Completion(content="x", usage=usage) if ok else None)
+
+
+def test_decode_rate_excludes_the_first_token() -> None:
+    t = timing(_ex(latency=2.5, ttft=0.5, out=41))
+    assert t is not None and t.tokens_per_s == 20.0 and t.ttft_s == 0.5 and t.bucket == "≤128"
+
+
+def test_unstreamed_answers_have_no_ttft_and_failures_no_timing() -> None:
+    t = timing(_ex(latency=2.0, ttft=1.9, streamed=False))
+    assert t is not None and t.ttft_s is None and t.tokens_per_s is None
+    assert timing(_ex(1.0, 0.1, ok=False)) is None
+    short = timing(_ex(1.0, 0.1, out=3))
+    assert short is not None and short.tokens_per_s is None
+
+
+def test_buckets_by_prompt_tokens() -> None:
+    assert [bucket_of(n) for n in (1, 128, 129, 2048, 5000)] == ["≤128", "≤128", "129–512", "513–2048", ">2048"]
+    assert bucket_of(None) == "unknown"
+
+
+def test_metrics_per_bucket_with_intervals() -> None:
+    exs = [_ex(1.0 + i / 100, 0.1 + i / 1000) for i in range(40)] + [_ex(3.0, 1.0, prompt=600)]
+    m = speed_metrics(timings(exs))
+    p50 = m["ttft_s.p50[≤128]"]
+    assert p50.n == 40 and p50.low is not None and p50.high is not None and p50.low < p50.value < p50.high  # type: ignore[operator]
+    assert m["ttft_s.p50[513–2048]"].n == 1 and m["ttft_s.p50[513–2048]"].low is None
+
+
+def _est(v: float, lo: float, hi: float) -> Estimate:
+    return Estimate(value=v, low=lo, high=hi, n=20)
+
+
+def test_compare_fails_only_beyond_the_factor_with_separated_intervals() -> None:
+    ref = {"tokens_per_s.p50[≤128]": _est(100, 90, 110), "ttft_s.p50[≤128]": _est(0.2, 0.18, 0.22)}
+    similar = {"tokens_per_s.p50[≤128]": _est(95, 85, 105), "ttft_s.p50[≤128]": _est(0.21, 0.19, 0.24)}
+    slow = {"tokens_per_s.p50[≤128]": _est(30, 25, 35), "ttft_s.p50[≤128]": _est(0.2, 0.18, 0.22)}
+    unsure = {"tokens_per_s.p50[≤128]": _est(50, 20, 90), "ttft_s.p50[≤128]": _est(0.2, 0.18, 0.22)}
+    assert compare(ref, similar, 2.0)[0] is Outcome.PASS
+    assert compare(ref, slow, 2.0)[0] is Outcome.FAIL
+    assert compare(ref, unsure, 2.0)[0] is Outcome.INCONCLUSIVE
+    assert compare(ref, {}, 2.0)[0] is Outcome.INCONCLUSIVE
+
+
+def test_cases_are_unique_streamed_and_registered() -> None:
+    suite = get_suite("speed")
+    assert isinstance(suite, SpeedSuite)
+    cases = suite.cases("x")
+    assert len({c.hash for c in cases}) == len(cases) == 30
+    assert all(c.body["stream"] and c.body["stream_options"] == {"include_usage": True} for c in cases)
+    assert {c.hash for c in cases}.isdisjoint({c.hash for c in suite.cases("y")})
