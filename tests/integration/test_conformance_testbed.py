@@ -23,7 +23,8 @@ from parity.suites.conformance import BUDGET, ConformanceSuite
 from parity.testbed.faults import FaultConfig, FaultMode, FaultSpec, create_app
 from parity.verdict import Outcome, ProbeOutcome, Verdict
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
+# 12 endpoints x <= 58 requests on a CPU testbed: 1800 s was exceeded on a shared 2-core machine
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 
 # Which probe must catch each fault mode.
 CAUGHT_BY: dict[FaultMode, str] = {
