@@ -1,15 +1,16 @@
 """``/v1/responses`` and ``/v1/completions`` through the gateway, and ``GET /v1/models/{id}``.
 
-The same routing plan, fallback, tool-call validation, observation and answer
-headers as chat completions; streams as chat streams do (``_other_stream``).
-An upstream that does not serve the API (404/405) is a failed attempt: the next
-endpoint is tried.
+Chat's path, with this module supplying only what differs: the parser (same
+door: body size, depth, the tools door -- Responses' flat function tools in
+chat shape) and the attempt strategy that ``_dispatch.dispatch`` runs per
+endpoint (the loop, attribution, public errors, scrubbing and hang-up rule are
+chat's). Streams as chat streams do (``_other_stream``). An upstream that does
+not serve the API (404/405) is a failed attempt: the next endpoint is tried.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import Any
 
@@ -33,7 +34,6 @@ from ._validation import summarize
 
 __all__ = ["OtherApis"]
 
-log = logging.getLogger("parity.gateway")
 VERIFIED = ":verified"
 
 
