@@ -238,3 +238,34 @@ async def test_failures_are_attributed_as_for_chat(harness: Any) -> None:
     for _ in range(6):
         assert (await _post(alone, "completions")).status_code == 503
     assert alone.gw.ejector.admitted() == {"x": True}
+
+
+class _Injector:
+    """A Responses upstream whose event type carries a line break (an injected SSE line), or
+    whose JSON spans several ``data:`` lines (valid SSE: they join with a line break);
+    nothing of it may reach the client as a line of its own."""
+
+    def __init__(self, kind: str, multiline: bool = False) -> None:
+        self.kind, self.multiline = kind, multiline
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        sep = b"\ndata: " if self.multiline else b""
+        delta = orjson.dumps({"type": self.kind, "item_id": "m", "output_index": 0, "content_index": 0,
+                              "delta": "Hello"}).replace(b",", b"," + sep)
+        done = orjson.dumps({"type": "response.completed", "response": _response("Hello")})
+        await send({"type": "http.response.body", "body": b"data: " + delta + b"\n\ndata: " + done + b"\n\n"})
+
+
+async def test_an_event_type_cannot_inject_lines_into_the_client_stream(harness: Any) -> None:
+    bad = "response.output_text.delta\ndata: {\"injected\": true}\n\nevent: x"
+    h = harness({"a": _Injector(bad), "b": _Injector("response.output_text.delta", multiline=True)},
+                _config(["a", "b"]), environ={"KEY": API_KEY})
+    r = await h.client.post("/v1/responses", json={"model": "m", "input": "hi", "stream": True,
+                                                   "provider": {"order": ["a", "b"]}})
+    assert r.status_code == 200, r.text
+    assert "injected" not in r.text and r.headers["x-parity-endpoint"] == "b"
+    lines = [ln for ln in r.text.splitlines() if ln]
+    assert all(ln.startswith(("event: ", "data: ")) for ln in lines), lines
+    assert _deltas(r.text)[0] == "Hello"

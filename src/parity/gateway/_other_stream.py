@@ -10,6 +10,7 @@ calls turn out invalid ends with an ``error`` event instead of them.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -28,6 +29,9 @@ __all__ = ["OtherStream"]
 
 Judge = Callable[[bytes, int, float], Attempt]  # (whole answer as SSE, status, latency) -> attempt
 Refused = Callable[[Upstream, str, int, bytes, "float | None"], Attempt]  # _responses._refused
+
+
+_EVENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
 
 class _Broken(Exception):
@@ -110,7 +114,11 @@ class OtherStream:
             if not isinstance(event, dict):
                 raise _Broken("an event is not a JSON object")
             kind = event.get("type")
-            frame = (b"event: " + str(kind).encode() + b"\n" if self.api == "responses" and kind else b"") \
+            if kind is not None and not (isinstance(kind, str) and _EVENT_NAME.fullmatch(kind)):
+                raise _Broken("an event's type is not a name")  # it becomes the `event:` line
+            if b"\n" in payload or b"\r" in payload:  # JSON may span lines; one SSE data line may not
+                payload = orjson.dumps(event)
+            frame = (b"event: " + kind.encode() + b"\n" if self.api == "responses" and kind else b"") \
                 + b"data: " + payload + b"\n\n"
             self._all.append(frame)
             if kind in ("response.completed", "response.failed", "response.incomplete", "error"):
