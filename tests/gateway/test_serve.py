@@ -59,9 +59,9 @@ def _closed_within(sock: socket.socket, bound_s: float) -> bool:
     return True
 
 
-def _post_head(length: int, key: str | None = None) -> bytes:
+def _post_head(length: int, key: str | None = None, path: str = "/v1/chat/completions") -> bytes:
     auth = f"authorization: Bearer {key}\r\n" if key else ""
-    return (f"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n{auth}"
+    return (f"POST {path} HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n{auth}"
             f"content-length: {length}\r\n\r\n").encode()
 
 
@@ -123,19 +123,23 @@ class _Watched:
             raise
 
 
-def test_client_hang_up_cancels_the_attempt_and_blames_nobody(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(("path", "body"), [
+    ("/v1/chat/completions", BODY), ("/v1/responses", orjson.dumps({"model": "m", "input": "hi"})),
+    ("/v1/completions", orjson.dumps({"model": "m", "prompt": "hi"}))])
+def test_client_hang_up_cancels_the_attempt_and_blames_nobody(caplog: pytest.LogCaptureFixture, path: str,
+                                                              body: bytes) -> None:
     upstream = _Watched()
     cfg = make_config(["a"])
     app = create_app(cfg, transports={"a": httpx.ASGITransport(upstream)})
     gw = app.state.gateway
     with served(app, cfg) as port, caplog.at_level(logging.ERROR):
         s = socket.create_connection(("127.0.0.1", port))
-        s.sendall(_post_head(len(BODY)) + BODY)
+        s.sendall(_post_head(len(body), path=path) + body)
         assert upstream.started.wait(20)
         s.close()
         assert upstream.cancelled.wait(20)  # not left running to its timeout
         half = socket.create_connection(("127.0.0.1", port))  # gone during the upload
-        half.sendall(_post_head(len(BODY)) + BODY[:5])
+        half.sendall(_post_head(len(body), path=path) + body[:5])
         time.sleep(0.2)
         half.close()
         deadline = time.monotonic() + 20
@@ -152,7 +156,7 @@ def test_client_hang_up_cancels_the_attempt_and_blames_nobody(caplog: pytest.Log
 async def test_every_route_but_the_open_ones_needs_a_key(harness: Any) -> None:
     cfg = make_config(["a"], server={"api_key_hashes": [hash_key(KEY)]})
     h = harness({"a": FakeEndpoint()}, cfg)
-    for path in ("/v1/models",):
+    for path in ("/v1/models", "/v1/models/m"):
         assert (await h.client.get(path)).status_code == 401
         assert (await h.client.get(path, headers={"authorization": f"Bearer {KEY}"})).status_code == 200
     for path in ("/healthz", "/metrics"):  # open by default (scrapers, probes)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -23,7 +23,7 @@ from parity.store import Store
 
 from ._auth import KeyChecker, hash_key
 from ._config import GatewayConfig
-from ._dispatch import dispatch
+from ._dispatch import TryOnce, dispatch
 from ._door import check_depth
 from ._errors import GatewayError, bad_request
 from ._events import Observed
@@ -61,9 +61,9 @@ def create_app(
     routes = [
         Route("/v1/chat/completions", h.chat, methods=["POST"]),
         Route("/v1/models", h.models, methods=["GET"]),
-        Route("/v1/models/{model_id:path}", apis.model, methods=["GET"]),
-        Route("/v1/responses", apis.responses, methods=["POST"]),
-        Route("/v1/completions", apis.completions, methods=["POST"]),
+        Route("/v1/models/{model_id:path}", h.model(apis), methods=["GET"]),
+        Route("/v1/responses", h.api(apis, "responses"), methods=["POST"]),
+        Route("/v1/completions", h.api(apis, "completions"), methods=["POST"]),
         Route("/healthz", h.healthz, methods=["GET"]),
         Route("/metrics", h.metrics, methods=["GET"]),
     ]
@@ -80,11 +80,22 @@ class _Handlers:
         self.keys = KeyChecker(gw.config.server.api_key_hashes)
 
     async def chat(self, request: Request) -> Response:
+        return await self.serve(request, lambda r: _parse(self.gw, r), None)
+
+    def api(self, apis: OtherApis, api: str) -> Callable[[Request], Awaitable[Response]]:
+        """The handler of ``/v1/responses`` or ``/v1/completions``: chat's, with the API's parser
+        and attempt strategy (same door, dispatch loop, attribution, scrubbing, hang-up rule)."""
+        async def handle(request: Request) -> Response:
+            return await self.serve(request, lambda r: apis.parse(r, api), lambda req: apis.attempts(req, api))
+        return handle
+
+    async def serve(self, request: Request, parse: Callable[[Request], Awaitable[ChatRequest]],
+                    strategy: Callable[[ChatRequest], TryOnce] | None) -> Response:
         gw = self.gw
         try:
             if not self.keys.allows(request.headers.get("authorization")):
                 raise GatewayError(401, "invalid or missing API key", code="invalid_api_key")
-            req = await _parse(gw, request)
+            req = await parse(request)
         except GatewayError as err:
             gw.metrics.requests.labels("-", err.code or err.type).inc()
             return self._error(err)
@@ -92,7 +103,7 @@ class _Handlers:
             gw.metrics.requests.labels("-", "client_disconnect").inc()
             return Response(status_code=499)
         try:
-            served = await unless_gone(request, dispatch(gw, req))
+            served = await unless_gone(request, dispatch(gw, req, strategy(req) if strategy else None))
         except ClientGone:
             # cancelled with the attempt in flight: not counted against any endpoint
             gw.metrics.requests.labels(req.model, "client_disconnect").inc()
@@ -129,6 +140,11 @@ class _Handlers:
         data = [{"id": m.alias + suffix, "object": "model", "owned_by": "parity"}
                 for m in self.gw.config.models for suffix in ("", VERIFIED)]
         return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
+
+    def model(self, apis: OtherApis) -> Callable[[Request], Awaitable[Response]]:
+        async def handle(request: Request) -> Response:  # a /v1/* route: keyed like the others
+            return locked if (locked := self._locked(request)) is not None else await apis.model(request)
+        return handle
 
     async def healthz(self, request: Request) -> Response:
         if (locked := self._locked(request)) is not None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 import orjson
 
@@ -12,33 +13,54 @@ from ._errors import GatewayError
 from ._gateway import ChatRequest, Gateway, Served
 from ._router import Plan
 from ._stream import DONE, StreamAttempt
-from ._upstream import Attempt
+from ._upstream import Attempt, Upstream
 from ._validation import REPAIRED_HEADER
 
 log = logging.getLogger("parity.gateway")
 
 
-async def dispatch(gw: Gateway, req: ChatRequest) -> Served:
-    """Serve ``req`` or raise a GatewayError that says why not; attempts are all observed."""
-    await gw.housekeeping()
-    gw.vote_ignore(req.ignore)
-    plan = gw.plan(req)
+class Relayed(Protocol):
+    """A streamed attempt that was committed: the rest of its frames, to the client."""
+
+    def rest(self, on_end: Callable[[Attempt], Awaitable[None]]) -> AsyncIterator[bytes]: ...
+
+
+# One try on one endpoint: the attempt, and for a stream the object that relays the rest.
+# The API (chat, Responses, completions) is this strategy; the loop and its rules are shared.
+TryOnce = Callable[[Upstream], Awaitable[tuple[Attempt, Relayed | None]]]
+
+
+def chat_attempts(gw: Gateway, req: ChatRequest) -> TryOnce:
+    """The strategy of ``/v1/chat/completions``."""
     validator = gw.validator if req.alias.validate_tool_calls else None
     if validator is not None and req.alias.repair_tool_calls:
         validator = validator.repairing()
+
+    async def once(up: Upstream) -> tuple[Attempt, Relayed | None]:
+        if not req.stream:
+            return await up.complete(req.body_for(up), req.tools, validator, req.alias.reject_empty), None
+        sa = StreamAttempt(up, orjson.dumps(up.build_body(req.body_for(up))), req.tools, validator,
+                           gw.config.server.first_token_timeout_s, gw.config.server.idle_timeout_s,
+                           req.alias.reject_empty, up.max_response_bytes)
+        return await sa.start(), sa
+
+    return once
+
+
+async def dispatch(gw: Gateway, req: ChatRequest, attempts: TryOnce | None = None) -> Served:
+    """Serve ``req`` or raise a GatewayError that says why not; attempts are all observed.
+    ``attempts``: how one endpoint is tried (the API's strategy); chat's by default."""
+    await gw.housekeeping()
+    gw.vote_ignore(req.ignore)
+    plan = gw.plan(req)
+    once = attempts if attempts is not None else chat_attempts(gw, req)
     tried: list[Attempt] = []
-    sa: StreamAttempt | None = None
+    sa: Relayed | None = None
     for up in plan.order:
         if tried:
             gw.metrics.fallbacks.labels(req.model, tried[-1].outcome).inc()
             gw.events.fallback(req, tried[-1], up)
-        if req.stream:
-            sa = StreamAttempt(up, orjson.dumps(up.build_body(req.body_for(up))), req.tools, validator,
-                               gw.config.server.first_token_timeout_s, gw.config.server.idle_timeout_s,
-                               req.alias.reject_empty, up.max_response_bytes)
-            att = await sa.start()
-        else:
-            att = await up.complete(req.body_for(up), req.tools, validator, req.alias.reject_empty)
+        att, sa = await once(up)
         tried.append(att)
         if not (att.ok and sa is not None):
             await gw.observe(att, req)  # a committed stream is observed when it ends, not here
@@ -80,7 +102,7 @@ def _exhausted(req: ChatRequest, plan: Plan, tried: list[Attempt], cap: float) -
                         headers=headers, detail={"endpoints": reasons})
 
 
-async def _relay(gw: Gateway, sa: StreamAttempt, req: ChatRequest) -> AsyncIterator[bytes]:
+async def _relay(gw: Gateway, sa: Relayed, req: ChatRequest) -> AsyncIterator[bytes]:
     """The committed stream; every way it can end is counted exactly once."""
     ended = False
 
@@ -95,7 +117,7 @@ async def _relay(gw: Gateway, sa: StreamAttempt, req: ChatRequest) -> AsyncItera
     scrub = gw.scrubber.stream()
     try:
         async for frame in sa.rest(on_end):
-            if frame == DONE or frame.startswith(b"data: {\"error\""):
+            if frame == DONE or frame.startswith(b"data: {\"error\""):  # (Responses: done in frame())
                 for held in scrub.flush():
                     yield held
             yield scrub.frame(frame)

@@ -19,13 +19,15 @@ import httpx
 import orjson
 
 from parity.client import iter_sse_data
+from parity.client._client import read_capped
 
-from ._upstream import Attempt, Upstream, status_outcome
+from ._stream import ERROR_BODY_BYTES
+from ._upstream import Attempt, Upstream
 
 __all__ = ["OtherStream"]
 
 Judge = Callable[[bytes, int, float], Attempt]  # (whole answer as SSE, status, latency) -> attempt
-_MAX_ANSWER = 32 * 1024 * 1024
+Refused = Callable[[Upstream, str, int, bytes, "float | None"], Attempt]  # _responses._refused
 
 
 class _Broken(Exception):
@@ -34,8 +36,10 @@ class _Broken(Exception):
 
 class OtherStream:
     def __init__(self, up: Upstream, api: str, request: httpx.Request, judge: Judge,
-                 first_token_s: float, idle_s: float) -> None:
+                 first_token_s: float, idle_s: float, max_bytes: int | None, refused: Refused) -> None:
         self.up, self.api, self._request, self._judge = up, api, request, judge
+        self._max_bytes = max_bytes  # the server's max_response_bytes, as for chat
+        self.refused = refused  # the one rule for an HTTP refusal (shared with non-streamed attempts)
         self._first_token_s, self._idle_s = first_token_s, idle_s
         self._resp: httpx.Response | None = None
         self._it: AsyncIterator[bytes] | None = None
@@ -62,12 +66,12 @@ class OtherStream:
             async with asyncio.timeout(self._first_token_s):
                 self._resp = resp = await self.up.transport.handle_async_request(self._request)
                 if not 200 <= resp.status_code < 300:
-                    body = (await resp.aread())[:200].decode("utf-8", "replace")
+                    body = await read_capped(resp, ERROR_BODY_BYTES)
                     await self.close()
-                    unsupported = resp.status_code in (404, 405)
-                    outcome = "http_error" if unsupported else status_outcome(resp.status_code, self.up.retry)
-                    what = f"does not serve /v1/{self.api}" if unsupported else "refused"
-                    return self._fail(outcome, f"HTTP {resp.status_code} ({what}): {body}", resp.status_code)
+                    refused = self.refused(self.up, self.api, resp.status_code, body, None)
+                    refused.latency_s = time.perf_counter() - self._t0
+                    self.attempt = refused
+                    return refused
                 self._it = resp.aiter_bytes()
                 async for raw in self._it:
                     if self._take(raw):
@@ -92,8 +96,8 @@ class OtherStream:
     def _take(self, raw: bytes) -> bool:
         """Feed bytes; True if they carried text the client may have now."""
         self._size += len(raw)
-        if self._size > _MAX_ANSWER:
-            raise _Broken(f"answer over {_MAX_ANSWER} bytes")
+        if self._max_bytes is not None and self._size > self._max_bytes:
+            raise _Broken(f"answer larger than {self._max_bytes} bytes (max_response_bytes)")
         text = False
         for payload in iter_sse_data(self._buf, raw):
             if payload == b"[DONE]":
@@ -184,7 +188,7 @@ def _has_text(api: str, event: dict[str, Any]) -> bool:
 
 
 def _error_event(api: str, att: Attempt) -> bytes:
-    message = f"upstream {att.endpoint}: {att.error}"
+    message = f"upstream {att.endpoint}: {att.public()}"  # as chat's: no addresses, names, HTML
     if api == "responses":  # the Responses API's own error event
         event = {"type": "error", "code": att.outcome, "message": message, "param": None}
         return b"event: error\ndata: " + orjson.dumps(event) + b"\n\n"

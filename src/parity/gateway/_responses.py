@@ -1,39 +1,39 @@
 """``/v1/responses`` and ``/v1/completions`` through the gateway, and ``GET /v1/models/{id}``.
 
-The same routing plan, fallback, tool-call validation, observation and answer
-headers as chat completions; streams as chat streams do (``_other_stream``).
-An upstream that does not serve the API (404/405) is a failed attempt: the next
-endpoint is tried.
+Chat's path, with this module supplying only what differs: the parser (same
+door: body size, depth, the tools door -- Responses' flat function tools in
+chat shape) and the attempt strategy that ``_dispatch.dispatch`` runs per
+endpoint (the loop, attribution, public errors, scrubbing and hang-up rule are
+chat's). Streams as chat streams do (``_other_stream``). An upstream that does
+not serve the API (404/405) is a failed attempt: the next endpoint is tried.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from parity.client import iter_sse_data
+from parity.client._client import read_capped
 from parity.exchange import Completion, ToolCall
 
-from ._auth import KeyChecker
+from ._dispatch import Relayed, TryOnce
+from ._door import check_depth
 from ._errors import GatewayError, bad_request
 from ._gateway import ChatRequest, Gateway
 from ._other_stream import OtherStream
 from ._provider import parse_provider
-from ._upstream import Attempt, Upstream, status_outcome
+from ._upstream import Attempt, Upstream, public_message, status_outcome
 from ._validation import summarize
 
 __all__ = ["OtherApis"]
 
-log = logging.getLogger("parity.gateway")
-_MAX_ANSWER = 32 * 1024 * 1024  # bytes of one buffered upstream answer
 VERIFIED = ":verified"
 
 
@@ -99,7 +99,6 @@ class OtherApis:
 
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
-        self.keys = KeyChecker(gw.config.server.api_key_hashes)
 
     async def model(self, request: Request) -> Response:
         model_id = str(request.path_params["model_id"])
@@ -110,32 +109,13 @@ class OtherApis:
         return Response(orjson.dumps({"id": model_id, "object": "model", "created": 0, "owned_by": "parity"}),
                         media_type="application/json")
 
-    async def responses(self, request: Request) -> Response:
-        return await self._serve(request, "responses")
+    async def parse(self, request: Request, api: str) -> ChatRequest:
+        """The door, as for chat: body size, JSON, depth, the tools door (Responses' flat function
+        tools in chat shape), then what routing needs. The rest of the body goes upstream untouched."""
+        from ._app import _read_limited, client_id  # one body-size rule, one client identity
 
-    async def completions(self, request: Request) -> Response:
-        return await self._serve(request, "completions")
-
-    async def _serve(self, request: Request, api: str) -> Response:
         gw = self.gw
-        req: ChatRequest | None = None
-        try:
-            if not self.keys.allows(request.headers.get("authorization")):
-                raise GatewayError(401, "invalid or missing API key", code="invalid_api_key")
-            req = await self._parse(request, api)
-            return await self._dispatch(req, api)
-        except GatewayError as err:
-            gw.metrics.requests.labels(req.model if req else "-", err.code or err.type).inc()
-            return err.response()
-        except Exception:  # a bug must still answer in the API's shape, never a traceback
-            log.exception("gateway: unexpected error on /v1/%s", api)
-            gw.metrics.requests.labels(req.model if req else "-", "internal_error").inc()
-            return GatewayError(500, "internal gateway error", type="server_error").response()
-
-    async def _parse(self, request: Request, api: str) -> ChatRequest:
-        from ._app import _read_limited  # the one body-size rule
-
-        raw = await _read_limited(request, self.gw.config.server.max_request_bytes)
+        raw = await _read_limited(request, gw.config.server.max_request_bytes)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -148,55 +128,34 @@ class OtherApis:
         field = "input" if api == "responses" else "prompt"
         if not isinstance(body.get(field), str | list) or not body[field]:
             raise bad_request(f"'{field}' is required: a string or a non-empty array", param=field)
+        check_depth(body, raw)
+        tools = gw.door.check(_chat_tools(body.get("tools"))) if api == "responses" else None
         stream = body.get("stream", False)
         if not isinstance(stream, bool):
             raise bad_request("'stream' must be a boolean", param="stream")
-        tools = _chat_tools(body.get("tools")) if api == "responses" else None
         verified = model.endswith(VERIFIED)
-        alias = self.gw.config.alias(model.removesuffix(VERIFIED))
+        alias = gw.config.alias(model.removesuffix(VERIFIED))
         if alias is None:
             raise GatewayError(404, f"the model {model[:256]!r} does not exist on this gateway", param="model",
                                code="model_not_found")
         provider = parse_provider(body.pop("provider")) if "provider" in body else None
         h = request.headers
         ignore = frozenset(x.strip() for x in h.get("x-parity-ignore", "").split(",") if x.strip())
-        from ._app import client_id
-
         return ChatRequest(body, alias, verified, stream, tools, ignore, None,
-                           client_id(request, keyed=bool(self.gw.config.server.api_key_hashes)), provider)
+                           client_id(request, keyed=bool(gw.config.server.api_key_hashes)), provider)
 
-    async def _dispatch(self, req: ChatRequest, api: str) -> Response:
-        from ._dispatch import _exhausted  # the one rule for "nothing could serve"
+    def attempts(self, req: ChatRequest, api: str) -> TryOnce:
+        """This API's strategy for the shared dispatch loop (``_dispatch.dispatch``)."""
+        async def once(up: Upstream) -> tuple[Attempt, Relayed | None]:
+            if not req.stream:
+                return await self._attempt(up, req, api), None
+            stream = self._stream(up, req, api)
+            att = await stream.start()
+            if not att.ok:
+                await stream.close()
+            return att, stream
 
-        gw = self.gw
-        await gw.housekeeping()
-        gw.vote_ignore(req.ignore)
-        plan = gw.plan(req)
-        tried: list[Attempt] = []
-        for up in plan.order:
-            if tried:
-                gw.metrics.fallbacks.labels(req.model, tried[-1].outcome).inc()
-                gw.events.fallback(req, tried[-1], up)
-            if req.stream:
-                stream = self._stream(up, req, api)
-                att = await stream.start()
-                tried.append(att)
-                if att.ok:
-                    return StreamingResponse(self._relay(stream, req),
-                                             headers={**gw.served_headers(up, len(tried)),
-                                                      "cache-control": "no-cache"}, media_type="text/event-stream")
-                await gw.observe(att, req)
-            else:
-                att, raw = await self._attempt(up, req, api)
-                tried.append(att)
-                await gw.observe(att, req)
-                if att.ok:
-                    gw.metrics.requests.labels(req.model, "ok").inc()
-                    return Response(raw, 200, gw.served_headers(up, len(tried)), "application/json")
-            if att.outcome == "client_error":
-                raise GatewayError(att.status or 400, f"endpoint {up.name} refused the request: {att.error}",
-                                   code="upstream_rejected_request")
-        raise _exhausted(req, plan, tried, gw.config.server.max_retry_after_s)
+        return once
 
     def _request(self, up: Upstream, req: ChatRequest, api: str, read_s: float | None) -> httpx.Request:
         body = up.build_body(req.body_for(up))
@@ -208,43 +167,32 @@ class OtherApis:
         s = self.gw.config.server  # streams: bounded by the first-token and idle timers, as chat's
         return OtherStream(up, api, self._request(up, req, api, None),
                            lambda raw, status, latency: self._judge(up, req, api, raw, status, latency),
-                           s.first_token_timeout_s, s.idle_timeout_s)
+                           s.first_token_timeout_s, s.idle_timeout_s, up.max_response_bytes, _refused)
 
-    async def _relay(self, stream: OtherStream, req: ChatRequest) -> AsyncIterator[bytes]:
-        ended = False
-
-        async def on_end(att: Attempt) -> None:
-            nonlocal ended
-            ended = True
-            await self.gw.observe(att, req)
-            self.gw.metrics.requests.labels(req.model, "ok" if att.ok else f"stream_{att.outcome}").inc()
-
-        try:
-            async for frame in stream.rest(on_end):
-                yield frame
-        finally:
-            if not ended:  # the client went away mid-stream; the endpoint is not to blame
-                self.gw.metrics.requests.labels(req.model, "client_disconnect").inc()
-
-    async def _attempt(self, up: Upstream, req: ChatRequest, api: str) -> tuple[Attempt, bytes]:
+    async def _attempt(self, up: Upstream, req: ChatRequest, api: str) -> Attempt:
         t0 = time.perf_counter()
         http = self._request(up, req, api, up.cfg.timeout_s)
+        limit = up.max_response_bytes
         try:
             async with asyncio.timeout(up.cfg.timeout_s):
                 resp = await up.transport.handle_async_request(http)
-                raw = await _read(resp)
+                try:
+                    raw = await read_capped(resp, limit)
+                finally:
+                    await resp.aclose()
         except TimeoutError:
-            return Attempt(up.name, "timeout", error=f"no answer within {up.cfg.timeout_s:g}s"), b""
-        except (httpx.TransportError, httpx.StreamError, _TooLarge) as exc:
-            return Attempt(up.name, "connect_error", error=up.redact(f"{type(exc).__name__}: {exc}")[:300]), b""
+            return Attempt(up.name, "timeout", error=f"no answer within {up.cfg.timeout_s:g}s")
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            return Attempt(up.name, "connect_error", error=up.redact(f"{type(exc).__name__}: {exc}")[:300])
         latency = time.perf_counter() - t0
         if not 200 <= resp.status_code < 300:
-            outcome = "http_error" if resp.status_code in (404, 405) else status_outcome(resp.status_code, up.retry)
-            what = f"does not serve /v1/{api}" if resp.status_code in (404, 405) else "refused"
-            return Attempt(up.name, outcome, status=resp.status_code, latency_s=latency,
-                           error=up.redact(f"HTTP {resp.status_code} ({what}): "
-                                           f"{raw[:200].decode('utf-8', 'replace')}")), b""
-        return self._judge(up, req, api, raw, resp.status_code, latency), raw
+            return _refused(up, api, resp.status_code, raw, latency)
+        if limit is not None and len(raw) > limit:
+            return Attempt(up.name, "invalid_body", status=resp.status_code, latency_s=latency,
+                           error=f"answer larger than {limit} bytes (max_response_bytes)")
+        att = self._judge(up, req, api, raw, resp.status_code, latency)
+        att.body = raw
+        return att
 
     def _judge(self, up: Upstream, req: ChatRequest, api: str, raw: bytes, status: int, latency: float) -> Attempt:
         try:
@@ -263,19 +211,11 @@ class OtherApis:
         return att
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _read(resp: httpx.Response) -> bytes:
-    chunks, size = [], 0
-    try:
-        async for chunk in resp.aiter_bytes():
-            size += len(chunk)
-            if size > _MAX_ANSWER:
-                raise _TooLarge(f"answer over {_MAX_ANSWER} bytes")
-            chunks.append(chunk)
-    finally:
-        await resp.aclose()
-    return b"".join(chunks)
-
+def _refused(up: Upstream, api: str, status: int, body: bytes, latency: float | None) -> Attempt:
+    """An HTTP refusal, as chat's: 404/405 (the API is not served) falls back; a client fault
+    carries the upstream's own message, cleaned (``public_message``), for the client."""
+    outcome = "http_error" if status in (404, 405) else status_outcome(status, up.retry)
+    what = f"does not serve /v1/{api}" if status in (404, 405) else "refused"
+    return Attempt(up.name, outcome, status=status, latency_s=latency,
+                   error=up.redact(f"HTTP {status} ({what}): {body[:200].decode('utf-8', 'replace')}")[:300],
+                   detail=public_message(body) if outcome == "client_error" else "")

@@ -35,6 +35,9 @@ MASK = "***"
 _MASK = MASK.encode()
 MIN_SECRET_CHARS = 6  # shorter values match ordinary text; they are reported at start-up, not scrubbed
 _TEXT_KEYS = frozenset({"content", "reasoning_content", "reasoning", "refusal"})
+# Responses: what names one text channel, and the events after which no channel goes on
+_EVENT_KEYS = ("item_id", "output_index", "content_index", "summary_index")
+_TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete", "error"})
 
 
 def endpoint_secrets(cfg: EndpointConfig, api_key: str | None) -> list[str]:
@@ -96,6 +99,12 @@ class Scrubber:
                 if isinstance(choice, dict) and choice.get("logprobs") is not None:
                     choice["logprobs"] = None
             data = orjson.dumps(obj)
+        elif isinstance(obj, dict) and isinstance(obj.get("output"), list):  # a Responses answer
+            for item in obj["output"]:
+                for part in item.get("content") or () if isinstance(item, dict) else ():
+                    if isinstance(part, dict) and part.get("logprobs"):
+                        part["logprobs"] = []
+            data = orjson.dumps(obj)
         return self.sub(data)
 
     def text(self, s: str) -> str:
@@ -124,7 +133,9 @@ class StreamScrubber:
     def __init__(self, scrubber: Scrubber) -> None:
         self._s = scrubber
         self._held: dict[tuple[Any, ...], str] = {}  # channel -> text not sent yet: it may begin a secret
-        self._held_lp: dict[Any, list[Any]] = {}  # choice -> logprobs of the held text
+        self._held_lp: dict[Any, Any] = {}  # choice (or channel) -> logprobs of the held text
+        self._events: dict[tuple[Any, ...], str] = {}  # Responses: channel -> held text
+        self._fields: dict[tuple[Any, ...], dict[str, Any]] = {}  # channel -> its event's identifying fields
 
     def frame(self, frame: bytes) -> bytes:
         s = self._s
@@ -138,13 +149,81 @@ class StreamScrubber:
             if isinstance(obj, dict):
                 changed = False
                 for choice in obj.get("choices") or ():
-                    if isinstance(choice, dict) and isinstance(choice.get("delta"), dict):
-                        changed = self._choice(choice) or changed
+                    if isinstance(choice, dict):
+                        if isinstance(choice.get("delta"), dict):  # chat: the hot path, checked first
+                            changed = self._choice(choice) or changed
+                        elif isinstance(choice.get("text"), str):  # /v1/completions
+                            changed = self._text_choice(choice) or changed
                 # Re-encoded when changed, or when the upstream escaped characters JSON need not
                 # escape (\\u0073k-...): then the secret is plain for the search below.
                 if changed or b"\\u" in frame or b"\\/" in frame:
                     frame = b"data: " + orjson.dumps(obj) + b"\n\n"
+        elif frame.startswith(b"event: "):  # /v1/responses: one typed event per frame
+            return self._event(frame)
         return s.sub(frame) if s.found(frame) else frame
+
+    def _event(self, frame: bytes) -> bytes:
+        """A Responses event. Every ``*.delta`` event's text is a channel (output text, call
+        arguments, reasoning, ...) keyed by item and indexes; what it holds is released just
+        before the channel's ``*.done`` event, or before the response ends."""
+        s = self._s
+        head, _, payload = frame.partition(b"\ndata: ")
+        try:
+            obj = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            obj = None
+        kind = obj.get("type") if isinstance(obj, dict) else None
+        if not isinstance(obj, dict) or not isinstance(kind, str):
+            return s.sub(frame) if s.found(frame) else frame
+        before, changed = b"", False
+        if kind.endswith(".delta") and isinstance(obj.get("delta"), str):
+            key = (kind[:-6], *(obj.get(f) for f in _EVENT_KEYS))
+            text = obj["delta"]
+            obj["delta"], hit = self._feed(key, text, self._events)
+            self._fields[key] = {f: obj[f] for f in _EVENT_KEYS if f in obj}
+            changed = obj["delta"] != text
+            changed = self._carry_logprobs(key, obj, key in self._events, hit) or changed
+        elif kind.endswith(".done") or kind in _TERMINAL:
+            done = (kind[:-5], *(obj.get(f) for f in _EVENT_KEYS))
+            keys = list(self._events) if kind in _TERMINAL else [done] if done in self._events else []
+            before = b"".join(self._release_event(k) for k in keys)
+        if changed or b"\\u" in frame or b"\\/" in frame:
+            frame = head + b"\ndata: " + orjson.dumps(obj) + b"\n\n"
+        return before + (s.sub(frame) if s.found(frame) else frame)
+
+    def _release_event(self, key: tuple[Any, ...]) -> bytes:
+        text = self._events.pop(key)
+        kind = f"{key[0]}.delta"
+        event: dict[str, Any] = {"type": kind, **self._fields.pop(key, {}), "delta": text}
+        self._carry_logprobs(key, event, False, False)
+        return (b"event: " + kind.replace("\n", "").replace("\r", "").encode() + b"\ndata: "
+                + orjson.dumps(event) + b"\n\n")
+
+    def _text_choice(self, choice: dict[str, Any]) -> bool:
+        """A completions chunk's choice: ``text`` is its one channel, ``logprobs`` travel with it."""
+        key = (choice.get("index", 0), "text")
+        text = choice["text"]
+        choice["text"], hit = self._feed(key, text)
+        if choice.get("finish_reason") is not None and key in self._held:
+            choice["text"] += self._held.pop(key)
+        changed = choice["text"] != text
+        return self._carry_logprobs(key, choice, key in self._held, hit) or changed
+
+    def _carry_logprobs(self, key: Any, holder: dict[str, Any], held: bool, replaced: bool) -> bool:
+        """Logprobs (completions, Responses) held while their channel's text is held, merged
+        into the next frame that goes, dropped with a secret. True if ``holder`` changed."""
+        lp = holder.get("logprobs")
+        stash = self._held_lp.pop(key, None)
+        if replaced or held:
+            if held and not replaced and (lp is not None or stash is not None):
+                self._held_lp[key] = _merge(stash, lp)
+            if lp is not None:
+                holder["logprobs"] = [] if isinstance(lp, list) else None
+            return lp is not None
+        if stash is not None:
+            holder["logprobs"] = _merge(stash, lp)
+            return True
+        return False
 
     def _choice(self, choice: dict[str, Any]) -> bool:
         """Scrub one choice's delta in place; True if anything in it changed."""
@@ -207,22 +286,29 @@ class StreamScrubber:
             fn = entry.setdefault("function", {})
             fn[key[3]] = (fn.get(key[3]) or "") + text
 
-    def _feed(self, key: tuple[Any, ...], text: str) -> tuple[str, bool]:
+    def _feed(self, key: tuple[Any, ...], text: str, into: dict[tuple[Any, ...], str] | None = None,
+              ) -> tuple[str, bool]:
         """The part of ``text`` that may go now, and whether a secret was replaced."""
         s = self._s
-        held = self._held.pop(key, None)
+        holds = self._held if into is None else into
+        held = holds.pop(key, None)
         pending = held + text if held else text
         scrubbed = s.text(pending)
         keep = s.hold_len(scrubbed)
         if keep:
-            self._held[key] = scrubbed[len(scrubbed) - keep:]
+            holds[key] = scrubbed[len(scrubbed) - keep:]
             return scrubbed[: len(scrubbed) - keep], scrubbed is not pending
         return scrubbed, scrubbed is not pending
 
     def flush(self) -> list[bytes]:
         """Held text that never became a secret, as frames of its own (sent before the end)."""
-        frames = []
+        frames = [self._release_event(k) for k in list(self._events)]
         for key, text in self._held.items():
+            if key[1] == "text":  # completions
+                choice: dict[str, Any] = {"index": key[0], "text": text}
+                self._carry_logprobs(key, choice, False, False)
+                frames.append(b"data: " + orjson.dumps({"choices": [choice]}) + b"\n\n")
+                continue
             if key[1] == "tool":
                 delta: dict[str, Any] = {"tool_calls": [{"index": key[2], "function": {key[3]: text}}]}
             else:
@@ -230,3 +316,16 @@ class StreamScrubber:
             frames.append(b"data: " + orjson.dumps({"choices": [{"index": key[0], "delta": delta}]}) + b"\n\n")
         self._held.clear()
         return frames
+
+
+def _merge(a: Any, b: Any) -> Any:
+    """Two frames' logprobs as one: lists joined, dicts of lists joined key by key."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, list) and isinstance(b, list):
+        return a + b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _merge(a.get(k), b.get(k)) for k in {**a, **b}}
+    return b
