@@ -214,8 +214,8 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _parse(gw: Gateway, request: Request) -> ChatRequest:
-    """Only what routing needs is checked; the rest of the body goes upstream untouched."""
+async def read_body(gw: Gateway, request: Request) -> tuple[bytes, dict[str, Any], str]:
+    """The door every API shares: a bounded body that is a JSON object naming a model."""
     raw = await _read_limited(request, gw.config.server.max_request_bytes)
     try:
         body = orjson.loads(raw)
@@ -226,6 +226,12 @@ async def _parse(gw: Gateway, request: Request) -> ChatRequest:
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise bad_request("'model' is required and must be a string", param="model")
+    return raw, body, model
+
+
+async def _parse(gw: Gateway, request: Request) -> ChatRequest:
+    """Only what routing needs is checked; the rest of the body goes upstream untouched."""
+    raw, body, model = await read_body(gw, request)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
         raise bad_request("'messages' must be a non-empty array of objects", param="messages")

@@ -112,19 +112,10 @@ class OtherApis:
     async def parse(self, request: Request, api: str) -> ChatRequest:
         """The door, as for chat: body size, JSON, depth, the tools door (Responses' flat function
         tools in chat shape), then what routing needs. The rest of the body goes upstream untouched."""
-        from ._app import _read_limited, client_id  # one body-size rule, one client identity
+        from ._app import client_id, read_body  # one door for the body, one client identity
 
         gw = self.gw
-        raw = await _read_limited(request, gw.config.server.max_request_bytes)
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise bad_request(f"the body is not valid JSON: {exc}", code="invalid_json") from None
-        if not isinstance(body, dict):
-            raise bad_request("the body must be a JSON object")
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            raise bad_request("'model' is required and must be a string", param="model")
+        raw, body, model = await read_body(gw, request)
         field = "input" if api == "responses" else "prompt"
         if not isinstance(body.get(field), str | list) or not body[field]:
             raise bad_request(f"'{field}' is required: a string or a non-empty array", param=field)
