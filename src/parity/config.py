@@ -184,14 +184,16 @@ def parse_config(raw: Mapping[str, Any], source: str = "<config>") -> ParityConf
     return config
 
 
-def load_config(path: str | os.PathLike[str]) -> ParityConfig:
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A configuration file as a table; a missing file or bad TOML is a ConfigError naming it."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such configuration file") from None
-    try:
-        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    return parse_config(raw, source=str(p))
+
+
+def load_config(path: str | os.PathLike[str]) -> ParityConfig:
+    return parse_config(read_toml(path), source=str(Path(path)))

@@ -7,7 +7,6 @@ several pools.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from pydantic import (
 )
 
 from parity.checks import DRAFTS
-from parity.config import ConfigError, EndpointConfig
+from parity.config import ConfigError, EndpointConfig, read_toml
 
 SCHEMA_VERSION = 1
 OPENABLE = ("/healthz", "/metrics", "/v1/models")
@@ -215,11 +214,4 @@ def parse_gateway_config(raw: Mapping[str, Any], source: str = "<gateway config>
 
 
 def load_gateway_config(path: str | Path) -> GatewayConfig:
-    p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such configuration file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    return parse_gateway_config(raw, source=str(p))
+    return parse_gateway_config(read_toml(path), source=str(Path(path)))

@@ -23,14 +23,13 @@ period_minutes = 2
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from parity.config import ConfigError, ParityConfig, parse_config
+from parity.config import ConfigError, ParityConfig, parse_config, read_toml
 
 from ._detect import Levels
 
@@ -140,12 +139,7 @@ def parse_watch(raw: Mapping[str, Any], endpoints: ParityConfig, source: str = "
 def load_watch(path: str | Path) -> tuple[ParityConfig, WatchConfig]:
     """The endpoints and the ``[watch]`` section of one ``parity.toml``."""
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such configuration file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    raw = read_toml(p)
     section = raw.pop("watch", None)
     if section is None:
         raise ConfigError(f"{p}: no [watch] section (see docs/watch.md)")
