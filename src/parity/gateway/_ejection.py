@@ -16,25 +16,22 @@ probes in a row readmit it with a clean window.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from scipy.stats import binom
 
 from ._config import EjectionSettings
 from ._telemetry import EndpointStats, Window
 
 
 def binomial_tail(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p), summed in log space (n is a window: small)."""
+    """P(X >= k) for X ~ Binomial(n, p): scipy's survival function (exact, stable in the far tail)."""
     if k <= 0:
         return 1.0
     if k > n:
         return 0.0
-    lp, lq = math.log(p), math.log1p(-p)
-    total = 0.0
-    for i in range(k, n + 1):
-        total += math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq)
-    return min(1.0, total)
+    return float(binom.sf(k - 1, n, p))
 
 
 def out_of_range(window: Window, baseline: float, alpha: float, min_failures: int) -> float | None:
