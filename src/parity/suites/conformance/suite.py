@@ -101,8 +101,8 @@ class ConformanceSuite:
             endpoint=ctx.reference, suite=NAME, verdict=Outcome.REFERENCE,
             test="reference: each probe judged on its own rules", alpha=s.alpha,
             requests=requests_spent(ref_ex), probes=ref_results,
-            reasons=["the reference deployment; a probe it does not pass is inconclusive for "
-                     "candidates", _tally(ref_results, ref_ex)],
+            reasons=["the reference deployment; a probe it fails or cannot exercise is not applicable "
+                     "for candidates (unless they pass it)", _tally(ref_results, ref_ex)],
         )]
         for ep in ctx.endpoints:
             if ep.name == ctx.reference:
