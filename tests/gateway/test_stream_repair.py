@@ -149,3 +149,19 @@ def test_repair_never_repeats_or_unsends_text() -> None:
     # a validator that does not repair, or nothing held
     assert repair_stream(ToolValidator(), TOOLS, assembled(), frames[2:], "e") is None
     assert repair_stream(v, TOOLS, assembled(), [], "e") is None
+
+
+def test_the_openai_sdk_reads_a_repaired_stream() -> None:
+    """Gateway and upstream both on 127.0.0.1; the SDK skips the comment and assembles the call."""
+    from .test_sdk import sdk, served_gateway
+
+    text = emit(BY_FAMILY["deepseek-v3.2"], CALL)
+    with served_gateway({"bad": FakeEndpoint(lambda b: Answer(content=text))}, **REPAIR) as (url, _):
+        stream = sdk(url).chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}],
+                                                  tools=TOOLS, stream=True)  # type: ignore[arg-type]
+        chunks = list(stream)
+    deltas = [tc for c in chunks for ch in c.choices for tc in (ch.delta.tool_calls or [])]
+    assert [(d.function.name, d.function.arguments) for d in deltas if d.function] == [
+        ("get_weather", '{"city":"Paris","days":3}')]
+    assert [ch.finish_reason for c in chunks for ch in c.choices if ch.finish_reason] == ["tool_calls"]
+    assert not "".join(ch.delta.content or "" for c in chunks for ch in c.choices)
