@@ -87,3 +87,23 @@ def test_missing_key_variable_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"REF_KEY.*not set"):
         cfg.reference.api_key({})
     assert cfg.reference.api_key({"REF_KEY": "k"}) == "k"
+
+
+def test_declared_family_must_be_known(tmp_path: Path) -> None:
+    ok = load_config(write(tmp_path, GOOD.replace('quantization = "fp8" }', 'quantization = "fp8", family = "Qwen" }')))
+    assert ok.endpoint("provider-a").declared.family == "Qwen"  # an alias, any case
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, GOOD.replace('quantization = "fp8" }', 'quantization = "fp8", family = "qwen4" }')))
+    msg = str(err.value)
+    assert "endpoints[1] (provider-a)" in msg or "provider-a" in msg
+    assert "unknown family 'qwen4'" in msg and "known families: kimi-k2, kimi-k3" in msg and "gemma4" in msg
+
+
+def test_gateway_config_rejects_an_unknown_family() -> None:
+    from parity.gateway import parse_gateway_config
+
+    raw = {"endpoints": [{"name": "a", "base_url": "http://a.test/v1", "model": "m",
+                         "declared": {"family": "qwen4"}}],
+           "models": [{"alias": "m", "endpoints": ["a"]}]}
+    with pytest.raises(ConfigError, match=r"unknown family 'qwen4'; known families: .*qwen3"):
+        parse_gateway_config(raw)

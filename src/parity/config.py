@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
+from parity.families import FAMILIES, family
+
 
 class ConfigError(ValueError):
     """A configuration problem, phrased so that the user can find and fix it."""
@@ -28,6 +30,17 @@ class Declared(BaseModel):
     quantization: str | None = None
     context_length: int | None = Field(default=None, gt=0)
     family: str | None = Field(default=None, description="Chat-format family (parity.families), e.g. 'qwen3'.")
+
+    @field_validator("family")
+    @classmethod
+    def _known_family(cls, value: str | None) -> str | None:
+        # A typo must not silently turn the declared family off (detection would still run, but the
+        # declared parser would never be tried first): name the families that exist.
+        if value is not None and family(value) is None:
+            names = ", ".join(f.name for f in FAMILIES)
+            aliases = ", ".join(a for f in FAMILIES for a in f.aliases)
+            raise ValueError(f"unknown family {value!r}; known families: {names} (aliases: {aliases})")
+        return value
 
 
 class Price(BaseModel):
@@ -168,7 +181,7 @@ def parse_config(raw: Mapping[str, Any], source: str = "<config>") -> ParityConf
         lines = []
         for err in exc.errors():
             where = _where(raw, tuple(err["loc"]))
-            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
             lines.append(f"  {where}: {msg}")
         raise ConfigError(f"{source}: invalid configuration\n" + "\n".join(lines)) from None
     refs = [e.name for e in config.endpoints if e.reference]

@@ -1,7 +1,7 @@
 """Family leaks on the real testbed: the fault proxy in front of the reference (llama.cpp
 serving SmolLM2-135M) leaks each family's call syntax, rendered with its official template;
 each leak is caught under the family's name, the gateway retries it on the replica (or repairs
-it when the alias asks), and the replica's own answers stay clean.
+it when the alias asks, whole or streamed), and the replica's own answers stay clean.
 
 SmolLM2-135M almost never calls a tool and has no reasoning: the calls leaked here are the
 proxy's (synthesised from the request's tools when the model made none), not the model's.
@@ -71,8 +71,13 @@ async def _through_gateway(gw: httpx.AsyncClient, name: str, repair: bool) -> No
         assert check_markup(clean, {"get_weather"}) == []  # the replica stays clean
         assert check_reasoning_delimiters(clean) == []
     s = await gw.post("/v1/chat/completions", json=_body("m", stream=True))
-    assert s.status_code == 200 and s.headers["x-parity-endpoint"] == "replica", name  # streams are not repaired
+    assert s.status_code == 200, (name, s.text)
+    # streamed: retried on the replica, or repaired into tool_calls deltas (noted before [DONE])
+    assert s.headers["x-parity-endpoint"] == ("leaky" if repair else "replica"), name
     assert check_markup(Completion(content=_streamed_content(s.text)), {"get_weather"}) == []
+    if repair:
+        assert f": x-parity-repaired: {name}" in s.text.splitlines(), name
+        assert '"name":"get_weather"' in s.text and '"finish_reason":"tool_calls"' in s.text
 
 
 async def test_each_family_leak_is_caught_retried_or_repaired(testbed_config: ParityConfig) -> None:

@@ -27,7 +27,8 @@ def verdict_table(verdicts: list[Verdict]) -> Table:
             counts: dict[str, int] = {}
             for p in v.probes:
                 counts[p.outcome.value] = counts.get(p.outcome.value, 0) + 1
-            figures = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + ("; " + figures if figures else "")
+            figures = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items())) + (
+                "; " + figures if figures else "")
         t.add_row(v.endpoint, v.suite, f"[{colour}]{v.verdict.value}[/]",
                   "-" if v.p_value is None else f"{v.p_value:.3g}", f"{v.alpha:g}", str(v.requests),
                   figures, ", ".join(v.failing_checks[:4]) or "-")

@@ -20,6 +20,7 @@ from parity.runner import Runner
 from parity.suites import get_suite, suite_names
 
 from ._common import console, fail, open_store
+from ._explain import explain
 from ._render import RichProgress, verdict_table
 
 # The demo's default: what tells the testbed's variants apart in minutes. The accuracy and
@@ -45,6 +46,7 @@ def demo(
     """Run every suite against every testbed variant and write the report."""
     from parity.testbed import (
         DEFAULT_RUN_DIR,
+        VARIANTS,
         Testbed,
         TestbedError,
         build_llama_cpp,
@@ -80,6 +82,8 @@ def demo(
     from parity.report import write_report
 
     console.print(verdict_table(result.verdicts))
+    for line in explain(result.verdicts, {n: v.description for n, v in VARIANTS.items()}):
+        console.print(line, markup=False, soft_wrap=True)
     paths = write_report(result.run, result.verdicts, out)
     console.print(f"configuration: {cfg_path}\nstore: {store.describe()} (run {result.run.id})")
     console.print(f"[bold]report:[/] {paths.html.resolve()}\n        {paths.markdown.resolve()}")

@@ -11,7 +11,6 @@ types against the request's schema. Every block is read once (``blocks``).
 from __future__ import annotations
 
 import html
-import json
 import re
 from typing import Any
 
@@ -174,32 +173,86 @@ def minimax_m2(text: str) -> list[ParsedCall]:
                   for m, body in blocks(text, _MM_INVOKE, "</invoke>"))
 
 
-# Gemma 4: <|tool_call>call:NAME{key:<|"|>text<|"|>,n:3,o:{…}}<tool_call|>
+# Gemma 4: <|tool_call>call:NAME{key:<|"|>text<|"|>,n:3,o:{k-2:[1,true]}}<tool_call|>
+# The template writes each key verbatim (digits, '-', '_', spaces, any letter: only ':' ends it),
+# strings between <|"|> quotes, booleans as true/false, None as None, and nests {…} and […].
 _GEMMA_OPEN = lit("<|tool_call>")
-_GEMMA_CALL = re.compile(r"call:([\w.\-]+)(\{.*\})\s*\Z", re.DOTALL)
-_GEMMA_KEY = re.compile(r"([{,])\s*([A-Za-z_][\w.\-]*)\s*:")
-_GEMMA_WORDS = {"None": "null", "True": "true", "False": "false"}
-_GEMMA_WORD = re.compile(r"\b(None|True|False)\b")
+_GEMMA_CALL = re.compile(r"call:([^{<\s]+)\{")
 _GEMMA_QUOTE = '<|"|>'
+_GEMMA_WORDS: dict[str, Any] = {"true": True, "false": False, "True": True, "False": False,
+                                "None": None, "null": None}
+_GEMMA_DEPTH = 64
 
 
-def _gemma_json(body: str) -> Any:
-    """Gemma's argument syntax (bare keys, <|"|>-quoted strings) rewritten as JSON."""
-    parts = body.split(_GEMMA_QUOTE)
-    if len(parts) % 2 == 0:
-        return None  # an unclosed string
-    return json_or_none("".join(_gemma_plain(p) if i % 2 == 0 else json.dumps(p, ensure_ascii=False)
-                         for i, p in enumerate(parts)))
+class _Bad(Exception):
+    """Not Gemma's argument syntax."""
 
 
-def _gemma_plain(text: str) -> str:
-    text = _GEMMA_KEY.sub(lambda m: f'{m.group(1)}"{m.group(2)}":', text)
-    return _GEMMA_WORD.sub(lambda m: _GEMMA_WORDS[m.group(1)], text)
+def _gemma_value(text: str, i: int, depth: int) -> tuple[Any, int]:
+    if depth > _GEMMA_DEPTH:
+        raise _Bad
+    if text.startswith(_GEMMA_QUOTE, i):
+        end = text.find(_GEMMA_QUOTE, i + len(_GEMMA_QUOTE))
+        if end < 0:
+            raise _Bad
+        return text[i + len(_GEMMA_QUOTE):end], end + len(_GEMMA_QUOTE)
+    if text.startswith("{", i):
+        return _gemma_object(text, i + 1, depth + 1)
+    if text.startswith("[", i):
+        items: list[Any] = []
+        i += 1
+        while not text.startswith("]", i):
+            value, i = _gemma_value(text, i, depth + 1)
+            items.append(value)
+            if text.startswith(",", i):
+                i += 1
+            elif not text.startswith("]", i):
+                raise _Bad
+        return items, i + 1
+    end = i
+    while end < len(text) and text[end] not in ",}]":
+        end += 1
+    word = text[i:end].strip()
+    if not word:
+        raise _Bad
+    if word in _GEMMA_WORDS:
+        return _GEMMA_WORDS[word], end
+    number = json_or_none(word)
+    return (number if isinstance(number, int | float) else word), end
+
+
+def _gemma_object(text: str, i: int, depth: int) -> tuple[dict[str, Any], int]:
+    """The members of an object whose ``{`` ends before ``i``, and where its ``}`` ends."""
+    out: dict[str, Any] = {}
+    while not text.startswith("}", i):
+        colon = text.find(":", i)
+        if colon < 0:
+            raise _Bad
+        key = text[i:colon]
+        if key.startswith(_GEMMA_QUOTE) and key.endswith(_GEMMA_QUOTE) and len(key) > 2 * len(_GEMMA_QUOTE):
+            key = key[len(_GEMMA_QUOTE):-len(_GEMMA_QUOTE)]  # the tool-declaration form quotes keys
+        out[key], i = _gemma_value(text, colon + 1, depth)
+        if text.startswith(",", i):
+            i += 1
+        elif not text.startswith("}", i):
+            raise _Bad
+    return out, i + 1
+
+
+def gemma_arguments(body: str) -> dict[str, Any] | None:
+    """Gemma 4's argument object (``{key:value,…}``, the whole of ``body``) as a dict, or None."""
+    if not body.startswith("{"):
+        return None
+    try:
+        value, end = _gemma_object(body, 1, 0)
+    except _Bad:
+        return None
+    return value if not body[end:].strip() else None
 
 
 def gemma4(text: str) -> list[ParsedCall]:
     out: list[ParsedCall | None] = []
     for _, body in blocks(text, _GEMMA_OPEN, "<tool_call|>"):
         m = _GEMMA_CALL.match(body)
-        out.append(call(m.group(1), _gemma_json(m.group(2))) if m else None)
+        out.append(call(m.group(1), gemma_arguments(body[m.end() - 1:].rstrip())) if m else None)
     return calls(out)

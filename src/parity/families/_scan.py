@@ -56,6 +56,16 @@ def ends_in_marker_start(text: str) -> bool:
     """Whether ``text`` ends with the first characters of a call marker (a stream may be
     about to send the rest)."""
     return any(text[-k:] in _PREFIXES for k in range(1, min(len(text), LONGEST_MARKER) + 1))
+_DELIMITER_LIST = sorted({d for f in FAMILIES for d in f.delimiters}, key=len, reverse=True)
+_DELIMITER_PREFIXES = frozenset(d[:k] for d in _DELIMITER_LIST for k in range(1, len(d)))
+_LONGEST_DELIMITER = max(map(len, _DELIMITER_LIST))
+
+
+def ends_in_delimiter_start(text: str) -> bool:
+    """Whether ``text`` ends with the first characters of a reasoning delimiter."""
+    return any(text[-k:] in _DELIMITER_PREFIXES for k in range(1, min(len(text), _LONGEST_DELIMITER) + 1))
+
+
 _DELIMITERS = re.compile("|".join(map(re.escape, sorted({d for f in FAMILIES for d in f.delimiters},
                                                         key=len, reverse=True))))
 

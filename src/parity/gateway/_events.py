@@ -76,6 +76,8 @@ class GatewayEvents:
         if rec is not None and req is not None:
             rec.update(model=model, endpoint=att.endpoint, attempts=rec.get("attempts", 0) + 1,
                        outcome=att.outcome, input_tokens=inp or None, output_tokens=out or None)
+            if att.repaired is not None:
+                rec["repaired"] = att.repaired  # a leaked call served as tool_calls (streams: header may be gone)
         up = self._gw.upstreams[att.endpoint]
         if self.tracing is not None:
             self.tracing.attempt(att.endpoint, up.cfg.model, att.outcome, att.latency_s, {

@@ -30,6 +30,7 @@ from parity.client import (
 from parity.client._client import read_capped
 
 from ._errors import GatewayError
+from ._stream_repair import repair_stream
 from ._upstream import Attempt, Upstream, status_outcome
 from ._validation import ToolValidator, is_empty, summarize
 
@@ -189,6 +190,13 @@ class StreamAttempt:
         a = self.attempt
         a.latency_s, a.tool_calls, a.status = latency, len(completion.tool_calls), self._status()
         a.usage, a.finish_reasons = completion.usage, [completion.finish_reason or ""]
+        # -- streamed repair (repair_tool_calls; _stream_repair): leaked call text held back becomes
+        # tool_calls deltas; the only hook of it in this module
+        fixed = repair_stream(self._validator, self._tools, self._asm, self._held, self.up.name) if findings else None
+        if fixed is not None:
+            findings, self._held = [], fixed.frames
+            a.repaired, a.tool_calls, a.finish_reasons = fixed.family, fixed.tool_calls, ["tool_calls"]
+        # -- end of streamed repair
         if findings:
             a.outcome, a.findings, a.error = "tool_call_invalid", findings, summarize(findings)
             return a

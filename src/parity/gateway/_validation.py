@@ -23,9 +23,11 @@ from parity.families import (
     LONGEST_MARKER,
     Family,
     coerce_arguments,
+    ends_in_delimiter_start,
     ends_in_marker_start,
     family,
     find_call_leak,
+    find_delimiter_leak,
     marker_at,
     split_prose,
     starts_bare,
@@ -41,6 +43,7 @@ class Repaired:
     family: str
     response: dict[str, Any]
     tool_calls: int
+    start: int = 0  # where the call text started in the answer's content
 
 
 class ToolValidator:
@@ -78,7 +81,8 @@ class ToolValidator:
         """Whether streamed content (``pieces``, the first ``seen`` already tested) may hold call
         text: the new pieces and a marker's length before them are searched, so a stream is
         scanned about once overall. An answer that starts like JSON may be a bare call only
-        when the request offered tools."""
+        when the request offered tools. A repairing validator also holds content from a reasoning
+        delimiter on, so that a repair can still move the reasoning to its field."""
         at_start = all(not p.strip() for p in pieces[:seen])  # stops at the first real piece
         ctx: list[str] = []
         i, size = seen, 0
@@ -87,15 +91,18 @@ class ToolValidator:
             ctx.append(pieces[i])
             size += len(pieces[i])
         text = "".join([*reversed(ctx), *pieces[seen:]])
+        if self.repairs and find_delimiter_leak(text) is not None:
+            return True  # reasoning left in content: a repair moves it to reasoning_content
         return marker_at(text) >= 0 or (at_start and tools and starts_bare(text))
 
     def may_hold(self, pieces: list[str]) -> bool:
-        """Whether streamed content ends with the start of a call marker: held until the next piece."""
+        """Whether streamed content ends with the start of a call marker (or, repairing, of a
+        reasoning delimiter): held until the next piece."""
         tail, i = "", len(pieces)
         while i > 0 and len(tail) < LONGEST_MARKER:
             i -= 1
             tail = pieces[i] + tail
-        return ends_in_marker_start(tail)
+        return ends_in_marker_start(tail) or (self.repairs and ends_in_delimiter_start(tail))
 
     def repair(self, tools: list[dict[str, Any]] | None, response: Mapping[str, Any],
                endpoint: str | None = None) -> Repaired | None:
@@ -126,7 +133,7 @@ class ToolValidator:
         if reasoning and not message.get("reasoning_content"):
             fixed["reasoning_content"] = reasoning
         choice = {**choices[0], "message": fixed, "finish_reason": "tool_calls"}
-        return Repaired(leak.family, {**response, "choices": [choice]}, len(calls))
+        return Repaired(leak.family, {**response, "choices": [choice]}, len(calls), leak.start)
 
 
 def summarize(findings: list[Finding]) -> str:

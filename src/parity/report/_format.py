@@ -124,6 +124,11 @@ HOW_TO_READ: list[tuple[str, str]] = [
     ("error", "the run could not judge: the endpoint, or the reference, was unreachable or "
      "failing (refused, timed out, 5xx) for more than the allowed share of its requests. "
      "Not evidence about the model either way; the reasons say what failed."),
+    ("unsupported", "(a probe) the endpoint does not offer what the probe needs, and says so or "
+     "ignores it the way the reference does; it does not count against the endpoint."),
+    ("not_applicable", "(a probe) the reference itself fails the probe or cannot exercise it, so "
+     "there is nothing to compare a candidate with; shown apart, and it neither fails a candidate "
+     "nor makes an otherwise clean one inconclusive."),
     ("reference", "the reference's own metrics. It is run twice, and its agreement with itself "
      "is the noise floor candidates are judged against, never 100%."),
     ("numbers", "every figure carries its 95% interval and the count n it rests on ('k of n' "

@@ -9,7 +9,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from parity.store import RunRecord
-from parity.verdict import Outcome, Verdict
+from parity.verdict import Outcome, ProbeOutcome, Verdict
 
 from ._choice_view import choice_view
 from ._format import HOW_TO_READ, HOW_TO_READ_INTRO, REFERENCE_NOTE
@@ -43,7 +43,7 @@ def render_html(run: RunRecord, verdicts: list[Verdict]) -> str:
         how_intro=HOW_TO_READ_INTRO,
         how=HOW_TO_READ,
         reference_note=REFERENCE_NOTE,
-        outcomes={o.value for o in Outcome},
+        outcomes={o.value for o in Outcome} | {p.value for p in ProbeOutcome},
         forests=[(f, forest_svg(f)) for f in view.forests],
         choice=choice_view(run, verdicts),
     )

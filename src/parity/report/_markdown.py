@@ -18,7 +18,7 @@ from ._view import Block, Example, ReportView, build_view
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|&#~!])")
 _BADGE = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "⚠️ inconclusive", "reference": "🔷 reference",
-          "error": "🛑 error", "unsupported": "➖ unsupported"}
+          "error": "🛑 error", "unsupported": "➖ unsupported", "not_applicable": "⚪ not applicable"}
 
 
 def md_text(s: str) -> str:
@@ -57,7 +57,7 @@ def _head(view: ReportView) -> list[str]:
             for k, v in view.header]
     rows += [[f"dataset {md_code(s, True)}", md_code(h, True)] for s, h in view.datasets]
     out += [*table(["", ""], rows), "", *_matrix(view), "## How to read this", "", md_text(HOW_TO_READ_INTRO), ""]
-    out += [f"- **{md_text(label)}**: {md_text(text)}" for label, text in HOW_TO_READ]
+    out += [f"- **{md_text(label.replace('_', ' '))}**: {md_text(text)}" for label, text in HOW_TO_READ]
     return [*out, ""]
 
 

@@ -198,7 +198,7 @@ def probe_summary(v: Verdict) -> str:
     counts: dict[str, int] = {}
     for p in v.probes:
         counts[p.outcome.value] = counts.get(p.outcome.value, 0) + 1
-    rest = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if k != "fail")
+    rest = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()) if k != "fail")
     return f"{counts.get('fail', 0)} of {len(v.probes)} probes failed" + (f" ({rest})" if rest else "")
 
 

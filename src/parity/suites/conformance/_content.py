@@ -46,7 +46,8 @@ def prompt_text(x: Exchange) -> str:
 class _Scan(Probe):
     """Findings per greedy answer; the candidate fails on answers the reference's twin lacks."""
 
-    def findings(self, x: Exchange) -> list[Finding]:
+    def findings(self, x: Exchange, family: str | None = None) -> list[Finding]:
+        """What is wrong with one answer; ``family``: the endpoint's declared family."""
         raise NotImplementedError
 
     def flagged(self, steps: Steps) -> tuple[dict[tuple[str, int], list[Finding]], dict[tuple[str, int], Exchange], int]:
@@ -58,7 +59,7 @@ class _Scan(Probe):
             if not x.ok or t is None or t > MAX_TEMPERATURE:
                 continue
             scanned += 1
-            fs = self.findings(x)
+            fs = self.findings(x, steps.family)
             if fs:
                 found[(x.case_id, x.repeat)] = fs
                 where[(x.case_id, x.repeat)] = x
@@ -92,7 +93,7 @@ class ForeignScript(_Scan):
                                                          "English village.")],
                                       "temperature": 0, "max_tokens": 64})]
 
-    def findings(self, x: Exchange) -> list[Finding]:
+    def findings(self, x: Exchange, family: str | None = None) -> list[Finding]:
         c = completion(x)
         texts = [c.content or "", *(s for t in c.tool_calls for s in _argument_strings(t.arguments))]
         return check_foreign_script("\n".join(texts), prompt_text(x))
@@ -112,10 +113,10 @@ class LeakedMarkup(_Scan):
                    "content or reasoning_content")
     rows = (4, 16)
 
-    def findings(self, x: Exchange) -> list[Finding]:
+    def findings(self, x: Exchange, family: str | None = None) -> list[Finding]:
         c = completion(x)
         tools = tool_index(x.request.get("tools") or [])
-        return [*check_markup(c, tools or None), *check_special_tokens(c.content or "")]
+        return [*check_markup(c, tools or None, family), *check_special_tokens(c.content or "")]
 
 
 PROBES: tuple[type[Probe], ...] = (ForeignScript, LeakedMarkup)

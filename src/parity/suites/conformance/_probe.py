@@ -49,8 +49,9 @@ class Assessment:
 class Steps:
     """One endpoint's exchanges of this suite, by case id and repeat."""
 
-    def __init__(self, exchanges: Iterable[Exchange]) -> None:
+    def __init__(self, exchanges: Iterable[Exchange], family: str | None = None) -> None:
         self._by: dict[tuple[str, int], Exchange] = {(x.case_id, x.repeat): x for x in exchanges}
+        self.family = family  # the endpoint's declared chat-format family (checks try it first)
 
     def get(self, case_id: str, repeat: int = 0) -> Exchange | None:
         return self._by.get((case_id, repeat))

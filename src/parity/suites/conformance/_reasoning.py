@@ -47,8 +47,8 @@ class ReasoningDelimiters(_Scan):
                    "<|channel|>analysis, Gemma's <|channel>, [THINK]) in content or reasoning_content")
     rows = (21,)
 
-    def findings(self, x: Exchange) -> list[Finding]:
-        return check_reasoning_delimiters(completion(x))
+    def findings(self, x: Exchange, family: str | None = None) -> list[Finding]:
+        return check_reasoning_delimiters(completion(x), family)
 
 
 class ReasoningSwitch(CapabilityProbe):
@@ -134,7 +134,7 @@ class ReasoningThenCall(CapabilityProbe):
         c = completion(x)
         if not (c.reasoning_content or "").strip():
             return missing("no reasoning_content with thinking switched on", [excerpt(x)])
-        leaked = check_markup(c, {"get_weather"}) + check_reasoning_delimiters(c)
+        leaked = check_markup(c, {"get_weather"}, steps.family) + check_reasoning_delimiters(c, steps.family)
         if leaked:
             return Assessment(FAIL, leaked[0].message, [excerpt(x)])
         if not c.tool_calls:

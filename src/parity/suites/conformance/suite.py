@@ -95,20 +95,21 @@ class ConformanceSuite:
     def evaluate(self, ctx: EvalContext) -> list[Verdict]:
         s = ctx.settings
         ref_ex = ctx.exchanges.get(ctx.reference, [])
-        ref_steps = Steps(ref_ex)
+        families = {e.name: e.declared.family for e in ctx.endpoints}
+        ref_steps = Steps(ref_ex, families.get(ctx.reference))
         ref_results = self.judge_endpoint(ref_steps, None)
         out = [Verdict(
             endpoint=ctx.reference, suite=NAME, verdict=Outcome.REFERENCE,
             test="reference: each probe judged on its own rules", alpha=s.alpha,
             requests=requests_spent(ref_ex), probes=ref_results,
-            reasons=["the reference deployment; a probe it does not pass is inconclusive for "
-                     "candidates", _tally(ref_results, ref_ex)],
+            reasons=["the reference deployment; a probe it fails or cannot exercise is not applicable "
+                     "for candidates (unless they pass it)", _tally(ref_results, ref_ex)],
         )]
         for ep in ctx.endpoints:
             if ep.name == ctx.reference:
                 continue
             exs = ctx.exchanges.get(ep.name, [])
-            results = self.judge_endpoint(Steps(exs), ref_steps)
+            results = self.judge_endpoint(Steps(exs, ep.declared.family), ref_steps)
             failing = [r.name for r in results if r.outcome is ProbeOutcome.FAIL]
             out.append(Verdict(
                 endpoint=ep.name, suite=NAME, verdict=overall(results), test=TEST_NAME,

@@ -52,13 +52,15 @@ class Observation:
         return any(e in TOOLCALL_ERRORS for e in self.errors)
 
 
-def findings_for(case: Case, ex: Exchange, schemas: SchemaCache) -> list[Finding]:
+def findings_for(case: Case, ex: Exchange, schemas: SchemaCache, family: str | None = None) -> list[Finding]:
+    """The tool-call checks on one answer; ``family`` is the endpoint's declared chat-format
+    family (``declared.family``): its parser is tried first, every other family still detected."""
     if not ex.ok or ex.completion is None:
         return []
-    return check_tool_calls(case.tools, ex.completion, schemas)
+    return check_tool_calls(case.tools, ex.completion, schemas, declared_family=family)
 
 
-def observe(case: Case, ex: Exchange, schemas: SchemaCache) -> Observation:
+def observe(case: Case, ex: Exchange, schemas: SchemaCache, family: str | None = None) -> Observation:
     if not ex.ok or ex.completion is None:
         return Observation(
             key=case.hash,
@@ -72,7 +74,7 @@ def observe(case: Case, ex: Exchange, schemas: SchemaCache) -> Observation:
             failure=ex.status.value,
         )
     c = ex.completion
-    findings = findings_for(case, ex, schemas)
+    findings = findings_for(case, ex, schemas, family)
     bad_calls = {f.tool_call_index for f in findings if f.check in ERROR_CLASSES}
     category = case.expected.get("category") if case.expected.get("source") == "bfcl" else None
     bfcl_ok: bool | None = None

@@ -92,9 +92,10 @@ class ToolcallSuite:
         repeats = self._repeats(role, settings)
         await sender.send_all((seeded(c, r, settings.seed), r) for r in range(repeats) for c in self.cases)
 
-    def observations(self, exchanges: Sequence[Exchange]) -> list[Observation]:
+    def observations(self, exchanges: Sequence[Exchange], family: str | None = None) -> list[Observation]:
+        """One observation per answer; ``family``: the endpoint's declared chat-format family."""
         return [
-            observe(self._by_hash[x.case_hash], x, self.schemas)
+            observe(self._by_hash[x.case_hash], x, self.schemas, family)
             for x in exchanges
             if x.case_hash in self._by_hash
         ]
@@ -102,7 +103,8 @@ class ToolcallSuite:
     def evaluate(self, ctx: EvalContext) -> list[Verdict]:
         s = ctx.settings
         ref_ex = ctx.exchanges.get(ctx.reference, [])
-        ref = self.observations(ref_ex)
+        families = {e.name: e.declared.family for e in ctx.endpoints}
+        ref = self.observations(ref_ex, families.get(ctx.reference))
         ref_metrics = single_metrics(ref)
         ref_metrics.update(
             comparison_metrics(
@@ -125,7 +127,7 @@ class ToolcallSuite:
             if ep.name == ctx.reference:
                 continue
             exs = ctx.exchanges.get(ep.name, [])
-            cand = self.observations(exs)
+            cand = self.observations(exs, ep.declared.family)
             j = judge(cand, ref, s.alpha, s.margin)
             metrics = single_metrics(cand)
             metrics.update(comparison_metrics(cand, [o for o in ref if o.repeat == 0], seed=s.seed))
@@ -144,13 +146,13 @@ class ToolcallSuite:
                     tests=j.tests,
                     reasons=j.reasons,
                     failing_checks=j.failing_checks,
-                    evidence=self._evidence_for(exs, j.failing_checks),
+                    evidence=self._evidence_for(exs, j.failing_checks, ep.declared.family),
                 )
             )
         return out
 
     def _evidence_for(
-        self, exchanges: Sequence[Exchange], failing: list[str]
+        self, exchanges: Sequence[Exchange], failing: list[str], family: str | None = None
     ) -> list[dict[str, Any]]:
         """A few failing answers per failing check, with what was found in them."""
         per_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -163,7 +165,7 @@ class ToolcallSuite:
                 if check in failing and len(per_check[check]) < self._evidence:
                     per_check[check].append(_excerpt(x, check, x.error or ""))
                 continue
-            for f in findings_for(case, x, self.schemas):
+            for f in findings_for(case, x, self.schemas, family):
                 if (
                     f.check in TOOLCALL_ERRORS
                     and f.check in failing
