@@ -83,7 +83,8 @@ class _Sender:
     """Answers every case; refuses (HTTP 400) the lengths in ``refuse``. A unit-test fake."""
 
     def __init__(self, endpoint: EndpointConfig, refuse: set[str]) -> None:
-        self.endpoint, self.refuse, self.sent = endpoint, refuse, []  # type: list[Exchange]
+        self.endpoint, self.refuse = endpoint, refuse
+        self.sent: list[Exchange] = []
 
     async def send_all(self, items: Iterable[tuple[Case, int]]) -> list[Exchange]:
         out = []
