@@ -1,7 +1,8 @@
 """Accuracy on the testbed: every variant against the reference, the equality suite side by side,
 the replica's false-fail calibration, and speed figures.
 
-    .venv/bin/python bench/accuracy.py [--up] [--k 8] [--pool 16] [--calibration-runs 200]
+    .venv/bin/python bench/accuracy.py [--up] [--temperature 0] [--k 1] [--pool 2]
+                                       [--calibration-runs 200] [--speed-per-length 30]
                                        [--variants replica,q8,q4_0,q3_k_m,q2,template]
 
 1. **One run, two suites**: ``accuracy`` (builtin tasks, k answers per item, sequential) and
@@ -13,7 +14,10 @@ the replica's false-fail calibration, and speed figures.
    simulated run draws a random item order and k of the pool per item and side, without
    replacement, and takes the suite's decision. The false-fail rate is the share of FAIL
    verdicts, with a Wilson interval. Also the reference against itself (its pool split in two).
-3. **Speed**: the speed suite (streamed, concurrency 1) on every variant, uncached.
+3. **Speed**: the speed suite (streamed, concurrency 1 per endpoint) on the reference and
+   every variant in one run, uncached: all measured at the same time, under the same
+   background load. Each endpoint declares the testbed's context per slot (``--context``,
+   4096 / 8 slots = 512 tokens), so lengths that cannot fit are not sent.
 
 Chat answers of steps 1-2 are cached by body (bench/_eqcache.py): llama-server answers a
 seeded request deterministically, so a re-run reuses them.
@@ -47,15 +51,16 @@ ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ["replica", "q8", "q4_0", "q3_k_m", "q2", "template"]
 
 
-def _config(urls: dict[str, str], names: list[str], seed: int) -> Any:
+def _config(urls: dict[str, str], names: list[str], seed: int, context: int | None = None) -> Any:
     eps = [{"name": n, "base_url": urls[n], "model": "smollm2", "reference": n == "reference",
-            "max_concurrency": 4, "timeout_s": 600.0, "max_attempts": 3} for n in ["reference", *names]]
+            "max_concurrency": 4, "timeout_s": 600.0, "max_attempts": 3,
+            **({"declared": {"context_length": context}} if context else {})} for n in ["reference", *names]]
     return parse_config({"endpoints": eps, "run": {"seed": seed}})
 
 
 async def same_run(urls: dict[str, str], names: list[str], suites: list[Any], seed: int,
-                   cache: Path | None, workdir: Path) -> list[Verdict]:
-    cfg = _config(urls, names, seed)
+                   cache: Path | None, workdir: Path, context: int | None = None) -> list[Verdict]:
+    cfg = _config(urls, names, seed, context)
     store = Store(str(workdir / f"run-{'-'.join(s.name for s in suites)}.db"))
     transports = {e.name: CachingTransport(cache, e.name) for e in cfg.endpoints} if cache else {}
     try:
@@ -86,7 +91,8 @@ def _cached_scores(cache: Path, variant: str, suite: AccuracySuite, bodies: list
 async def pools(urls: dict[str, str], suite: AccuracySuite, pool: int, seed: int, cache: Path
                 ) -> dict[str, dict[str, list[float]]]:
     """Each of reference and replica answers every item ``pool`` times (cached)."""
-    big = AccuracySuite(tasks=suite.tasks, k=pool, batch=suite.batch, limit=suite.limit)
+    big = AccuracySuite(tasks=suite.tasks, k=pool, batch=suite.batch, limit=suite.limit,
+                        sampling=suite.sampling)
     from parity.config import RunSettings
 
     plan = big.plan(RunSettings(seed=seed))
@@ -135,7 +141,8 @@ def _cell(v: Verdict | None, key: str, digits: int = 3) -> str:
 
 def report(acc: dict[str, Verdict], eq: dict[str, Verdict], calib: dict[str, Any], speed: dict[str, Verdict],
            args: argparse.Namespace) -> None:
-    print(f"# accuracy bench, {datetime.date.today()}: builtin tasks, k = {args.k}, α = 0.05, margin 0.10")
+    print(f"# accuracy bench, {datetime.date.today()}: {args.tasks}, k = {args.k}, "
+          f"temperature {args.temperature}, top_p {args.top_p}, α = 0.05, margin 0.10")
     ref = acc["reference"]
     print(f"\nreference accuracy: {_cell(ref, 'accuracy')} (items; {ref.requests} requests)\n")
     print("| variant | accuracy [95% CI] | Δ paired [95% t CI] | Δ anytime [90% CS] | accuracy verdict | "
@@ -153,21 +160,22 @@ def report(acc: dict[str, Verdict], eq: dict[str, Verdict], calib: dict[str, Any
               f"[{100 * f['low']:.1f}, {100 * f['high']:.1f}] (Wilson 95%); pass {c['pass']}, "
               f"inconclusive {c['inconclusive']}; median requests {c['median_requests']:.0f}")
     if speed:
-        print("\n| variant | TTFT p50 s (≤128) | TTFT p50 s (129–512) | TTFT p50 s (513–2048) | "
-              "tokens/s p50 (≤128) | tokens/s p90 (≤128) | speed verdict |")
-        print("|---|---|---|---|---|---|---|")
+        cols = [(f"{m}.{q}[{b}]", d) for b in ("≤128", "129–512", "513–2048")
+                for m, d in (("ttft_s", 3), ("tokens_per_s", 1)) for q in ("p50", "p90")]
+        print("\n| variant | " + " | ".join(c for c, _ in cols) + " | speed verdict | notes |")
+        print("|---|" + "---|" * (len(cols) + 2))
         for n in ["reference", *args.variants]:
             v = speed.get(n)
             if v is None:
                 continue
-            print(f"| {n} | {_cell(v, 'ttft_s.p50[≤128]')} | {_cell(v, 'ttft_s.p50[129–512]')} | "
-                  f"{_cell(v, 'ttft_s.p50[513–2048]')} | {_cell(v, 'tokens_per_s.p50[≤128]', 1)} | "
-                  f"{_cell(v, 'tokens_per_s.p90[≤128]', 1)} | {v.verdict.value} |")
+            notes = "; ".join(r for r in v.reasons if r.startswith("length"))
+            print(f"| {n} | " + " | ".join(_cell(v, c, d) for c, d in cols) +
+                  f" | {v.verdict.value} | {notes} |")
 
 
 async def measure(args: argparse.Namespace, urls: dict[str, str]) -> dict[str, Any]:
     suite = AccuracySuite(tasks=args.tasks, k=args.k, limit=args.limit,
-                          sampling=Sampling(temperature=args.temperature))
+                          sampling=Sampling(temperature=args.temperature, top_p=args.top_p))
     with tempfile.TemporaryDirectory() as tmp:
         suites = [suite] if args.no_equality else [suite, EqualitySuite()]
         verdicts = await same_run(urls, args.variants, suites, args.seed, args.cache, Path(tmp))
@@ -181,11 +189,11 @@ async def measure(args: argparse.Namespace, urls: dict[str, str]) -> dict[str, A
                                                      args.calibration_runs, args.seed + 1, split=True)
             print("calibration: done", flush=True)
         speed: list[Verdict] = []
-        # Pair by pair (reference and one variant at a time): other variants must not load the CPU.
-        for n in args.variants if args.speed_per_length else []:
-            pair = await same_run(urls, [n], [SpeedSuite(per_length=args.speed_per_length)],
-                                  args.seed, None, Path(tmp))
-            speed += [v for v in pair if v.endpoint == n or not speed]
+        if args.speed_per_length:
+            # Every endpoint at once, one request in flight each: same background load for all.
+            speed = await same_run(urls, args.variants, [SpeedSuite(per_length=args.speed_per_length)],
+                                   args.seed, None, Path(tmp), context=args.context)
+            print("speed: done", flush=True)
     pick = lambda s: {v.endpoint: v for v in verdicts if v.suite == s}  # noqa: E731
     return {"accuracy": pick("accuracy"), "equality": pick("equality"), "calibration": calib,
             "speed": {v.endpoint: v for v in speed}}
@@ -196,12 +204,15 @@ def main() -> None:
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--tasks", default="builtin")
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--k", type=int, default=8)
-    ap.add_argument("--temperature", type=float, default=0.7)
+    ap.add_argument("--k", type=int, default=None, help="answers per item (default: the suite's)")
+    ap.add_argument("--temperature", type=float, default=0.0)
+    ap.add_argument("--top-p", type=float, default=1.0)
+    ap.add_argument("--context", type=int, default=512, help="declared context_length (speed)")
     ap.add_argument("--no-equality", action="store_true", help="accuracy suite alone")
-    ap.add_argument("--pool", type=int, default=16)
+    ap.add_argument("--pool", type=int, default=None, help="answers per item in the calibration pools "
+                    "(default 2k: the reference's pool can be split in two)")
     ap.add_argument("--calibration-runs", type=int, default=200)
-    ap.add_argument("--speed-per-length", type=int, default=8)
+    ap.add_argument("--speed-per-length", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--run-dir", type=Path, default=ROOT / ".parity" / "testbed")
     ap.add_argument("--cache", type=Path, default=ROOT / ".parity" / "acccache.sqlite")
@@ -209,6 +220,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args()
     args.variants = [v for v in args.variants.split(",") if v]
+    args.k = args.k or Sampling(temperature=args.temperature).default_repeats()
+    args.pool = args.pool or 2 * args.k
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     with testbed(args.run_dir, ["reference", *args.variants], args.up) as urls:
         out = asyncio.run(measure(args, urls))

@@ -17,7 +17,12 @@ def test_accuracy_options(tmp_path: Path) -> None:
     assert isinstance(suite, AccuracySuite)
     assert suite.k == 4 and suite.limit == 10 and all((t.max_tokens or 0) <= 32 for t in suite.tasks)
     (default,) = _suites(["accuracy"], None, None, None)
-    assert isinstance(default, AccuracySuite) and default.k == 8 and len(default.tasks) == 80
+    assert isinstance(default, AccuracySuite) and len(default.tasks) == 80
+    assert default.sampling.temperature == 0.0 and default.k == 1  # greedy: one answer per item
+    (sampled,) = _suites(["accuracy"], None, None, None, temperature=0.7)
+    assert isinstance(sampled, AccuracySuite) and sampled.sampling.temperature == 0.7 and sampled.k == 8
+    with pytest.raises(typer.Exit):
+        _suites(["accuracy"], None, None, None, temperature=-1.0)
 
 
 def test_speed_is_registered() -> None:

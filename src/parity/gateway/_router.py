@@ -75,6 +75,19 @@ class Router:
                                         self._config.verified.max_tool_error_rate))
         return None
 
+    def _price(self, alias: ModelAlias, name: str) -> float | None:
+        """The alias's price for the endpoint, else the endpoint's configured price blended 3:1.
+
+        ``price = {input, output}`` of ``[[endpoints]]`` (USD per million tokens) becomes
+        ``(3·input + output) / 4``, the usual blend for chat traffic (three prompt tokens
+        to one completion token); an alias's ``prices`` entry overrides it.
+        """
+        if name in alias.prices:
+            return alias.prices[name]
+        up = self._up.get(name)
+        price = up.cfg.price if up is not None else None
+        return None if price is None else (3.0 * price.input + price.output) / 4.0
+
     def plan(self, alias: ModelAlias, verified: bool, ignore: frozenset[str], sticky: str | None) -> Plan:
         pool: list[Candidate] = []
         excluded: dict[str, str] = {}
@@ -83,8 +96,9 @@ class Router:
             if why is not None:
                 excluded[name] = why
                 continue
-            pool.append(Candidate(name, alias.weights.get(name, 1.0), alias.prices.get(name),
-                                  self._stats[name].latency_ewma))
+            live = self._stats[name].latency_ewma
+            pool.append(Candidate(name, alias.weights.get(name, 1.0), self._price(alias, name),
+                                  live if live is not None else self._verdicts.measured_latency(name)))
         ordered = get_policy(alias.policy).order(pool, self._rng) if len(pool) > 1 else pool
         names = [c.name for c in ordered]
         if sticky is not None and sticky in names:

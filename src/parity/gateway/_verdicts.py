@@ -58,6 +58,18 @@ class VerdictBook:
         bad = [f"{s}={found[s].verdict.value}" for s in suites if found[s].verdict not in _GOOD]
         return f"latest verdict not passing: {', '.join(bad)}" if bad else None
 
+    def measured_latency(self, endpoint: str) -> float | None:
+        """The median latency the latest speed verdict measured (seconds), if any.
+
+        Streamed requests of the speed suite, every input length together; a prior
+        for the ``latency`` policy until live traffic has been timed.
+        """
+        for v in self._by_ep.get(endpoint, []):
+            est = v.metrics.get("latency_s.p50") if v.suite == "speed" else None
+            if est is not None and est.value is not None and est.value >= 0:
+                return float(est.value)
+        return None
+
     def header(self, endpoint: str) -> str:
         vs = self._by_ep.get(endpoint, [])
         return ", ".join(f"{v.suite}={v.verdict.value}" for v in vs) if vs else "none"

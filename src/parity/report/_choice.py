@@ -40,6 +40,28 @@ def _metric(verdicts: Sequence[Verdict], suite: str, prefix: str) -> tuple[str, 
     return None
 
 
+def speed_bucket(verdicts: Sequence[Verdict]) -> str | None:
+    """The input-length bucket every endpoint's speed figures are compared at: one for all rows.
+
+    The shortest bucket measured on every endpoint of the speed suite (TTFT grows with
+    the prompt: figures of different buckets must never sit in one column); else the one
+    measured on the most endpoints.
+    """
+    from parity.suites.speed import BUCKETS
+
+    have: dict[str, set[str]] = {}
+    for v in verdicts:
+        if v.suite == "speed":
+            have.setdefault(v.endpoint, set()).update(
+                k.removeprefix("tokens_per_s.p50") for k in v.metrics if k.startswith("tokens_per_s.p50["))
+    if not have:
+        return None
+    order = [f"[{label}]" for _, label in BUCKETS]
+    counts = {b: sum(b in got for got in have.values()) for b in order}
+    best = max(counts.values())
+    return next((b for b in order if counts[b] == best), None) if best else None
+
+
 def _spread(verdicts: Sequence[Verdict]) -> tuple[float, ...] | None:
     for v in verdicts:
         if v.suite == "accuracy":
@@ -50,10 +72,10 @@ def _spread(verdicts: Sequence[Verdict]) -> tuple[float, ...] | None:
     return None
 
 
-def _row(name: str, mine: Sequence[Verdict], price: Any) -> ChoiceRow:
+def _row(name: str, mine: Sequence[Verdict], price: Any, bucket: str | None) -> ChoiceRow:
     acc = _metric(mine, "accuracy", "accuracy")
-    tps = _metric(mine, "speed", "tokens_per_s.p50")
-    ttft = _metric(mine, "speed", "ttft_s.p50")
+    tps = _metric(mine, "speed", f"tokens_per_s.p50{bucket}") if bucket else None
+    ttft = _metric(mine, "speed", f"ttft_s.p50{bucket}") if bucket else None
     spent = [v.metrics["cost_usd"].value for v in mine if "cost_usd" in v.metrics]
 
     def total(key: str) -> int:
@@ -72,7 +94,8 @@ def choice_rows(run: RunRecord, verdicts: Sequence[Verdict]) -> list[ChoiceRow]:
     prices = {e.get("name"): e.get("price") for e in run.config.get("endpoints", [])
               if isinstance(e, dict)}
     names = list(dict.fromkeys([*prices, *(v.endpoint for v in verdicts)]))
-    rows = [_row(str(n), [v for v in verdicts if v.endpoint == n], prices.get(n)) for n in names]
+    bucket = speed_bucket(verdicts)
+    rows = [_row(str(n), [v for v in verdicts if v.endpoint == n], prices.get(n), bucket) for n in names]
     return sorted(rows, key=lambda r: -(r.quality.value if r.quality and r.quality.value is not None
                                         else -1.0))
 

@@ -5,7 +5,7 @@ model; every function here is deterministic given its inputs (and seed).
 """
 
 from parity.stats.clustered import clustered_mean, item_spread, paired_item_diff
-from parity.stats.confseq import BoundedMeanCS
+from parity.stats.confseq import BettingCS, BoundedMeanCS
 from parity.stats.divergence import logprob_difference_test, topk_tv_lower_bound
 from parity.stats.mmd import MMDResult, hamming_kernel_matrix, mmd2_unbiased, mmd_permutation_test
 from parity.stats.proportions import bootstrap_ci, mean_ci, newcombe_diff, paired_diff, wilson
@@ -21,6 +21,7 @@ from parity.stats.tests import Alternative, binom_upper, fisher_exact, holm, mcn
 
 __all__ = [
     "Alternative",
+    "BettingCS",
     "BettingTest",
     "BoundedMeanCS",
     "MMDResult",

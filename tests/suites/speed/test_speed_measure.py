@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from typing import Any
 
+from parity.case import Case
+from parity.config import Declared, EndpointConfig, RunSettings
 from parity.exchange import Completion, Exchange, ExchangeStatus
 from parity.suites import get_suite
+from parity.suites._base import Role
 from parity.suites.speed import SpeedSuite, bucket_of, compare, speed_metrics, timing, timings
 from parity.verdict import Estimate, Outcome
 
@@ -64,6 +69,53 @@ def test_cases_are_unique_streamed_and_registered() -> None:
     suite = get_suite("speed")
     assert isinstance(suite, SpeedSuite)
     cases = suite.cases("x")
-    assert len({c.hash for c in cases}) == len(cases) == 30
+    assert len({c.hash for c in cases}) == len(cases) == 90  # 30 per length: a p90 interval exists
     assert all(c.body["stream"] and c.body["stream_options"] == {"include_usage": True} for c in cases)
     assert {c.hash for c in cases}.isdisjoint({c.hash for c in suite.cases("y")})
+
+
+def _endpoint(context: int | None) -> EndpointConfig:
+    return EndpointConfig(name="e", base_url="http://127.0.0.1:9", model="m",
+                          declared=Declared(context_length=context))
+
+
+class _Sender:
+    """Answers every case; refuses (HTTP 400) the lengths in ``refuse``. A unit-test fake."""
+
+    def __init__(self, endpoint: EndpointConfig, refuse: set[str]) -> None:
+        self.endpoint, self.refuse = endpoint, refuse
+        self.sent: list[Exchange] = []
+
+    async def send_all(self, items: Iterable[tuple[Case, int]]) -> list[Exchange]:
+        out = []
+        for case, _ in items:
+            length = case.id.partition("#")[0]
+            x = _ex(1.0, 0.1).model_copy(update={"case_id": case.id})
+            if length in self.refuse:
+                x = x.model_copy(update={"status": ExchangeStatus.HTTP_ERROR, "http_status": 400,
+                                         "completion": None})
+            out.append(x)
+        self.sent += out
+        return out
+
+
+def test_lengths_that_do_not_fit_the_declared_context_are_not_sent_and_say_so() -> None:
+    suite = SpeedSuite(per_length=6, max_tokens=64)
+    ep = _endpoint(512)
+    assert suite.fits(ep) == {"short": True, "medium": True, "long": False}
+    assert all(suite.fits(_endpoint(None)).values())
+    sender = _Sender(ep, refuse=set())
+    asyncio.run(suite.collect(sender, Role.CANDIDATE, RunSettings()))  # type: ignore[arg-type]
+    assert len(sender.sent) == 12 and not any(x.case_id.startswith("long#") for x in sender.sent)
+    (note,) = suite.notes(ep, sender.sent)
+    assert "'long' not sent" in note and "context_length 512" in note
+
+
+def test_a_refused_length_stops_after_its_first_wave_and_is_reported() -> None:
+    suite = SpeedSuite(per_length=6, concurrency=2)
+    ep = _endpoint(None)
+    sender = _Sender(ep, refuse={"long"})
+    asyncio.run(suite.collect(sender, Role.CANDIDATE, RunSettings()))  # type: ignore[arg-type]
+    assert sum(x.case_id.startswith("long#") for x in sender.sent) == 2 and len(sender.sent) == 14
+    (note,) = suite.notes(ep, sender.sent)
+    assert "'long'" in note and "refused" in note and "HTTP 400" in note

@@ -2,12 +2,13 @@
 
 Pure. ``d_i`` = candidate's mean score on item ``i`` minus the reference's
 (each over its ``k`` repeats), items in the run's seeded order; the
-confidence sequence of :class:`parity.stats.confseq.BoundedMeanCS` bounds
-``Δ = E[d]`` (over the population the items are drawn from) at every look.
+betting confidence sequence of :class:`parity.stats.confseq.BettingCS`
+(aGRAPA bets) bounds ``Δ = E[d]`` (over the population the items are drawn
+from) at every look.
 
 * **fail**: ``H0: Δ ≥ 0`` (the candidate is not worse) rejected at ``α``,
-  one-sided: the e-process reached ``1/α`` (equivalently, the upper bound fell
-  below 0). Valid at any look, so stopping there keeps the error ``≤ α``.
+  one-sided: the capital process betting on ``Δ < 0`` reached ``1/α`` (the
+  upper bound fell to 0 or below). Valid at any look, so stopping there keeps the error ``≤ α``.
 * **pass**: the ``1 − 2α`` confidence sequence lies inside ``(−margin, +margin)``
   (an anytime-valid two one-sided tests equivalence).
 * otherwise inconclusive; fail is checked first.
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from parity.stats.confseq import BoundedMeanCS
+from parity.stats.confseq import BettingCS
 
 Scores = Mapping[str, Sequence[float]]
 
@@ -59,7 +60,7 @@ def decide(order: Sequence[str], ref: Scores, cand: Scores, design: Design, sent
 
     ``order`` is the item order of the plan; items one side never answered are skipped.
     """
-    cs = BoundedMeanCS(design.alpha, low=-1.0, high=1.0, null=0.0)
+    cs = BettingCS(design.alpha, low=-1.0, high=1.0, null=0.0)
     d = Decision()
     seen = 0
     for n in design.looks:

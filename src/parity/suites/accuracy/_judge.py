@@ -11,7 +11,7 @@ from parity.verdict import Estimate, Outcome, TestResult, Verdict
 from ._decide import Decision, Design
 
 NAME = "accuracy"
-TEST_NAME = ("paired-by-item difference; empirical-Bernstein confidence sequence "
+TEST_NAME = ("paired-by-item difference; betting confidence sequence (aGRAPA) "
              "(fail: one-sided e-process H0 Δ ≥ 0 at α; pass: 1−2α sequence within ±margin)")
 MIN_OK = 0.9  # below this share of answered requests, not failing is inconclusive
 Scores = Mapping[str, Sequence[float]]
@@ -88,7 +88,7 @@ def candidate_verdict(name: str, d: Decision, ref: Scores, cand: Scores, ref_ex:
         "difference": paired_item_diff(ref, cand),
         "difference_anytime": Estimate(value=sum(d.diffs) / len(d.diffs) if d.diffs else None,
                                        low=d.lower, high=d.upper, n=d.items,
-                                       method="empirical-Bernstein confidence sequence",
+                                       method="betting confidence sequence (aGRAPA)",
                                        level=1 - 2 * design.alpha),
         "requests_to_decision": Estimate(value=float(_requests(exchanges)), n=d.items,
                                          method="candidate requests until the decision"),

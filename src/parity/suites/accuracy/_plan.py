@@ -21,11 +21,25 @@ REFERENCE_STREAM = "reference"
 
 @dataclass(frozen=True)
 class Sampling:
-    """Sampling settings of every request; stated in the report (a task may cap max_tokens)."""
+    """Sampling settings of every request; stated in the report (a task may cap max_tokens).
 
-    temperature: float = 0.7
+    Greedy by default: what benchmark harnesses use for a model without a reasoning
+    mode (lm-evaluation-harness's generative tasks such as GSM8K, HELM). Sample
+    (``temperature > 0``, with repeats) for a model whose card asks for it, as
+    reasoning models' benchmarks (AIME ×32) do.
+    """
+
+    temperature: float = 0.0
     top_p: float = 1.0
     max_tokens: int = 256
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+    def default_repeats(self) -> int:
+        """Greedy answers of a deterministic engine repeat themselves: 1; sampled: 8."""
+        return 1 if self.greedy else 8
 
     def body(self, task: Task, seed: int) -> dict[str, Any]:
         return {"messages": task.messages(), "temperature": self.temperature, "top_p": self.top_p,

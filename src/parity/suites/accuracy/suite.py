@@ -31,14 +31,23 @@ class AccuracySuite:
 
     def __init__(self, *, tasks: str | Sequence[Task] | None = None, limit: int | None = None,
                  k: int | None = None, batch: int = 20, sampling: Sampling | None = None,
-                 max_tokens: int | None = None) -> None:
+                 max_tokens: int | None = None, temperature: float | None = None,
+                 top_p: float | None = None) -> None:
         loaded = load_tasks(tasks or "builtin") if isinstance(tasks, str | None) else list(tasks)
         if k is not None and not 1 <= k <= 100:
             raise ValueError(f"repeats per item must be in [1, 100], got {k}")
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
-        self.tasks, self.limit, self.k, self.batch = loaded, limit, k or 8, batch
-        self.sampling = sampling or Sampling()
+        sampling = sampling or Sampling()
+        if temperature is not None or top_p is not None:
+            if temperature is not None and not 0.0 <= temperature <= 2.0:
+                raise ValueError(f"temperature must be in [0, 2], got {temperature}")
+            if top_p is not None and not 0.0 < top_p <= 1.0:
+                raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+            sampling = Sampling(sampling.temperature if temperature is None else temperature,
+                                sampling.top_p if top_p is None else top_p, sampling.max_tokens)
+        self.sampling = sampling
+        self.tasks, self.limit, self.k, self.batch = loaded, limit, k or sampling.default_repeats(), batch
         if max_tokens is not None:
             self.sampling = Sampling(self.sampling.temperature, self.sampling.top_p, max_tokens)
             self.tasks = [t.model_copy(update={"max_tokens": min(t.max_tokens or max_tokens, max_tokens)})
