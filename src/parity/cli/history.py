@@ -74,10 +74,10 @@ def history(
         tr = Table(title="transitions")
         for col in ("at", "endpoint", "stream", "from → to", "statistic", "threshold", "reference", "id"):
             tr.add_column(col)
-        for t in hist.transitions:
-            tr.add_row(_when(t.at), escape(t.endpoint), escape(t.suite),
-                       f"{t.from_state.value} → {t.to_state.value}", _fmt(t.statistic), _fmt(t.threshold),
-                       t.reference_state.value if t.reference_state else "-", escape(t.id))
+        for x in hist.transitions:
+            tr.add_row(_when(x.at), escape(x.endpoint), escape(x.suite),
+                       f"{x.from_state.value} → {x.to_state.value}", _fmt(x.statistic), _fmt(x.threshold),
+                       x.reference_state.value if x.reference_state else "-", escape(x.id))
         out.print(tr)
 
     ticks = hist.ticks[-limit:] if limit else hist.ticks
