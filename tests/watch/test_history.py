@@ -6,53 +6,22 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import orjson
 import pytest
-from helpers import make_config
 from typer.testing import CliRunner
 
 from parity.cli.main import app
 from parity.store import Store
 from parity.verdict import Estimate, EstimateKind, Outcome, Verdict
-from parity.watch import WatchConfig, WatchService
 from parity.watch._history import History, load_history, parse_since, series, sparkline
 
-from .watch_fakes import Served, fake
-
-START = datetime(2026, 3, 1, tzinfo=UTC)
-SECRET = "sk-history-secret-0123456789"
-
-
-def _watch() -> WatchConfig:
-    return WatchConfig.model_validate({"arl_days": 200 / 1440, "warn_arl_days": 20 / 1440,
-                                       "recovery_minutes": 5, "window_hours": 2,
-                                       "reference_lag_hours": 5 / 60, "jitter": 0.3,
-                                       "sentinel": {"period_minutes": 1.0, "prompts": 3}})
-
-
-async def _fill(db: str) -> None:
-    """10 healthy minutes, then the candidate switches for 10: ticks, a `changed` transition."""
-    served = {"ref": Served(name="ref"), "cand": Served(name="cand")}
-    apps = {k: fake(v) for k, v in served.items()}
-    now = [START]
-    svc = WatchService(make_config("ref", "cand"), _watch(), Store(db, redact=lambda s: s.replace(SECRET, "***")),
-                       keys={"cand": SECRET}, clock=lambda: now[0],
-                       transport=lambda e: httpx.ASGITransport(apps[e.name]))  # type: ignore[arg-type]
-    for minute in range(20):
-        if minute == 10:
-            served["cand"].shift, served["cand"].calls = 0.2, False
-        for _ in range(4):
-            now[0] += timedelta(seconds=15)
-            await svc.run_once()
-    await svc.aclose()
-    svc.store.store.close()
+from .history_store import SECRET, fill
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = str(tmp_path_factory.mktemp("history") / "w.db")
-    asyncio.run(_fill(path))
+    asyncio.run(fill(path))
     store = Store(path)
     run = store.create_run(fingerprint="f", parity_version="0", seed=0, reference="ref", suites=["toolcall"],
                            datasets={}, config={"note": "config is never printed by history"})
