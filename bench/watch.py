@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import hashlib
 import json
 import math
@@ -67,7 +68,7 @@ from scipy.stats import chi2
 from parity.config import parse_config
 from parity.fake import Answer, Call, FakeEndpoint
 from parity.store import Store
-from parity.watch import Monitor, SentinelDesign, State, Ticks, WatchConfig, WatchService
+from parity.watch import Levels, Monitor, SentinelDesign, State, Ticks, WatchConfig, WatchService
 
 from _watchreplay import VARIANTS, Pools, Source, pool_design, run_collect, tick_observations  # isort: skip
 
@@ -201,6 +202,14 @@ def _watch_config(args: argparse.Namespace) -> WatchConfig:
                                  "prompts": args.prompts, "canary": not args.no_canary})
 
 
+def _levels(args: argparse.Namespace) -> Levels:
+    levels = _watch_config(args).levels("candidate")
+    if args.bets is None:
+        return levels
+    bets = () if args.bets == "none" else tuple(float(b) for b in args.bets.split(","))
+    return dataclasses.replace(levels, bets=bets)
+
+
 def _design(args: argparse.Namespace, seed: int) -> SentinelDesign:
     # The design's prompts: a seeded subset of the cached ones (each repeat its own watch seed).
     cached = list(pool_design().prompts)
@@ -214,7 +223,7 @@ def delay_run(args: argparse.Namespace, pools: Pools, switch: str, seed: int) ->
     design = _design(args, seed)
     period = args.period_minutes * 60.0
     sched = Ticks("candidate", "sentinel", period, watch.jitter, seed)
-    mon = Monitor("candidate", "sentinel", watch.levels("candidate"))
+    mon = Monitor("candidate", "sentinel", _levels(args))
     change = T0 + timedelta(hours=args.warmup_hours, seconds=rng.uniform(0.0, period))
     end = change + timedelta(hours=args.horizon_hours)
     after = SWITCHES[switch](args.share)
@@ -260,14 +269,14 @@ def delays(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     names = list(SWITCHES) if args.switches == "all" else args.switches.split(",")
     pools = Pools.load(args.cache, args.draws, args.canary_draws, list(VARIANTS), blackbox=args.blackbox)
-    watch = _watch_config(args)
-    levels = watch.levels("candidate")
+    levels = _levels(args)
     per_tick = args.prompts + (0 if args.no_canary else 1)
     out: dict[str, Any] = {"mode": "blackbox" if args.blackbox else "logprobs",
                            "period_minutes": args.period_minutes, "prompts": args.prompts,
                            "canary": not args.no_canary, "requests_per_minute": per_tick / args.period_minutes,
                            "reference_requests_per_minute": 2 * per_tick / args.period_minutes,
-                           "levels": {"alarm": levels.alarm, "warn": levels.warn, "window": levels.window},
+                           "levels": {"alarm": levels.alarm, "warn": levels.warn, "window": levels.window,
+                                      "bets": list(levels.bets)},
                            "repeats": args.repeats, "warmup_hours": args.warmup_hours,
                            "horizon_hours": args.horizon_hours, "share": args.share,
                            "cached": {p: pools.count(p) for p in VARIANTS}, "switches": {}}
@@ -291,7 +300,7 @@ def alarm_run(args: argparse.Namespace, pools: Pools, seed: int) -> dict[str, An
     rng = random.Random(f"healthy/{seed}")
     design = _design(args, seed)
     sched = Ticks("candidate", "sentinel", args.period_minutes * 60.0, watch.jitter, seed)
-    mon = Monitor("candidate", "sentinel", watch.levels("candidate"))
+    mon = Monitor("candidate", "sentinel", _levels(args))
     alarms = suspects = ticks = 0
     top = 0.0
     for tick in sched.between(T0, T0 + timedelta(days=args.days)):
@@ -316,7 +325,8 @@ def alarms(args: argparse.Namespace) -> dict[str, Any]:
         print(f"  run {seed}: {rows[-1]} ({time.perf_counter() - t1:.0f} s)", file=sys.stderr, flush=True)
     out = summarise(rows, args.runs * args.days,
                     {"mode": "testbed replay, " + ("blackbox" if args.blackbox else "logprobs"),
-                     "period_minutes": args.period_minutes, "prompts": args.prompts})
+                     "period_minutes": args.period_minutes, "prompts": args.prompts,
+                     "canary": not args.no_canary, "bets": list(_levels(args).bets)})
     out["wall_s"] = time.perf_counter() - t0
     return out
 
@@ -344,6 +354,8 @@ def main() -> None:
     for p in (dl, al):
         p.add_argument("--blackbox", action="store_true", help="answers without their logprobs")
         p.add_argument("--no-canary", action="store_true")
+        p.add_argument("--bets", default=None, help="the detector's constant bets, e.g. 0.5,0.9, or "
+                       "none (default: the watch's)")
         p.add_argument("--period-minutes", type=float, default=5.0)
         p.add_argument("--prompts", type=int, default=9)
         p.add_argument("--json", type=Path, default=None)
