@@ -160,7 +160,8 @@ class Detector:
         parts = np.column_stack([self._ons, self._const])
         weights = np.log(np.array([0.5] + [0.5 / len(self._bets)] * len(self._bets)))
         with np.errstate(divide="ignore"):
-            return np.logaddexp.reduce(parts + weights, axis=1)
+            out: np.ndarray = np.logaddexp.reduce(parts + weights, axis=1)
+        return out
 
     @property
     def statistic(self) -> float:
