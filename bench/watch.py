@@ -1,7 +1,27 @@
-"""Watch: false alarms of a healthy endpoint over simulated months (accelerated clock).
+"""Watch: detection delays on the real testbed, and false alarms over simulated months.
 
+    .venv/bin/python bench/watch.py collect [--up] [--draws 12] [--canary-draws 3]
+    .venv/bin/python bench/watch.py delays [--repeats 20] [--period-minutes 5] [--prompts 9] [--blackbox]
+    .venv/bin/python bench/watch.py alarms [--runs 6] [--days 30] [--period-minutes 5] [--prompts 9]
     .venv/bin/python bench/watch.py detector [--repeats 20] [--days 30] [--model sparse]
     .venv/bin/python bench/watch.py service [--days 30] [--period-minutes 5]
+
+``collect``: sentinel answers of the real testbed (llama.cpp, SmolLM2-135M:
+reference, replica, q4_0, template, the sampling-override proxy), drawn once
+into ``.parity/watchcache.sqlite`` (see ``bench/_watchreplay.py``).
+
+``delays``: for each switch — replica → q4_0, → the wrong template, → the
+sampling override, and a misrouting window sending 10% of the candidate's
+requests to another pool — ``repeats`` seeded runs: a healthy replica for
+``--warmup-hours``, the switch at a uniformly random moment of the next tick
+period, then ticks until the watch's ``Monitor`` says ``changed``. Answers
+are resampled from the cache and fed through the watch's own ``observe`` and
+``Monitor`` on the schedule's simulated clock (``Ticks`` with jitter). The
+delay is from the switch to the scheduled time of the alarming tick.
+
+``alarms``: a healthy replica (cached replica answers against cached
+reference answers) for ``runs`` × ``days`` simulated days: false alarms
+(``changed``) and suspect entries.
 
 ``detector``: the watch's own ``Monitor`` (e-CUSUM + states, levels from
 ``[watch]`` defaults: 30-day ARL, 1-day suspect level, 24-hour window) fed
@@ -29,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import hashlib
 import json
 import math
@@ -47,7 +68,9 @@ from scipy.stats import chi2
 from parity.config import parse_config
 from parity.fake import Answer, Call, FakeEndpoint
 from parity.store import Store
-from parity.watch import Monitor, State, WatchConfig, WatchService
+from parity.watch import Levels, Monitor, SentinelDesign, State, Ticks, WatchConfig, WatchService
+
+from _watchreplay import VARIANTS, Pools, Source, pool_design, run_collect, tick_observations  # isort: skip
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MODELS: dict[str, Callable[[random.Random], float]] = {
@@ -162,9 +185,181 @@ async def service(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+CACHE = Path(__file__).resolve().parent.parent / ".parity" / "watchcache.sqlite"
+SWITCHES: dict[str, Callable[[float], Source]] = {
+    # name -> (share) -> which pool answers a candidate request after the switch
+    "q4_0": lambda _s: lambda _r: "q4_0",
+    "template": lambda _s: lambda _r: "template",
+    "sampling_override": lambda _s: lambda _r: "sampling_override",
+    "misroute_q4_0": lambda s: lambda r: "q4_0" if r.random() < s else "replica",
+    "misroute_template": lambda s: lambda r: "template" if r.random() < s else "replica",
+}
+HEALTHY: Source = lambda _r: "replica"  # noqa: E731
+
+
+def _watch_config(args: argparse.Namespace) -> WatchConfig:
+    return WatchConfig(sentinel={"period_minutes": args.period_minutes,  # type: ignore[arg-type]
+                                 "prompts": args.prompts, "canary": not args.no_canary})
+
+
+def _levels(args: argparse.Namespace) -> Levels:
+    levels = _watch_config(args).levels("candidate")
+    if args.bets is None:
+        return levels
+    bets = () if args.bets == "none" else tuple(float(b) for b in args.bets.split(","))
+    return dataclasses.replace(levels, bets=bets)
+
+
+def _design(args: argparse.Namespace, seed: int) -> SentinelDesign:
+    # The design's prompts: a seeded subset of the cached ones (each repeat its own watch seed).
+    cached = list(pool_design().prompts)
+    return SentinelDesign(prompts=tuple(random.Random(seed).sample(cached, args.prompts)),
+                          canary=not args.no_canary, seed=seed)
+
+
+def delay_run(args: argparse.Namespace, pools: Pools, switch: str, seed: int) -> dict[str, Any]:
+    watch = _watch_config(args)
+    rng = random.Random(f"{switch}/{seed}")
+    design = _design(args, seed)
+    period = args.period_minutes * 60.0
+    sched = Ticks("candidate", "sentinel", period, watch.jitter, seed)
+    mon = Monitor("candidate", "sentinel", _levels(args))
+    change = T0 + timedelta(hours=args.warmup_hours, seconds=rng.uniform(0.0, period))
+    end = change + timedelta(hours=args.horizon_hours)
+    after = SWITCHES[switch](args.share)
+    row: dict[str, Any] = {"seed": seed, "false_before": 0, "delay_min": None, "suspect_min": None,
+                           "ticks_after": 0, "observations_after": 0}
+    for tick in sched.between(T0, end):
+        switched = tick.at >= change
+        obs = tick_observations(design, pools, after if switched else HEALTHY, rng)
+        out = mon.observe(tick.id, tick.at, obs)
+        if switched:
+            row["ticks_after"] += 1
+            row["observations_after"] += len(obs)
+        to = out.transition.to_state if out.transition is not None else None
+        if to is State.SUSPECT and switched and row["suspect_min"] is None:
+            row["suspect_min"] = (tick.at - change).total_seconds() / 60.0
+        if to is State.CHANGED:
+            if not switched:
+                row["false_before"] += 1
+                continue
+            row["delay_min"] = (tick.at - change).total_seconds() / 60.0
+            row["statistic"] = out.statistic
+            break
+    return row
+
+
+def quantile_ci(xs: list[float], q: float, level: float = 0.95) -> tuple[float, float, float]:
+    """The ``q`` quantile and its distribution-free interval (binomial order statistics).
+
+    Undetected runs enter as +inf, so an interval end at inf means "beyond the horizon".
+    """
+    from scipy.stats import binom
+
+    s = sorted(xs)
+    n = len(s)
+    point = s[min(n - 1, max(0, math.ceil(q * n) - 1))]
+    a = (1 - level) / 2
+    lo = int(binom.ppf(a, n, q))  # P(B <= lo) >= a: the lo-th order statistic (1-based)
+    hi = int(binom.ppf(1 - a, n, q)) + 1
+    return point, (s[lo - 1] if lo >= 1 else -math.inf), (s[hi - 1] if hi <= n else math.inf)
+
+
+def delays(args: argparse.Namespace) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    names = list(SWITCHES) if args.switches == "all" else args.switches.split(",")
+    pools = Pools.load(args.cache, args.draws, args.canary_draws, list(VARIANTS), blackbox=args.blackbox)
+    levels = _levels(args)
+    per_tick = args.prompts + (0 if args.no_canary else 1)
+    out: dict[str, Any] = {"mode": "blackbox" if args.blackbox else "logprobs",
+                           "period_minutes": args.period_minutes, "prompts": args.prompts,
+                           "canary": not args.no_canary, "requests_per_minute": per_tick / args.period_minutes,
+                           "reference_requests_per_minute": 2 * per_tick / args.period_minutes,
+                           "levels": {"alarm": levels.alarm, "warn": levels.warn, "window": levels.window,
+                                      "bets": list(levels.bets)},
+                           "repeats": args.repeats, "warmup_hours": args.warmup_hours,
+                           "horizon_hours": args.horizon_hours, "share": args.share,
+                           "cached": {p: pools.count(p) for p in VARIANTS}, "switches": {}}
+    for name in names:
+        t1 = time.perf_counter()
+        rows = [delay_run(args, pools, name, seed) for seed in range(args.repeats)]
+        xs = [r["delay_min"] if r["delay_min"] is not None else math.inf for r in rows]
+        med, p90 = quantile_ci(xs, 0.5), quantile_ci(xs, 0.9)
+        detected = sum(r["delay_min"] is not None for r in rows)
+        out["switches"][name] = {"median_min": med, "p90_min": p90, "detected": detected,
+                                 "false_before": sum(r["false_before"] for r in rows),
+                                 "wall_s": time.perf_counter() - t1, "rows": rows}
+        print(f"  {name}: median {med}, p90 {p90}, detected {detected}/{len(rows)} "
+              f"({time.perf_counter() - t1:.0f} s)", file=sys.stderr, flush=True)
+    out["wall_s"] = time.perf_counter() - t0
+    return out
+
+
+def alarm_run(args: argparse.Namespace, pools: Pools, seed: int) -> dict[str, Any]:
+    watch = _watch_config(args)
+    rng = random.Random(f"healthy/{seed}")
+    design = _design(args, seed)
+    sched = Ticks("candidate", "sentinel", args.period_minutes * 60.0, watch.jitter, seed)
+    mon = Monitor("candidate", "sentinel", _levels(args))
+    alarms = suspects = ticks = 0
+    top = 0.0
+    for tick in sched.between(T0, T0 + timedelta(days=args.days)):
+        out = mon.observe(tick.id, tick.at, tick_observations(design, pools, HEALTHY, rng))
+        ticks += 1
+        top = max(top, out.statistic)
+        if out.transition is not None:
+            alarms += out.transition.to_state is State.CHANGED
+            suspects += out.transition.to_state is State.SUSPECT
+    return {"seed": seed, "ticks": ticks, "alarms": alarms, "suspects": suspects, "max_statistic": top,
+            "alarm": mon.levels.alarm, "warn": mon.levels.warn}
+
+
+def alarms(args: argparse.Namespace) -> dict[str, Any]:
+    pools = Pools.load(args.cache, args.draws, args.canary_draws, ["reference", "replica"],
+                       blackbox=args.blackbox)
+    rows = []
+    t0 = time.perf_counter()
+    for seed in range(args.runs):
+        t1 = time.perf_counter()
+        rows.append(alarm_run(args, pools, seed))
+        print(f"  run {seed}: {rows[-1]} ({time.perf_counter() - t1:.0f} s)", file=sys.stderr, flush=True)
+    out = summarise(rows, args.runs * args.days,
+                    {"mode": "testbed replay, " + ("blackbox" if args.blackbox else "logprobs"),
+                     "period_minutes": args.period_minutes, "prompts": args.prompts,
+                     "canary": not args.no_canary, "bets": list(_levels(args).bets)})
+    out["wall_s"] = time.perf_counter() - t0
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("collect")
+    c.add_argument("--up", action="store_true", help="start the testbed (and stop it after)")
+    c.add_argument("--run-dir", type=Path, default=Path(".parity/testbed"))
+    c.add_argument("--concurrency", type=int, default=4)
+    c.add_argument("--pools", default=",".join(VARIANTS))
+    dl = sub.add_parser("delays")
+    dl.add_argument("--repeats", type=int, default=20)
+    dl.add_argument("--switches", default="all", help=f"comma-separated of {', '.join(SWITCHES)}")
+    dl.add_argument("--share", type=float, default=0.1, help="misrouted share")
+    dl.add_argument("--warmup-hours", type=float, default=6.0)
+    dl.add_argument("--horizon-hours", type=float, default=48.0)
+    al = sub.add_parser("alarms")
+    al.add_argument("--runs", type=int, default=6)
+    for p in (c, dl, al):
+        p.add_argument("--cache", type=Path, default=CACHE)
+        p.add_argument("--draws", type=int, default=12)
+        p.add_argument("--canary-draws", type=int, default=3)
+    for p in (dl, al):
+        p.add_argument("--blackbox", action="store_true", help="answers without their logprobs")
+        p.add_argument("--no-canary", action="store_true")
+        p.add_argument("--bets", default=None, help="the detector's constant bets, e.g. 0.5,0.9, or "
+                       "none (default: the watch's)")
+        p.add_argument("--period-minutes", type=float, default=5.0)
+        p.add_argument("--prompts", type=int, default=9)
+        p.add_argument("--json", type=Path, default=None)
+    al.add_argument("--days", type=float, default=30.0)
     d = sub.add_parser("detector")
     d.add_argument("--repeats", type=int, default=20)
     d.add_argument("--model", choices=sorted(MODELS), default="sparse")
@@ -175,8 +370,20 @@ def main() -> None:
         p.add_argument("--prompts", type=int, default=4)
         p.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    result = detector(args) if args.command == "detector" else asyncio.run(service(args))
-    summary = {k: v for k, v in result.items() if k != "rows"}
+    if args.command == "collect":
+        t0 = time.perf_counter()
+        sent = run_collect(args.cache, args.run_dir, args.up, args.draws, args.canary_draws,
+                           args.pools.split(","), args.concurrency)
+        print(json.dumps({"sent": sent, "wall_s": time.perf_counter() - t0}))
+        return
+    runners: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+        "detector": detector, "delays": delays, "alarms": alarms,
+        "service": lambda a: asyncio.run(service(a))}
+    result = runners[args.command](args)
+    def strip(x: Any) -> Any:
+        return {k: strip(v) for k, v in x.items() if k != "rows"} if isinstance(x, dict) else x
+
+    summary = strip(result)
     print(json.dumps(summary, indent=2))
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")

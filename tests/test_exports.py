@@ -50,8 +50,9 @@ EXPORTS: dict[str, set[str]] = {
         "load_gateway_config", "parse_gateway_config", "register_policy", "uvicorn_config",
     },
     "parity.report": {
-        "ReportPaths", "Results", "SCHEMA_VERSION", "ScoreResults", "is_proportion", "render_html",
-        "render_markdown", "results_json", "results_model", "verdict_dict", "write_report",
+        "ReportPaths", "Results", "SCHEMA_VERSION", "ScoreResults", "WatchHistory", "is_proportion",
+        "render_html", "render_markdown", "results_json", "results_model", "verdict_dict",
+        "watch_for_run", "watch_history", "write_report",
     },
     "parity.stats": {
         "Alternative", "BettingCS", "BettingTest", "BoundedMeanCS", "MMDResult",

@@ -143,3 +143,46 @@ def test_rebuild_reproduces_the_detector() -> None:
     restored.rebuild(ticks)
     assert restored.detector.statistic == pytest.approx(live.detector.statistic)
     assert restored.detector.started == live.detector.started
+
+
+def test_vectorised_bettor_is_betting_test_per_process() -> None:
+    from parity.stats import BettingTest
+
+    rng = random.Random(11)
+    det = Detector(window=7)
+    alive: list[BettingTest] = []
+    for t in range(60):
+        obs = [rng.uniform(-1, 1) * (t % 3 == 0) + 0.3 * (t > 30) * rng.random() for _ in range(3)]
+        alive = [*alive[-6:], BettingTest()]
+        for g in obs:
+            for b in alive:
+                b.update(min(g, 1.0))
+        assert det.tick(str(t), [min(g, 1.0) for g in obs]) == pytest.approx(
+            max(b.e_value for b in alive), rel=1e-9)
+
+
+def test_mixture_with_constant_bets_keeps_the_guarantee() -> None:
+    # Same renewal check as for the pure bettor: A = 50, at most ~60 alarms in 3000 ticks.
+    rng = random.Random(7)
+    det, alarms = Detector(window=40, bets=(0.5, 0.9)), 0
+    for t in range(3000):
+        if det.tick(str(t), _h0(rng, 2)) >= 50.0:
+            alarms += 1
+            det.reset()
+    assert alarms <= 100
+
+
+def test_constant_bets_detect_a_large_change_in_fewer_observations() -> None:
+    def needed(det: Detector) -> int:
+        for n in range(1, 200):
+            if det.tick(str(n), [1.0]) >= 8640:
+                return n
+        raise AssertionError("never")
+
+    ons, mix = needed(Detector(window=300)), needed(Detector(window=300, bets=(0.5, 0.9)))
+    assert ons == 24  # 1.5^(n-1) >= 8640: the first bet is 0, then |λ| <= 1/2
+    assert mix < 20  # (1 + 0.9)^n / 4 >= 8640
+    with pytest.raises(ValueError):
+        Detector(window=3, bets=(1.0,))
+    with pytest.raises(ValueError):
+        Detector(window=3).tick("x", [1.5])

@@ -85,3 +85,25 @@ def test_reference_against_its_own_past() -> None:
     assert observe_reference(design, now, same, "ref") == [0.0, 0.0]
     assert observe_reference(design, now, moved, "ref") == [1.0, 1.0]
     assert observe_reference(design, now, [], "ref") == []
+
+
+def test_blackbox_distance_is_a_named_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    from parity.watch import _sentinel
+
+    def texts(answers: dict[str, str]) -> list[Exchange]:
+        out = []
+        for case in DESIGN.cases("tick", "reference", 2):
+            out.append(_x("ref", case, text="same words", call="f" if "canary" in case.id else None))
+        for case in DESIGN.cases("tick", "candidate", 1):
+            out.append(_x("cand", case, text=answers.get("cand", "same words"),
+                          call="f" if "canary" in case.id else None))
+        return out
+
+    # No logprobs: Hamming on characters. "same wordz" differs in 1 of 10 characters.
+    assert observe(DESIGN, texts({"cand": "same wordz"}), "ref", "cand") == pytest.approx([0.1] * 3 + [0.0])
+    monkeypatch.setitem(_sentinel.BLACKBOX_DISTANCES, "length", lambda a, b: abs(len(a.text) - len(b.text)) / 4)
+    design = SentinelDesign(prompts=DESIGN.prompts, canary=True, seed=1, blackbox="length")
+    assert observe(design, texts({"cand": "same wordz"}), "ref", "cand") == [0.0] * 4
+    assert observe(design, texts({"cand": "same"}), "ref", "cand") == [1.0] * 3 + [0.0]  # clipped to 1
+    with pytest.raises(ValueError, match="black-box distance"):
+        SentinelDesign(prompts=DESIGN.prompts, blackbox="nope")

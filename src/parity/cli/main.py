@@ -34,7 +34,7 @@ def _root(
 
 
 # Commands live one per module; each module registers itself on ``app``.
-for _module in ("verify", "report", "score", "demo", "watch"):
+for _module in ("verify", "report", "score", "demo", "watch", "history"):
     importlib.import_module(f"parity.cli.{_module}").register(app)
 importlib.import_module("parity.cli.dashboard").register(app)
 

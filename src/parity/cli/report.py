@@ -15,7 +15,7 @@ def report(
     out: Path = typer.Option(Path("parity-report"), "--out", "-o", help="Directory to write into."),
 ) -> None:
     """Write report.html (self-contained), report.md and results.json for a run."""
-    from parity.report import write_report
+    from parity.report import watch_for_run, write_report
 
     store = open_store(db, create=False)
     try:
@@ -25,7 +25,7 @@ def report(
     verdicts = store.verdicts(run_id)
     if not verdicts:
         raise fail(f"run {run_id} has no verdicts yet (interrupted?): run the same verify command to finish it")
-    paths = write_report(run, verdicts, out)
+    paths = write_report(run, verdicts, out, watch_for_run(store, run.reference, verdicts))
     console.print(f"report: {paths.html}\nmarkdown: {paths.markdown}\njson: {paths.json}")
 
 

@@ -142,9 +142,10 @@ def verify(
         where = write_json(json_out, results_json(result.run, result.verdicts))
         console.print(f"results: {where}")
     if report_dir is not None:
-        from parity.report import write_report
+        from parity.report import watch_for_run, write_report
 
-        paths = write_report(result.run, result.verdicts, report_dir)
+        watch = watch_for_run(store, result.run.reference, result.verdicts)
+        paths = write_report(result.run, result.verdicts, report_dir, watch)
         console.print(f"report: {paths.html} and {paths.markdown}")
     console.print(f"run id: {result.run.id}  (parity report {result.run.id})")
     code = verdict_exit(result.verdicts, strict=strict)

@@ -14,6 +14,7 @@ from parity.verdict import Outcome, ProbeOutcome, Verdict
 from ._choice_view import choice_view
 from ._format import HOW_TO_READ, HOW_TO_READ_INTRO, REFERENCE_NOTE
 from ._svg import forest_svg
+from ._timeseries import WatchHistory, timeseries_svg
 from ._view import build_view
 
 
@@ -33,7 +34,8 @@ def _css() -> str:
     return files("parity.report").joinpath("templates", "report.css").read_text(encoding="utf-8")
 
 
-def render_html(run: RunRecord, verdicts: list[Verdict]) -> str:
+def render_html(run: RunRecord, verdicts: list[Verdict], watch: WatchHistory | None = None) -> str:
+    """The page; ``watch``: the watch's history of the run's endpoints, drawn as time series."""
     view = build_view(run, verdicts)
     return _env().get_template("report.html.j2").render(
         view=view,
@@ -46,4 +48,6 @@ def render_html(run: RunRecord, verdicts: list[Verdict]) -> str:
         outcomes={o.value for o in Outcome} | {p.value for p in ProbeOutcome},
         forests=[(f, forest_svg(f)) for f in view.forests],
         choice=choice_view(run, verdicts),
+        watch=watch,
+        watch_plots=[(s, timeseries_svg(s, watch.since, watch.until)) for s in watch.streams] if watch else [],
     )

@@ -18,6 +18,7 @@ from parity.store import RunRecord
 from parity.verdict import Estimate, Outcome, Verdict
 
 from ._choice import choice_json, spend_json
+from ._timeseries import WatchHistory
 
 SCHEMA_VERSION = 2
 
@@ -45,6 +46,9 @@ class Results(BaseModel):
         description="Per model and endpoint: quality, speed and price side by side, each with its interval.")
     spend: list[dict[str, Any]] = Field(
         default_factory=list, description="Tokens and money per verdict (endpoint x suite).")
+    watch: WatchHistory | None = Field(
+        default=None, description="The watch's history of the run's endpoints (the sentinel statistic over "
+                                  "time, its levels, transitions), when the store holds one.")
 
 
 class ScoreResults(BaseModel):
@@ -63,7 +67,7 @@ def verdict_dict(v: Verdict) -> dict[str, Any]:
     return v.model_dump(mode="json")
 
 
-def results_model(run: RunRecord, verdicts: list[Verdict]) -> Results:
+def results_model(run: RunRecord, verdicts: list[Verdict], watch: WatchHistory | None = None) -> Results:
     """Candidates' verdicts first-class; the reference's own metrics under ``reference_metrics``."""
     return Results(
         run_id=run.id,
@@ -77,12 +81,14 @@ def results_model(run: RunRecord, verdicts: list[Verdict]) -> Results:
         reference_metrics={v.suite: dict(v.metrics) for v in verdicts if v.verdict is Outcome.REFERENCE},
         choice=choice_json(run, verdicts),
         spend=spend_json(verdicts),
+        watch=watch,
     )
 
 
-def results_json(run: RunRecord, verdicts: list[Verdict]) -> dict[str, Any]:
-    """:func:`results_model` as JSON data."""
-    return results_model(run, verdicts).model_dump(mode="json")
+def results_json(run: RunRecord, verdicts: list[Verdict], watch: WatchHistory | None = None) -> dict[str, Any]:
+    """:func:`results_model` as JSON data (``watch`` left out when there is none)."""
+    return results_model(run, verdicts, watch).model_dump(mode="json",
+                                                          exclude={"watch"} if watch is None else None)
 
 
 def json_schemas() -> dict[str, str]:

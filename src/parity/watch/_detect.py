@@ -41,18 +41,20 @@ from __future__ import annotations
 
 import enum
 import math
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from parity.stats import BettingTest
+# The online Newton step's rate, as parity.stats.BettingTest uses it.
+_ONS_RATE = 2.0 / (2.0 - math.log(3.0))
 
 __all__ = ["Detector", "Levels", "Monitor", "State", "TickOutcome", "Transition"]
 
 SCHEMA_VERSION = 1
+DEFAULT_BETS: tuple[float, ...] = ()
 
 
 class State(enum.StrEnum):
@@ -70,6 +72,7 @@ class Levels:
     warn: float
     recovery_ticks: int
     window: int
+    bets: tuple[float, ...] = DEFAULT_BETS  # the detector's constant bets (see Detector)
 
     def __post_init__(self) -> None:
         if not 1.0 < self.warn <= self.alarm or math.isinf(self.alarm):
@@ -83,54 +86,101 @@ class Levels:
 
     @classmethod
     def from_times(cls, *, period_s: float, arl_s: float, warn_arl_s: float,
-                   recovery_s: float, window_s: float) -> Levels:
+                   recovery_s: float, window_s: float, bets: tuple[float, ...] = DEFAULT_BETS) -> Levels:
         """Levels from durations: ``alarm`` is the ticks in ``arl_s`` (so ARL >= arl_s)."""
         def ticks(seconds: float) -> int:
             return max(1, math.ceil(seconds / period_s))
         return cls(alarm=float(max(2, ticks(arl_s))), warn=float(max(2, ticks(warn_arl_s))),
-                   recovery_ticks=ticks(recovery_s), window=ticks(window_s))
+                   recovery_ticks=ticks(recovery_s), window=ticks(window_s), bets=bets)
 
 
 class Detector:
     """e-CUSUM over betting e-processes restarted each tick, keeping the latest ``window``.
 
-    A window bounds the cost (``window`` updates per observation) and keeps
+    Each process bets by the online Newton step of :class:`~parity.stats.BettingTest`
+    (two-sided, ``|λ| <= max_bet``), computed for every process at once (the same
+    arithmetic, vectorised). With ``bets`` (constant bets ``0 < λ_i < 1``), each
+    process is instead the mixture ``½ K_ONS + ½ mean_i Π_s (1 + λ_i g_s)``: an average
+    of test supermartingales is one, so the guarantee is unchanged, and the constant
+    bets let a process grow by up to ``ln(1 + max λ_i)`` per observation where the
+    ONS bettor is held to ``ln 1.5`` — faster when a change makes ``g`` large —
+    at the price of ``ln 2`` (plus ``ln len(bets)``) against a pure bettor.
+
+    A window bounds the cost (``window`` processes per observation) and keeps
     the guarantee (dropping a process lowers ``R_t``); it limits detection to
     changes that show within ``window`` ticks.
     """
 
-    def __init__(self, *, window: int, max_bet: float = 0.5) -> None:
+    def __init__(self, *, window: int, max_bet: float = 0.5, bets: Sequence[float] = ()) -> None:
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
+        if not 0.0 < max_bet <= 0.5:
+            raise ValueError(f"max_bet must be in (0, 0.5], got {max_bet}")
+        if any(not 0.0 < b < 1.0 for b in bets):
+            raise ValueError(f"constant bets must lie in (0, 1), got {list(bets)}")
+        self._window = window
         self._max_bet = max_bet
-        self._alive: deque[tuple[str, BettingTest]] = deque(maxlen=window)
+        self._bets = np.asarray(bets, dtype=float)
+        self.reset()
+
+    def reset(self) -> None:
+        """Drop every process (after an alarm)."""
+        self._ids: list[str] = []
+        self._bet = np.zeros(0)
+        self._z2 = np.zeros(0)
+        self._ons = np.zeros(0)  # log-wealth of each process's ONS bettor
+        self._const = np.zeros((0, len(self._bets)))  # log-wealth of each constant bet
 
     def tick(self, tick_id: str, observations: Sequence[float]) -> float:
         """Start a process, bet every observation of the tick, return the statistic."""
-        self._alive.append((tick_id, BettingTest(max_bet=self._max_bet)))
-        for g in observations:
-            for _, test in self._alive:
-                test.update(g)
+        gs = [float(g) for g in observations]
+        if any(not -1.0 - 1e-9 <= g <= 1.0 + 1e-9 for g in gs):  # also rejects NaN
+            raise ValueError(f"observations must lie in [-1, 1], got {gs}")
+        cut = max(0, len(self._ids) - (self._window - 1))  # the oldest leave the window
+        self._ids = [*self._ids[cut:], tick_id]
+        self._bet = np.append(self._bet[cut:], 0.0)
+        self._z2 = np.append(self._z2[cut:], 0.0)
+        self._ons = np.append(self._ons[cut:], 0.0)
+        self._const = np.vstack([self._const[cut:], np.zeros((1, len(self._bets)))])
+        for g in gs:
+            g = min(max(g, -1.0), 1.0)
+            factor = 1.0 + self._bet * g
+            self._ons += np.log(factor)
+            z = g / factor
+            self._z2 += z * z
+            self._bet = np.clip(self._bet + _ONS_RATE * z / (1.0 + self._z2), -self._max_bet, self._max_bet)
+            if len(self._bets):
+                with np.errstate(divide="ignore"):
+                    self._const += np.log1p(self._bets * g)
         return self.statistic
+
+    def _log_wealth(self) -> np.ndarray:
+        if not len(self._bets):
+            return self._ons
+        parts = np.column_stack([self._ons, self._const])
+        weights = np.log(np.array([0.5] + [0.5 / len(self._bets)] * len(self._bets)))
+        with np.errstate(divide="ignore"):
+            out: np.ndarray = np.logaddexp.reduce(parts + weights, axis=1)
+        return out
 
     @property
     def statistic(self) -> float:
         """``max_j K_t^(j)``; 1 before any tick (no evidence either way)."""
-        return max((t.e_value for _, t in self._alive), default=1.0)
+        if not self._ids:
+            return 1.0
+        top = float(np.max(self._log_wealth()))
+        return math.inf if top > 709.0 else math.exp(top)
 
     @property
     def since(self) -> str | None:
         """The tick at which the process holding the statistic started (its evidence)."""
-        if not self._alive:
+        if not self._ids:
             return None
-        return max(self._alive, key=lambda item: item[1].log_e_value)[0]
+        return self._ids[int(np.argmax(self._log_wealth()))]
 
     @property
     def started(self) -> list[str]:
-        return [tick for tick, _ in self._alive]
-
-    def reset(self) -> None:
-        self._alive.clear()
+        return list(self._ids)
 
 
 class Transition(BaseModel):
@@ -176,7 +226,7 @@ class Monitor:
     detector: Detector = field(init=False)
 
     def __post_init__(self) -> None:
-        self.detector = Detector(window=self.levels.window)
+        self.detector = Detector(window=self.levels.window, bets=self.levels.bets)
 
     def observe(self, tick_id: str, at: datetime, observations: Sequence[float],
                 exchange_keys: Sequence[str] = (), reference_state: State | None = None) -> TickOutcome:

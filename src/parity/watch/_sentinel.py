@@ -29,7 +29,7 @@ candidate never shows there, which is how the two are told apart.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,12 @@ class SentinelDesign:
     canary: bool = True
     seed: int = 0
     sampling: Sampling = field(default_factory=lambda: Sampling(max_tokens=8))
+    blackbox: str = "hamming"  # the distance used where logprobs are missing (BLACKBOX_DISTANCES)
+
+    def __post_init__(self) -> None:
+        if self.blackbox not in BLACKBOX_DISTANCES:
+            raise ValueError(f"unknown black-box distance {self.blackbox!r} "
+                             f"(known: {', '.join(BLACKBOX_DISTANCES)})")
 
     @classmethod
     def make(cls, n_prompts: int, *, canary: bool = True, seed: int = 0) -> SentinelDesign:
@@ -107,7 +113,7 @@ def _call_signature(x: Exchange) -> bytes:
     return orjson.dumps(calls, option=orjson.OPT_SORT_KEYS)
 
 
-def _distance(a: Exchange, b: Exchange) -> tuple[float, float] | None:
+def _distance(a: Exchange, b: Exchange, blackbox: str = "hamming") -> tuple[float, float] | None:
     """``(D(a, b), scale)`` for two answers to the same prompt; None when one failed."""
     if not (a.ok and b.ok):
         return None
@@ -118,8 +124,20 @@ def _distance(a: Exchange, b: Exchange) -> tuple[float, float] | None:
         return None
     if sa.first_top is not None and sb.first_top is not None:
         return topk_tv_lower_bound(sa.first_top, sb.first_top), LOGPROB_SCALE
-    tokens = sa.tokens is not None and sb.tokens is not None
-    return 1.0 - hamming_similarity(_seq(sa, tokens), _seq(sb, tokens), _length(sa, sb, tokens)), 1.0
+    return min(max(BLACKBOX_DISTANCES[blackbox](sa, sb), 0.0), 1.0), 1.0
+
+
+def hamming_distance(a: Sample, b: Sample) -> float:
+    """1 − the Hamming similarity of two answers (tokens when both report them, else characters)."""
+    tokens = a.tokens is not None and b.tokens is not None
+    return 1.0 - hamming_similarity(_seq(a, tokens), _seq(b, tokens), _length(a, b, tokens))
+
+
+# The black-box sentinel's distances between two answers to one prompt, by name
+# (SentinelDesign.blackbox). Any function of the two answers into [0, 1] keeps the
+# detector valid: the candidate's and the control's answers are exchangeable under
+# "no change", whatever D is. A better black-box statistic (issue 14) registers here.
+BLACKBOX_DISTANCES: dict[str, Callable[[Sample, Sample], float]] = {"hamming": hamming_distance}
 
 
 def _seq(s: Sample, tokens: bool) -> Sequence[str]:
@@ -130,8 +148,8 @@ def _length(a: Sample, b: Sample, tokens: bool) -> int:
     return max(1, len(_seq(a, tokens)), len(_seq(b, tokens)))
 
 
-def _triplet(anchor: Exchange, control: Exchange, other: Exchange) -> float | None:
-    far, near = _distance(anchor, other), _distance(anchor, control)
+def _triplet(anchor: Exchange, control: Exchange, other: Exchange, blackbox: str = "hamming") -> float | None:
+    far, near = _distance(anchor, other, blackbox), _distance(anchor, control, blackbox)
     if far is None or near is None:
         return None
     scale = max(far[1], near[1])
@@ -165,7 +183,7 @@ def _observations(design: SentinelDesign, anchor: dict[str, Exchange], control: 
         a, x, y = anchor.get(f"{pid}#0"), control.get(f"{pid}#1"), other.get(f"{pid}#0")
         if a is None or x is None or y is None:
             continue
-        g = _triplet(a, x, y)
+        g = _triplet(a, x, y, design.blackbox)
         if g is not None:
             out.append(g)
     return out

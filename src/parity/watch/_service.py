@@ -192,7 +192,8 @@ class WatchService:
                 spent[x.endpoint] = (n + 1, t + _usage_tokens(x))
             rec = TickRecord(id=tick.id, endpoint=tick.endpoint, stream=tick.stream, index=tick.index,
                              scheduled_at=tick.at, status="done", observations=obs, statistic=out.statistic,
-                             state=out.state, exchange_keys=keys, costs=spent)
+                             state=out.state, alarm=mon.levels.alarm, warn=mon.levels.warn,
+                             exchange_keys=keys, costs=spent)
             row = StateRow(endpoint=tick.endpoint, stream=tick.stream, state=out.state, seq=mon.seq,
                            quiet=mon.quiet, tick_id=tick.id, statistic=out.statistic,
                            updated_at=datetime.now(UTC))

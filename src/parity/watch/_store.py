@@ -34,6 +34,8 @@ class TickRecord(BaseModel):
     observations: list[float] = Field(default_factory=list)
     statistic: float | None = None
     state: State | None = None
+    alarm: float | None = Field(default=None, description="The alarm level the tick was judged by.")
+    warn: float | None = Field(default=None, description="The suspect level the tick was judged by.")
     exchange_keys: list[str] = Field(default_factory=list)
     costs: dict[str, tuple[int, int]] = Field(default_factory=dict,
                                               description="endpoint -> (requests, tokens) of this tick.")

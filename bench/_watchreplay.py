@@ -1,0 +1,136 @@
+"""Sentinel answers from the real testbed, drawn once, replayed through the real sentinel and detector.
+
+Collection (``collect``): for every cached variant, ``draws`` answers to each of
+``POOL_PROMPTS`` equality prompts, sent exactly as the sentinel sends them
+(:meth:`SentinelDesign.cases`: temperature 1, 8 tokens, first-token top-10
+logprobs, distinct seeds), and ``canary_draws`` answers to the tool-call
+canary. Answers are kept by request body in a SQLite file (``bench/_eqcache``'s
+cache, its own file), so the collection is resumable and never repeated.
+
+Replay: a tick of a candidate draws, per prompt of the design, the reference's
+anchor and control from two distinct cached reference answers and the
+candidate's answer from its current pool — uniformly, with replacement across
+ticks (answers are *resampled*: a cached answer appears in many ticks) — and
+hands those exchanges to the watch's own :func:`parity.watch.observe`; the
+observations go to the watch's own :class:`parity.watch.Monitor`. The clock is
+the schedule's (:class:`parity.watch.Ticks`, with jitter): simulated, so days
+pass in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from parity.case import body_hash
+from parity.client._parse import parse_completion
+from parity.exchange import Completion, Exchange, ExchangeStatus
+from parity.watch import SENTINEL, SentinelDesign, observe
+from parity.watch._sentinel import CANARY
+
+POOL_PROMPTS = 16  # prompts cached per variant (the first 16 of choose_prompts(0, ...))
+# pool name -> testbed variant serving it ("faults": the proxy imposing the server's sampling)
+VARIANTS = {"reference": "reference", "replica": "replica", "q4_0": "q4_0", "template": "template",
+            "sampling_override": "faults"}
+
+
+def pool_design() -> SentinelDesign:
+    return SentinelDesign.make(POOL_PROMPTS, canary=True, seed=0)
+
+
+def collection_bodies(draws: int, canary_draws: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(prompt id or "canary", body)`` for every request the cache holds per variant."""
+    design = pool_design()
+    for k in range(draws):
+        for case in design.cases(f"cache-{k}", "candidate", 1):
+            pid = case.id.rpartition("#")[0]
+            if pid != CANARY or k < canary_draws:
+                yield pid, case.body
+
+
+async def collect(db: Path, urls: dict[str, str], draws: int, canary_draws: int,
+                  pools: list[str], concurrency: int) -> dict[str, int]:
+    from _eqcache import prefetch  # the response cache and prefetcher of the equality benches
+
+    bodies = [b for _, b in collection_bodies(draws, canary_draws)]
+    sent: dict[str, int] = {}
+    for pool in pools:
+        variant = VARIANTS[pool]
+        sent[pool] = await prefetch(db, variant, urls[variant], bodies, concurrency=concurrency)
+        print(f"  {pool}: {sent[pool]} sent, {len(bodies)} cached", flush=True)
+    return sent
+
+
+def _strip_logprobs(c: Completion) -> Completion:
+    return c.model_copy(update={"logprobs": None})
+
+
+@dataclass
+class Pools:
+    """Cached completions: pool -> prompt id (or "canary") -> answers."""
+
+    answers: dict[str, dict[str, list[Completion]]]
+
+    @classmethod
+    def load(cls, db: Path, draws: int, canary_draws: int, pools: list[str],
+             blackbox: bool = False) -> Pools:
+        conn = sqlite3.connect(db)
+        out: dict[str, dict[str, list[Completion]]] = {}
+        missing = 0
+        for pool in pools:
+            by_prompt: dict[str, list[Completion]] = {}
+            for pid, body in collection_bodies(draws, canary_draws):
+                row = conn.execute("select body from answers where variant=? and key=?",
+                                   (VARIANTS[pool], str(body_hash(body)))).fetchone()
+                if row is None:
+                    missing += 1
+                    continue
+                c = parse_completion(orjson.loads(row[0]))
+                by_prompt.setdefault(pid, []).append(_strip_logprobs(c) if blackbox else c)
+            out[pool] = by_prompt
+        conn.close()
+        if missing:
+            raise SystemExit(f"{db}: {missing} answers missing; run `bench/watch.py collect` first")
+        return cls(out)
+
+    def count(self, pool: str) -> int:
+        return sum(len(v) for v in self.answers[pool].values())
+
+
+def _exchange(c: Completion, endpoint: str, case_id: str) -> Exchange:
+    return Exchange(status=ExchangeStatus.OK, completion=c, run_id="replay", endpoint=endpoint,
+                    suite=SENTINEL, case_id=case_id, case_hash=case_id, request={})
+
+
+# Which pool answers a candidate request: called once per request (a misroute draws per request).
+Source = Callable[[random.Random], str]
+
+
+def tick_observations(design: SentinelDesign, pools: Pools, source: Source,
+                      rng: random.Random) -> list[float]:
+    """One candidate tick's observations, through the watch's own ``observe``."""
+    ids = [*design.prompts, *([CANARY] if design.canary else [])]
+    xs: list[Exchange] = []
+    for pid in ids:
+        ref = pools.answers["reference"][pid]
+        i, j = rng.sample(range(len(ref)), 2)
+        y = rng.choice(pools.answers[source(rng)][pid])
+        xs += [_exchange(ref[i], "reference", f"{pid}#0"), _exchange(ref[j], "reference", f"{pid}#1"),
+               _exchange(y, "candidate", f"{pid}#0")]
+    return observe(design, xs, "reference", "candidate")
+
+
+def run_collect(db: Path, run_dir: Path, up: bool, draws: int, canary_draws: int,
+                pools: list[str], concurrency: int) -> dict[str, int]:
+    from _eqcache import testbed
+
+    variants = sorted({VARIANTS[p] for p in pools})
+    with testbed(run_dir, variants, up) as urls:
+        return asyncio.run(collect(db, urls, draws, canary_draws, pools, concurrency))
