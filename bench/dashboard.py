@@ -45,7 +45,7 @@ from dashboard.serve import serving  # noqa: E402
 
 from parity.dashboard import create_dashboard  # noqa: E402
 from parity.store import Store  # noqa: E402
-from parity.store._tables import exchanges  # noqa: E402
+from parity.store._tables import exchanges, verdicts  # noqa: E402
 from parity.watch import WatchStore  # noqa: E402
 from parity.watch._tables import costs, ticks  # noqa: E402
 
@@ -71,16 +71,21 @@ def seeded(store: Store) -> bool:
         return bool(conn.execute(select(func.count()).select_from(ticks)).scalar())
 
 
-def _rows(rec: Any, exs: list[Any]) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+def _mean(xs: list[float]) -> float | None:
+    """What WatchStore.record_tick stores as the tick's latency (watch.tick_latency, in SQL)."""
+    return sum(xs) / len(xs) if xs else None
+
+
+def _rows(store: Store, rec: Any, exs: list[Any]
+          ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     tick = {"id": rec.id, "endpoint": rec.endpoint, "stream": rec.stream, "scheduled_at": rec.scheduled_at,
             "status": rec.status, "statistic": rec.statistic, "state": rec.state, "created_at": rec.scheduled_at,
-            "data": rec.model_dump_json()}
+            "data": rec.model_dump_json(), "latency_s": _mean([x.latency_s for x in exs if x.endpoint == rec.endpoint
+                                                             and x.status.value == "ok"])}
     day = rec.scheduled_at.date().isoformat()
     cost = [{"tick_id": rec.id, "endpoint": e, "day": day, "requests": n, "tokens": t}
             for e, (n, t) in rec.costs.items()]
-    ex = [{"run_id": x.run_id, "endpoint": x.endpoint, "suite": x.suite, "case_hash": x.case_hash,
-           "repeat": x.repeat, "case_id": x.case_id, "status": x.status.value, "created_at": rec.scheduled_at,
-           "data": x.model_dump_json(exclude={"completion"})} for x in exs]
+    ex = [{**store.exchange_row(x), "created_at": rec.scheduled_at} for x in exs]
     return tick, cost, ex
 
 
@@ -108,7 +113,7 @@ def seed(store: Store, shape: Shape) -> int:
                     store.add_exchange(x)
                 ws.record_tick(rec, row, tr)
                 continue
-            tick, cost, ex = _rows(rec, exs)
+            tick, cost, ex = _rows(store, rec, exs)
             buf_t.append(tick)
             buf_c.extend(cost)
             buf_x.extend(ex)
@@ -116,7 +121,19 @@ def seed(store: Store, shape: Shape) -> int:
                 flush()
     flush()
     print(f"  {n} ticks stored in {time.perf_counter() - t:.0f} s", flush=True)
+    if store.engine.dialect.name == "postgresql":
+        # what autovacuum does within a minute of a bulk load: planner statistics, and the
+        # visibility map that lets the index-only scans skip the heap
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in (ticks, exchanges, verdicts):
+                conn.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
     return n
+
+
+def uptime() -> str:
+    """The machine's load as `uptime` prints it (1, 5 and 15-minute load averages)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
 def quantile_ci(xs: list[float], q: float) -> tuple[float, float, float]:
@@ -180,8 +197,7 @@ def main() -> None:
             if args.seed_only:
                 store.close()
                 continue
-            print(f"{backend}: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the start",
-                  file=sys.stderr, flush=True)
+            print(f"{backend}: at the start: {uptime()} ({os.cpu_count()} CPUs)", file=sys.stderr, flush=True)
             with serving(create_dashboard(store, clock=lambda: NOW)) as base:
                 for name, path in PAGES:
                     m = measure(base, path, args.requests)
@@ -189,6 +205,7 @@ def main() -> None:
                     print(f"| {backend} | {name} | {p50[0]:.0f} [{p50[1]:.0f}, {p50[2]:.0f}] | "
                           f"{p99[0]:.0f} [{p99[1]:.0f}, {p99[2]:.0f}] | {m['html'] / 1024:.0f} | "
                           f"{m['weight'] / 1024:.0f} | {m['n']} |", flush=True)
+            print(f"{backend}: at the end: {uptime()}", file=sys.stderr, flush=True)
             store.close()
 
 
