@@ -17,8 +17,13 @@ here). PostgreSQL: 127.0.0.1:5432, database ``test``, schema
 Each page is requested ``--requests`` times, one at a time, over HTTP to
 uvicorn on 127.0.0.1 after 10 warm-up requests; times are to the last byte
 of the response (the server's time plus loopback HTTP). p50 and p99 come
-with distribution-free 95% intervals (binomial order statistics). Page
-weight: the HTML plus every static file it loads (uPlot, dashboard.js/css).
+with distribution-free 95% intervals (binomial order statistics). CPU ms per
+request: this process's CPU time over the measured requests (server, database
+driver, SQLite itself and the HTTP client: all in this process; PostgreSQL's own
+work is not in it), divided by their number; unlike wall time it does not grow
+with the machine's load. Page weight: the HTML plus every static file it loads
+(uPlot, dashboard.js/css). The load average is printed before and after each
+backend.
 """
 
 from __future__ import annotations
@@ -155,13 +160,15 @@ def measure(base: str, path: str, n: int) -> dict[str, Any]:
         for _ in range(10):
             client.get(base + path).raise_for_status()
         times = []
+        cpu = time.process_time()
         for _ in range(n):
             t = time.perf_counter()
             r = client.get(base + path)
             times.append((time.perf_counter() - t) * 1000)
             r.raise_for_status()
+        cpu_ms = (time.process_time() - cpu) * 1000 / n
         return {"p50": quantile_ci(times, 0.5), "p99": quantile_ci(times, 0.99), "html": len(r.content),
-                "weight": weight(client, base, r.content), "n": n}
+                "weight": weight(client, base, r.content), "n": n, "cpu": cpu_ms}
 
 
 PAGES = [("overview", "/"), ("endpoint, 7 days", "/endpoints/m3-p1"),
@@ -179,8 +186,8 @@ def main() -> None:
     ap.add_argument("--seed-only", action="store_true")
     args = ap.parse_args()
     shape = Shape(models=10, per_model=5, days=args.days, tick_minutes=args.tick_minutes, exchange_days=3)
-    print("| backend | page | p50 ms [95% CI] | p99 ms [95% CI] | HTML KB | page weight KB | n |")
-    print("|---|---|---|---|---|---|---|")
+    print("| backend | page | p50 ms [95% CI] | p99 ms [95% CI] | CPU ms per request | HTML KB | page weight KB | n |")
+    print("|---|---|---|---|---|---|---|---|")
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             if backend == "sqlite":
@@ -203,7 +210,7 @@ def main() -> None:
                     m = measure(base, path, args.requests)
                     p50, p99 = m["p50"], m["p99"]
                     print(f"| {backend} | {name} | {p50[0]:.0f} [{p50[1]:.0f}, {p50[2]:.0f}] | "
-                          f"{p99[0]:.0f} [{p99[1]:.0f}, {p99[2]:.0f}] | {m['html'] / 1024:.0f} | "
+                          f"{p99[0]:.0f} [{p99[1]:.0f}, {p99[2]:.0f}] | {m['cpu']:.1f} | {m['html'] / 1024:.0f} | "
                           f"{m['weight'] / 1024:.0f} | {m['n']} |", flush=True)
             print(f"{backend}: at the end: {uptime()}", file=sys.stderr, flush=True)
             store.close()
