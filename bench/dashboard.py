@@ -17,8 +17,13 @@ here). PostgreSQL: 127.0.0.1:5432, database ``test``, schema
 Each page is requested ``--requests`` times, one at a time, over HTTP to
 uvicorn on 127.0.0.1 after 10 warm-up requests; times are to the last byte
 of the response (the server's time plus loopback HTTP). p50 and p99 come
-with distribution-free 95% intervals (binomial order statistics). Page
-weight: the HTML plus every static file it loads (uPlot, dashboard.js/css).
+with distribution-free 95% intervals (binomial order statistics). CPU ms per
+request: this process's CPU time over the measured requests (server, database
+driver, SQLite itself and the HTTP client: all in this process; PostgreSQL's own
+work is not in it), divided by their number; unlike wall time it does not grow
+with the machine's load. Page weight: the HTML plus every static file it loads
+(uPlot, dashboard.js/css). The load average is printed before and after each
+backend.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from dashboard.serve import serving  # noqa: E402
 
 from parity.dashboard import create_dashboard  # noqa: E402
 from parity.store import Store  # noqa: E402
-from parity.store._tables import exchanges  # noqa: E402
+from parity.store._tables import exchanges, verdicts  # noqa: E402
 from parity.watch import WatchStore  # noqa: E402
 from parity.watch._tables import costs, ticks  # noqa: E402
 
@@ -71,16 +76,21 @@ def seeded(store: Store) -> bool:
         return bool(conn.execute(select(func.count()).select_from(ticks)).scalar())
 
 
-def _rows(rec: Any, exs: list[Any]) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+def _mean(xs: list[float]) -> float | None:
+    """What WatchStore.record_tick stores as the tick's latency (watch.tick_latency, in SQL)."""
+    return sum(xs) / len(xs) if xs else None
+
+
+def _rows(store: Store, rec: Any, exs: list[Any]
+          ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     tick = {"id": rec.id, "endpoint": rec.endpoint, "stream": rec.stream, "scheduled_at": rec.scheduled_at,
             "status": rec.status, "statistic": rec.statistic, "state": rec.state, "created_at": rec.scheduled_at,
-            "data": rec.model_dump_json()}
+            "data": rec.model_dump_json(), "latency_s": _mean([x.latency_s for x in exs if x.endpoint == rec.endpoint
+                                                             and x.status.value == "ok"])}
     day = rec.scheduled_at.date().isoformat()
     cost = [{"tick_id": rec.id, "endpoint": e, "day": day, "requests": n, "tokens": t}
             for e, (n, t) in rec.costs.items()]
-    ex = [{"run_id": x.run_id, "endpoint": x.endpoint, "suite": x.suite, "case_hash": x.case_hash,
-           "repeat": x.repeat, "case_id": x.case_id, "status": x.status.value, "created_at": rec.scheduled_at,
-           "data": x.model_dump_json(exclude={"completion"})} for x in exs]
+    ex = [{**store.exchange_row(x), "created_at": rec.scheduled_at} for x in exs]
     return tick, cost, ex
 
 
@@ -108,7 +118,7 @@ def seed(store: Store, shape: Shape) -> int:
                     store.add_exchange(x)
                 ws.record_tick(rec, row, tr)
                 continue
-            tick, cost, ex = _rows(rec, exs)
+            tick, cost, ex = _rows(store, rec, exs)
             buf_t.append(tick)
             buf_c.extend(cost)
             buf_x.extend(ex)
@@ -116,7 +126,19 @@ def seed(store: Store, shape: Shape) -> int:
                 flush()
     flush()
     print(f"  {n} ticks stored in {time.perf_counter() - t:.0f} s", flush=True)
+    if store.engine.dialect.name == "postgresql":
+        # what autovacuum does within a minute of a bulk load: planner statistics, and the
+        # visibility map that lets the index-only scans skip the heap
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in (ticks, exchanges, verdicts):
+                conn.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
     return n
+
+
+def uptime() -> str:
+    """The machine's load as `uptime` prints it (1, 5 and 15-minute load averages)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
 def quantile_ci(xs: list[float], q: float) -> tuple[float, float, float]:
@@ -138,13 +160,15 @@ def measure(base: str, path: str, n: int) -> dict[str, Any]:
         for _ in range(10):
             client.get(base + path).raise_for_status()
         times = []
+        cpu = time.process_time()
         for _ in range(n):
             t = time.perf_counter()
             r = client.get(base + path)
             times.append((time.perf_counter() - t) * 1000)
             r.raise_for_status()
+        cpu_ms = (time.process_time() - cpu) * 1000 / n
         return {"p50": quantile_ci(times, 0.5), "p99": quantile_ci(times, 0.99), "html": len(r.content),
-                "weight": weight(client, base, r.content), "n": n}
+                "weight": weight(client, base, r.content), "n": n, "cpu": cpu_ms}
 
 
 PAGES = [("overview", "/"), ("endpoint, 7 days", "/endpoints/m3-p1"),
@@ -162,8 +186,8 @@ def main() -> None:
     ap.add_argument("--seed-only", action="store_true")
     args = ap.parse_args()
     shape = Shape(models=10, per_model=5, days=args.days, tick_minutes=args.tick_minutes, exchange_days=3)
-    print("| backend | page | p50 ms [95% CI] | p99 ms [95% CI] | HTML KB | page weight KB | n |")
-    print("|---|---|---|---|---|---|---|")
+    print("| backend | page | p50 ms [95% CI] | p99 ms [95% CI] | CPU ms per request | HTML KB | page weight KB | n |")
+    print("|---|---|---|---|---|---|---|---|")
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             if backend == "sqlite":
@@ -180,15 +204,15 @@ def main() -> None:
             if args.seed_only:
                 store.close()
                 continue
-            print(f"{backend}: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the start",
-                  file=sys.stderr, flush=True)
+            print(f"{backend}: at the start: {uptime()} ({os.cpu_count()} CPUs)", file=sys.stderr, flush=True)
             with serving(create_dashboard(store, clock=lambda: NOW)) as base:
                 for name, path in PAGES:
                     m = measure(base, path, args.requests)
                     p50, p99 = m["p50"], m["p99"]
                     print(f"| {backend} | {name} | {p50[0]:.0f} [{p50[1]:.0f}, {p50[2]:.0f}] | "
-                          f"{p99[0]:.0f} [{p99[1]:.0f}, {p99[2]:.0f}] | {m['html'] / 1024:.0f} | "
+                          f"{p99[0]:.0f} [{p99[1]:.0f}, {p99[2]:.0f}] | {m['cpu']:.1f} | {m['html'] / 1024:.0f} | "
                           f"{m['weight'] / 1024:.0f} | {m['n']} |", flush=True)
+            print(f"{backend}: at the end: {uptime()}", file=sys.stderr, flush=True)
             store.close()
 
 

@@ -146,3 +146,37 @@ def test_an_unreachable_gateway_is_unknown(store: Store) -> None:
 def test_missing_chart_library_is_a_clear_startup_error(store: Store, tmp_path: Path) -> None:
     with pytest.raises(DashboardError, match=r"make install.*uplot@1\.6\.32"):
         create_dashboard(store, vendor_dir=tmp_path)
+
+
+ALIASES = {"model-zero": ["m0-ref", "m0-p1", "m0-p2"], "model-zero-new": ["m0-p1", "m9-unseen"],
+           "model-one": ["m1-ref"]}
+
+
+def test_gateway_aliases_with_their_endpoints_and_admission(store: Store) -> None:
+    def handler(req: httpx.Request) -> httpx.Response:
+        if req.url.path == "/healthz":
+            return httpx.Response(200, json={"status": "ok", "endpoints": {
+                "m0-ref": "admitted", "m0-p1": "ejected", "m0-p2": "admitted", "m1-ref": "admitted"}})
+        return httpx.Response(200, text="")
+
+    html = client(store, live=_gateway(handler), aliases=ALIASES).get("/?range=30d").text
+    table = html[html.index('<table class="aliases">'):html.index("</table>", html.index('<table class="aliases">'))]
+    rows = re.findall(r'<tr class="alias">(.*?)</tr>', table, re.S)
+    assert [re.search(r'alias-name">([^<]+)<', r).group(1) for r in rows] == [  # type: ignore[union-attr]
+        "model-one", "model-zero", "model-zero-new"]
+    zero = rows[1]
+    assert ">2 of 3<" in zero  # m0-p1 is ejected
+    assert '/endpoints/m0-p1' in zero and '<span class="admission ejected">ejected</span>' in zero
+    assert re.search(r'm1-ref</a>\s*<span class="state healthy">healthy</span>\s*'
+                     r'<span class="admission admitted">admitted</span>', rows[0])
+    # an alias's endpoint with no history at all is still an endpoint of the overview
+    assert ">0 of 2<" in rows[2] and "m9-unseen" in rows[2] and "not routed" in rows[2]
+    assert 'href="/endpoints/m9-unseen' in html and "never verified" in rows[2]
+
+
+def test_aliases_follow_the_filters_and_say_unknown_without_a_gateway(store: Store) -> None:
+    html = client(store, aliases=ALIASES).get("/?range=30d&model=org/model-1").text
+    assert re.findall(r'alias-name">([^<]+)<', html) == ["model-one"]
+    assert ">unknown<" in html
+    assert "No gateway aliases known" not in html
+    assert "No gateway aliases known" in client(store).get("/?range=30d").text

@@ -19,6 +19,7 @@ from playwright.sync_api import sync_playwright
 
 from parity.config import EndpointConfig
 from parity.dashboard import create_dashboard
+from parity.gateway import create_app, parse_gateway_config
 from parity.store import Store
 
 from .history import HOSTILE, NOW
@@ -33,13 +34,28 @@ SHOTS = os.environ.get("PARITY_SCREENSHOTS")
 RANGE = "range=30d"
 
 
+ALIASES = {"model-0": ["m0-ref", "m0-p1", "m0-p2"], "model-1": ["m1-ref", "m1-p1", "m1-p2", "m1-new"]}
+
+
 @pytest.fixture(scope="module")
-def base(seeded_db: Path) -> Iterator[str]:
+def gateway() -> Iterator[str]:
+    """A real parity gateway routing the aliases (its endpoints are never called: /healthz only)."""
+    cfg = parse_gateway_config({
+        "endpoints": [{"name": n, "base_url": "http://127.0.0.1:9/v1", "model": f"org/model-{n[1]}"}
+                      for eps in ALIASES.values() for n in eps],
+        "models": [{"alias": a, "endpoints": eps} for a, eps in ALIASES.items()]})
+    with serving(create_app(cfg)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def base(seeded_db: Path, gateway: str) -> Iterator[str]:
     store = Store(str(seeded_db))
     try:
         # one configured endpoint with no history at all: "never verified"
         fresh = EndpointConfig(name="m1-new", base_url="http://127.0.0.1:9/v1", model="org/model-1")
-        with serving(create_dashboard(store, clock=lambda: NOW, endpoints=[fresh])) as url:
+        with serving(create_dashboard(store, clock=lambda: NOW, endpoints=[fresh], gateway_url=gateway,
+                                      aliases=ALIASES)) as url:
             yield url
     finally:
         store.close()
@@ -110,13 +126,43 @@ def test_overview_loads_and_filters(tab: Page, base: str) -> None:
     assert tab.errors == []
 
 
-def test_overview_on_a_phone(browser: Any, base: str) -> None:
+def test_gateway_aliases_on_the_overview(tab: Page, base: str) -> None:
+    tab.open(f"{base}/?{RANGE}")
+    aliases = tab.page.locator("table.aliases tr.alias")
+    assert aliases.locator(".alias-name").all_inner_texts() == ["model-0", "model-1"]
+    one = aliases.nth(1)
+    assert one.locator("a.pool-endpoint").all_inner_texts() == ["m1-ref", "m1-p1", "m1-p2", "m1-new"]
+    # the live gateway admits every endpoint it routes (none has failed a request)
+    assert one.locator(".admission.admitted").count() == 4
+    assert one.locator("td[data-label='admitted now']").inner_text() == "4 of 4"
+    assert one.locator("li", has_text="m1-p1").locator(".state.changed").count() == 1  # its drift is open
+    assert tab.page.locator("header .gw.up").count() == 1
+    # an alias's endpoint leads to its page
+    aliases.nth(0).locator("a.pool-endpoint", has_text="m0-p1").click()
+    tab.page.wait_for_load_state("load")
+    assert tab.page.locator("h1 .name").inner_text() == "m0-p1"
+    # the model filter keeps the aliases that route to the endpoints shown
+    tab.open(f"{base}/?{RANGE}&model=org/model-0")
+    assert tab.page.locator("table.aliases .alias-name").all_inner_texts() == ["model-0"]
+    assert tab.errors == []
+
+
+PHONE_PAGES = [f"/endpoints/m0-p1?{RANGE}", f"/compare?{RANGE}&model=org/model-0",
+               "/evidence?transition=m0-p1/sentinel/2", f"/runs?{RANGE}"]
+
+
+def test_pages_fit_a_phone(browser: Any, base: str) -> None:
     p = Page(browser, width=390, height=844)
     try:
-        p.open(f"{base}/?{RANGE}")
-        overflow = p.page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 1, f"the page is {overflow}px wider than a phone"
-        p.shot("overview-phone")
+        for path in [f"/?{RANGE}", *PHONE_PAGES]:
+            p.open(base + path)
+            if "/endpoints/" in path or "/compare" in path:
+                assert p.drawn() >= 6, path
+            overflow = p.page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{path} is {overflow}px wider than a phone"
+            if path.startswith("/?"):
+                assert p.page.locator("table.aliases tr.alias").count() == 2
+                p.shot("overview-phone")
         assert p.errors == []
     finally:
         p.close()

@@ -60,15 +60,23 @@ def test_mounted_in_a_gateway_shows_its_live_admission(seeded_db: Path) -> None:
                                 "models": [{"alias": "m", "endpoints": ["m0-p1", "m0-p2"]}]})
     gateway = create_app(cfg, store=store)
     port = free_port()
-    mount_dashboard(gateway, store, f"http://127.0.0.1:{port}")
+    mount_dashboard(gateway, store, f"http://127.0.0.1:{port}", cfg)
     try:
         with serving(gateway, port=port) as base:
             assert httpx.get(base + "/healthz").status_code == 200  # the gateway still answers
             html = httpx.get(base + "/dashboard/?range=90d").text
     finally:
         store.close()
-    assert html.count('<span class="admission admitted">admitted</span>') == 2
+    assert html.count('<span class="admission admitted">admitted</span>') == 4  # overview rows and alias "m"
+    assert 'alias-name">m</span>' in html and ">2 of 2<" in html
     assert 'href="/dashboard/endpoints/m0-p1' in html
+
+
+def test_gateway_config_that_cannot_be_read_is_a_clear_error(seeded_db: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "gateway.toml"
+    bad.write_text('[[models]]\nalias = "m"\nendpoints = ["nowhere"]\n')
+    r = CliRunner().invoke(app, ["dashboard", "--db", str(seeded_db), "--gateway-config", str(bad)])
+    assert r.exit_code == 2 and "endpoints" in r.output and "Traceback" not in r.output
 
 
 def test_served_alongside_the_watch_loop(seeded_db: Path) -> None:

@@ -1,10 +1,11 @@
-"""Schema migrations on open: empty, pre-migration (legacy), current and newer stores."""
+"""Schema migrations on open: empty, pre-migration (legacy), schema-2, current and newer stores."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
@@ -23,7 +24,7 @@ from sqlalchemy import (
 
 from parity.exchange import ExchangeStatus
 from parity.store import SCHEMA_VERSION, Store, StoreVersionError, current_version, normalise_url
-from parity.store._schema import head_revision, version_of
+from parity.store._schema import _config, head_revision, version_of
 from parity.store._tables import metadata
 
 # The store's tables exactly as parity wrote them before migrations existed (metadata.create_all,
@@ -152,3 +153,43 @@ def test_the_migrations_build_exactly_the_tables_the_code_declares(store_url: st
 
 def test_schema_version_is_the_newest_migration() -> None:
     assert version_of(head_revision()) == SCHEMA_VERSION
+
+
+def write_v2_store(url: str) -> None:
+    """A store as schema version 2 wrote it (migrations 0001 and 0002 only), with a sentinel tick:
+    two answered exchanges of the tick's endpoint, a failed one, and one of the reference."""
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as conn:
+        command.upgrade(_config(conn), "0002")
+        for i, (endpoint, status, latency) in enumerate(
+                [("ep", "ok", 1.25), ("ep", "ok", 0.75), ("ep", "error", 9.0), ("ref", "ok", 5.0)]):
+            data = EXCHANGE_JSON.replace('"run_id":"run-old"', '"run_id":"tick-1"').replace(
+                '"endpoint":"ep"', f'"endpoint":"{endpoint}"').replace('"repeat":0', f'"repeat":0,"latency_s":{latency}')
+            conn.execute(text(
+                "INSERT INTO parity_exchanges (run_id, endpoint, suite, case_hash, repeat, case_id, status, "
+                "created_at, data) VALUES ('tick-1', :e, 'sentinel', :h, 0, 'c', :s, :t, :d)"),
+                {"e": endpoint, "h": f"h{i}", "s": status, "t": NOW, "d": data})
+        conn.execute(text(
+            "INSERT INTO parity_exchanges (run_id, endpoint, suite, case_hash, repeat, case_id, status, "
+            "created_at, data) VALUES ('run-old', 'ep', 'toolcall', 'h9', 0, 'c', 'ok', :t, :d)"),
+            {"t": NOW, "d": EXCHANGE_JSON})  # no latency in its JSON
+        for tick, status in (("tick-1", "done"), ("tick-2", "skipped")):
+            conn.execute(text(
+                "INSERT INTO watch_ticks (id, endpoint, stream, scheduled_at, status, statistic, created_at, data) "
+                "VALUES (:id, 'ep', 'sentinel', :t, :s, 1.5, :t, '{}')"), {"id": tick, "t": NOW, "s": status})
+    engine.dispose()
+
+
+def test_a_store_at_schema_2_migrates_and_backfills_the_latencies(store_url: str) -> None:
+    write_v2_store(store_url)
+    assert revision(store_url) == "0002"
+    s = Store(store_url)
+    assert current_version(s.engine) == SCHEMA_VERSION
+    with s.engine.connect() as conn:
+        ex: dict[str, float | None] = {h: x for h, x in conn.execute(text(
+            "SELECT case_hash, latency_s FROM parity_exchanges"))}
+        ticks: dict[str, float | None] = {i: x for i, x in conn.execute(text("SELECT id, latency_s FROM watch_ticks"))}
+    s.close()
+    assert ex == {"h0": 1.25, "h1": 0.75, "h2": 9.0, "h3": 5.0, "h9": None}
+    # the tick's latency: its own endpoint's answered exchanges only (not the failed one, not the reference's)
+    assert ticks == {"tick-1": 1.0, "tick-2": None}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from starlette.applications import Starlette
@@ -14,6 +14,9 @@ from parity.config import EndpointConfig
 from parity.store import Store
 
 from ._common import DEFAULT_DB, fail, open_store
+
+if TYPE_CHECKING:
+    from parity.gateway import GatewayConfig
 
 
 def dashboard(
@@ -24,6 +27,9 @@ def dashboard(
     token_hash: list[str] = typer.Option(
         [], "--token-hash", help="'sha256:…' of an accepted read-only token (repeatable; "
         "`parity gateway hash-key` makes one). Also PARITY_DASHBOARD_TOKEN_HASHES, comma-separated."),
+    gateway_config: str = typer.Option(
+        None, "--gateway-config", help="The gateway's TOML: its model aliases and their endpoints on the "
+        "overview (and the endpoints' models and declared configuration)."),
 ) -> None:
     """Serve the dashboard: overview, endpoint history, compare, runs and evidence."""
     import uvicorn
@@ -33,10 +39,13 @@ def dashboard(
     hashes = list(token_hash) + env_hashes()
     if any(not h.startswith("sha256:") or len(h) != 71 for h in hashes):
         raise fail("--token-hash: expected 'sha256:' and 64 hex digits (see `parity gateway hash-key`)")
+    aliases, endpoints = _from_gateway_config(gateway_config) if gateway_config else ({}, [])
     store = open_store(db)
     try:
-        app = create_dashboard(store, gateway_url=gateway, token_hashes=hashes)
+        app = create_dashboard(store, gateway_url=gateway, token_hashes=hashes, aliases=aliases,
+                               endpoints=endpoints)
     except DashboardError as exc:
+        store.close()
         raise fail(str(exc)) from None
     if not hashes:
         typer.echo("parity dashboard: no --token-hash given; anyone who can reach "
@@ -48,6 +57,22 @@ def dashboard(
         store.close()
 
 
+def _from_gateway_config(path: str) -> tuple[dict[str, list[str]], list[EndpointConfig]]:
+    from parity.config import ConfigError
+    from parity.gateway import load_gateway_config
+
+    try:
+        cfg = load_gateway_config(path)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    return aliases_of(cfg), list(cfg.endpoints)
+
+
+def aliases_of(cfg: GatewayConfig) -> dict[str, list[str]]:
+    """Alias -> the endpoints it routes to, from a gateway's configuration."""
+    return {m.alias: list(m.endpoints) for m in cfg.models}
+
+
 def register(app: typer.Typer) -> None:
     app.command("dashboard")(dashboard)
 
@@ -57,12 +82,16 @@ def env_hashes() -> list[str]:
     return [h for h in os.environ.get("PARITY_DASHBOARD_TOKEN_HASHES", "").split(",") if h]
 
 
-def mount_dashboard(app: Starlette, store: Store, gateway_url: str | None) -> None:
-    """``parity gateway serve --dashboard``: the dashboard at /dashboard of the gateway's app."""
+def mount_dashboard(app: Starlette, store: Store, gateway_url: str | None,
+                    config: GatewayConfig | None = None) -> None:
+    """``parity gateway serve --dashboard``: the dashboard at /dashboard of the gateway's app
+    (with ``config``, the gateway's aliases and endpoints on its overview)."""
     from parity.dashboard import DashboardError, create_dashboard
 
+    aliases, endpoints = (aliases_of(config), list(config.endpoints)) if config else ({}, [])
     try:
-        app.mount("/dashboard", create_dashboard(store, gateway_url=gateway_url, token_hashes=env_hashes()))
+        app.mount("/dashboard", create_dashboard(store, gateway_url=gateway_url, token_hashes=env_hashes(),
+                                                 aliases=aliases, endpoints=endpoints))
     except DashboardError as exc:
         raise fail(str(exc)) from None
 

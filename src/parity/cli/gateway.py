@@ -69,7 +69,7 @@ def gateway(
     if dashboard and store is not None:  # the same store; live state from this very gateway
         from .dashboard import mount_dashboard
 
-        mount_dashboard(application, store, f"http://127.0.0.1:{port}")
+        mount_dashboard(application, store, f"http://127.0.0.1:{port}", cfg)
     _tune_gc()
     # connection limits (keep-alive, request and head timeouts, per-address cap) come from [server]
     uvicorn.Server(uvicorn_config(application, cfg.server, host, port)).run()

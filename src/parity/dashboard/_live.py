@@ -7,7 +7,7 @@ never an error page. The URL's credentials, if any, are never shown.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,6 +46,13 @@ class Live:
         if endpoint not in self.admitted:
             return "not routed"
         return "admitted" if self.admitted[endpoint] else "ejected"
+
+    def admitted_count(self, endpoints: Iterable[str]) -> str:
+        """'2 of 3' endpoints the gateway admits now; 'unknown' when it cannot be asked."""
+        names = list(endpoints)
+        if not self.reachable:
+            return "unknown"
+        return f"{sum(self.admitted.get(e, False) for e in names)} of {len(names)}"
 
 
 async def _get(client: httpx.AsyncClient, url: str) -> bytes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from ._filters import FilterError, Filters
 from ._queries import Queries, utc
 from ._views import (
     age,
+    alias_rows,
     charts,
     declared_vs_observed,
     exchange_view,
@@ -28,16 +29,20 @@ from ._views import (
 __all__ = ["Pages"]
 
 MAX_RUNS = 100
+TIMELINE_ROWS = 50  # the newest verdicts listed; the charts show every one in the range
 MODELS_TTL_S = 30.0
 
 
 class Pages:
     def __init__(self, store: Store, token_hashes: tuple[str, ...], endpoints: Sequence[EndpointConfig],
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], aliases: Mapping[str, Sequence[str]] | None = None) -> None:
         self.store = store
         self.q = Queries(store)
         self.token_hashes = token_hashes
         self.configured = {e.name: e for e in endpoints}
+        self.aliases = {a: list(eps) for a, eps in (aliases or {}).items()}
+        # every endpoint a gateway alias routes to is known, with or without history
+        self.known = list(dict.fromkeys([*self.configured, *(e for eps in self.aliases.values() for e in eps)]))
         self.clock = clock
         self._recorded: tuple[float, dict[str, str]] | None = None
 
@@ -50,12 +55,13 @@ class Pages:
 
     def overview(self, f: Filters) -> dict[str, Any]:
         now = self.clock()
-        suites, groups = overview_rows(self.q, f, now, self._models(), list(self.configured))
+        suites, groups = overview_rows(self.q, f, now, self._models(), self.known)
         return {"suites": suites, "groups": groups, "age": lambda t: age(t, now),
-                "models": sorted({m for m, _ in groups})}
+                "models": sorted({m for m, _ in groups}), "aliases": alias_rows(self.aliases, groups),
+                "has_aliases": bool(self.aliases)}
 
     def endpoint(self, f: Filters, name: str) -> dict[str, Any]:
-        known = set(self.q.endpoint_names()) | set(self.configured)
+        known = set(self.q.endpoint_names()) | set(self.known)
         if name not in known:
             raise HTTPException(404, f"no endpoint named {name!r} in the store")
         conf = self.configured.get(name)
@@ -64,7 +70,8 @@ class Pages:
         rows = self.q.verdicts_in(name, f.start, f.end)
         events = self.q.transitions_in([name], f.start, f.end)
         return {"name": name, "charts": charts(self.q, [name], f, {name: rows}, events),
-                "timeline": timeline(name, rows), "transitions": list(reversed(events)),
+                "timeline": timeline(name, rows)[:TIMELINE_ROWS], "timeline_total": len(rows),
+                "transitions": list(reversed(events)),
                 "declared": dec, "observed": obs, "age": lambda t: age(t, now)}
 
     def compare(self, f: Filters) -> dict[str, Any]:

@@ -9,12 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Float, Integer, and_, cast, func, inspect, literal, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy import (
+    CTE,
+    DateTime,
+    Integer,
+    and_,
+    cast,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from parity.client import parse_completion
@@ -25,12 +37,13 @@ from parity.verdict import Verdict
 from parity.watch import REFERENCE_STREAM, SENTINEL, Transition
 from parity.watch._tables import states, ticks, transitions
 
-__all__ = ["LatestVerdict", "Queries", "StateCell", "VerdictPoint", "utc"]
+__all__ = ["LatestVerdict", "Queries", "SeriesBucket", "StateCell", "VerdictPoint", "utc"]
 
 SENTINEL_STREAMS = (SENTINEL, REFERENCE_STREAM)
 MAX_VERDICTS = 500
 MAX_TRANSITIONS = 200
 MAX_EXCHANGES = 50
+TIME = DateTime(timezone=True)
 RUNS_SCANNED = 200  # newest runs searched for an endpoint's declared configuration
 
 
@@ -58,10 +71,34 @@ class VerdictPoint:
 
 
 @dataclass(frozen=True)
+class SeriesBucket:
+    """One time bucket of an endpoint's sentinel ticks."""
+
+    bucket: int
+    done: int
+    top: float  # the largest statistic (nan: none)
+    skipped: int
+    latency_n: int  # ticks with a latency (their own answers, at least one ok)
+    latency_mean: float  # mean of the ticks' mean latencies
+    latency_mean_sq: float  # mean of their squares
+
+
+@dataclass(frozen=True)
 class StateCell:
     state: str
     statistic: float
     at: datetime
+
+
+def _buckets(start: datetime, end: datetime, width_s: int) -> CTE:
+    """Buckets (i, lo, hi) of ``width_s`` seconds from ``start`` to ``end``, as a CTE of literals."""
+    rows = []
+    lo, i, step = start, 0, timedelta(seconds=width_s)
+    while lo < end:
+        rows.append(select(literal(i, Integer).label("i"), literal(lo, TIME).label("lo"),
+                           literal(min(lo + step, end), TIME).label("hi")))
+        lo, i = lo + step, i + 1
+    return union_all(*rows).cte("buckets")
 
 
 def parse_exchange(data: str) -> Exchange:
@@ -85,12 +122,6 @@ class Queries:
             return cast(func.floor((func.extract("epoch", col) - t0) / width_s), Integer)
         # SQLite: strftime("%s") is whole seconds; // is integer division (values are >= 0).
         return (cast(func.strftime("%s", col), Integer) - t0) // width_s
-
-    def _latency(self) -> ColumnElement[Any]:
-        if self.dialect == "postgresql":
-            # json, not jsonb: one field of each answer is read once; jsonb's conversion costs 1.5x
-            return cast(cast(exchanges.c.data, JSON)["latency_s"].astext, Float)
-        return cast(func.json_extract(exchanges.c.data, "$.latency_s"), Float)
 
     # overview --------------------------------------------------------------
     def endpoint_names(self) -> list[str]:
@@ -121,11 +152,15 @@ class Queries:
         """Per endpoint, the largest sentinel statistic in each bucket of ``width_s`` seconds."""
         if not self.has_watch or not endpoints:
             return {}
-        b = self._bucket(ticks.c.scheduled_at, start, width_s).label("b")
-        q = (select(ticks.c.endpoint, b, func.max(ticks.c.statistic))
+        # The buckets' bounds as a table joined to the ticks: each bucket is a range seek on the
+        # covering index ix_watch_ticks_series, and the grouping key is a small integer. Computing
+        # a bucket per tick (epoch arithmetic) and grouping on it cost 4x more on SQLite.
+        b = _buckets(start, end, width_s)
+        q = (select(ticks.c.endpoint, b.c.i, func.max(ticks.c.statistic))
+             .select_from(b.join(ticks, and_(ticks.c.scheduled_at >= b.c.lo, ticks.c.scheduled_at < b.c.hi)))
              .where(ticks.c.endpoint.in_(list(endpoints)), ticks.c.stream.in_(SENTINEL_STREAMS),
-                    ticks.c.scheduled_at >= start, ticks.c.scheduled_at < end, ticks.c.status == "done")
-             .group_by(ticks.c.endpoint, b))
+                    ticks.c.status == "done")
+             .group_by(ticks.c.endpoint, b.c.i))
         out: dict[str, dict[int, float]] = {}
         with self.engine.connect() as conn:
             for e, bucket, value in conn.execute(q):
@@ -134,37 +169,25 @@ class Queries:
         return out
 
     # endpoint --------------------------------------------------------------
-    def tick_series(self, endpoint: str, start: datetime, end: datetime,
-                    width_s: int) -> list[tuple[int, int, float, int]]:
-        """(bucket, done ticks, largest statistic, skipped ticks) of the endpoint's sentinel."""
+    def tick_series(self, endpoint: str, start: datetime, end: datetime, width_s: int) -> list[SeriesBucket]:
+        """The endpoint's sentinel ticks per bucket: counts, largest statistic, latency moments.
+
+        One range scan of the covering index ix_watch_ticks_series (schema 3): each tick
+        carries the mean latency of its own answers, stored when it was recorded."""
         if not self.has_watch:
             return []
         b = self._bucket(ticks.c.scheduled_at, start, width_s).label("b")
         done = func.sum(cast(ticks.c.status == "done", Integer))
-        q = (select(b, done, func.max(ticks.c.statistic), func.count())
+        lat = ticks.c.latency_s
+        q = (select(b, done, func.max(ticks.c.statistic), func.count(), func.count(lat), func.avg(lat),
+                    func.avg(lat * lat))
              .where(ticks.c.endpoint == endpoint, ticks.c.stream.in_(SENTINEL_STREAMS),
                     ticks.c.scheduled_at >= start, ticks.c.scheduled_at < end)
              .group_by(b).order_by(b))
         with self.engine.connect() as conn:
-            return [(int(k), int(d or 0), float(m) if m is not None else float("nan"), int(n) - int(d or 0))
-                    for k, d, m, n in conn.execute(q)]
-
-    def latency_series(self, endpoint: str, start: datetime, end: datetime,
-                       width_s: int) -> list[tuple[int, int, float, float]]:
-        """(bucket, n, mean, mean of squares) of the latency of the endpoint's own sentinel answers."""
-        if not self.has_watch:
-            return []
-        b = self._bucket(ticks.c.scheduled_at, start, width_s).label("b")
-        lat = self._latency()
-        q = (select(b, func.count(lat), func.avg(lat), func.avg(lat * lat))
-             .select_from(ticks.join(exchanges, and_(exchanges.c.run_id == ticks.c.id,
-                                                     exchanges.c.endpoint == ticks.c.endpoint)))
-             .where(ticks.c.endpoint == endpoint, ticks.c.stream.in_(SENTINEL_STREAMS),
-                    ticks.c.scheduled_at >= start, ticks.c.scheduled_at < end,
-                    exchanges.c.status == "ok")
-             .group_by(b).order_by(b))
-        with self.engine.connect() as conn:
-            return [(int(k), int(n), float(m), float(m2)) for k, n, m, m2 in conn.execute(q) if n]
+            return [SeriesBucket(int(k), int(d or 0), float(m) if m is not None else float("nan"),
+                                 int(n) - int(d or 0), int(ln), float(lm or 0.0), float(lm2 or 0.0))
+                    for k, d, m, n, ln, lm, lm2 in conn.execute(q)]
 
     def verdicts_in(self, endpoint: str, start: datetime, end: datetime) -> list[VerdictPoint]:
         """The range's verdicts, oldest first; the newest ``MAX_VERDICTS`` of the range."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from ._live import public_url
 from ._queries import SENTINEL_STREAMS, LatestVerdict, Queries, StateCell, VerdictPoint
 from ._series import KEY_METRICS, Chart, latency_line, sparkline_svg, statistic_line, verdict_lines
 
-__all__ = ["Cell", "ExchangeView", "OverviewRow", "age", "exchange_view", "overview_rows"]
+__all__ = ["AliasRow", "Cell", "ExchangeView", "OverviewRow", "age", "alias_rows", "exchange_view", "overview_rows"]
 
 STATES = ("healthy", "suspect", "changed", "recovering")
 NEVER = "never verified"
@@ -108,6 +108,22 @@ def overview_rows(q: Queries, f: Filters, now: datetime, models: dict[str, str],
     return suites, sorted(groups.items())
 
 
+@dataclass
+class AliasRow:
+    """A gateway model alias and its pool: each endpoint with its overview row (None: not shown)."""
+
+    alias: str
+    endpoints: list[tuple[str, OverviewRow | None]]
+
+
+def alias_rows(aliases: Mapping[str, Sequence[str]], groups: Sequence[tuple[str, list[OverviewRow]]]
+               ) -> list[AliasRow]:
+    """The aliases with at least one endpoint on the page (filters apply), in name order."""
+    shown = {r.endpoint: r for _, rows in groups for r in rows}
+    return [AliasRow(alias, [(e, shown.get(e)) for e in eps]) for alias, eps in sorted(aliases.items())
+            if any(e in shown for e in eps)]
+
+
 _SPARKS: dict[tuple[str, ...], tuple[float, datetime, dict[str, dict[int, float]]]] = {}
 SPARK_TTL_S = 30.0
 
@@ -142,11 +158,15 @@ def charts(q: Queries, endpoints: Sequence[str], f: Filters, verdicts: dict[str,
     """The key metrics over the range, one line per endpoint, each with its 95% band."""
     width, t0 = _width(f), f.start.timestamp()
     rows = {e: [(p.at, p.metrics) for p in verdicts[e]] for e in endpoints}
+    series = {e: q.tick_series(e, f.start, f.end, width) for e in endpoints}
     out = [Chart("statistic", "Sentinel: e-CUSUM statistic (largest per bucket, log scale)", "",
-                 [statistic_line(e, t0, width, q.tick_series(e, f.start, f.end, width)) for e in endpoints],
+                 [statistic_line(e, t0, width, [(s.bucket, s.done, s.top, s.skipped) for s in series[e]])
+                  for e in endpoints],
                  log=True, note="Anytime-valid: the dashed lines are the warn and alarm levels."),
            Chart("latency", "Latency of sentinel answers (mean per bucket, 95% interval)", "s",
-                 [latency_line(e, t0, width, q.latency_series(e, f.start, f.end, width)) for e in endpoints])]
+                 [latency_line(e, t0, width, [(s.bucket, s.latency_n, s.latency_mean, s.latency_mean_sq)
+                                              for s in series[e] if s.latency_n]) for e in endpoints],
+                 note="Each tick counts once, with the mean latency of its answers: n is ticks.")]
     for metric, title, unit in KEY_METRICS:
         out.append(Chart(metric, title + " (per verdict, 95% interval)", unit,
                          [verdict_lines(metric, e, rows[e]) for e in endpoints]))

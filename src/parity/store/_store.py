@@ -196,6 +196,7 @@ class Store:
             "status": ex.status.value,
             "created_at": _now(),
             "data": self._text(ex.model_dump_json(exclude={"completion"})),
+            "latency_s": ex.latency_s,
         }
 
     def exchanges(

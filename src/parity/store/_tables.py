@@ -13,7 +13,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 2  # the newest migration (migrations/versions/000N_*.py)
+SCHEMA_VERSION = 3  # the newest migration (migrations/versions/000N_*.py)
 
 metadata = MetaData()
 
@@ -47,6 +47,7 @@ exchanges = Table(
     Column("status", String(24), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("data", Text, nullable=False),  # the Exchange as JSON
+    Column("latency_s", Float),  # schema 3: Exchange.latency_s, also in data (for the dashboard's series)
     UniqueConstraint("run_id", "endpoint", "suite", "case_hash", "repeat", name="uq_exchange_key"),
 )
 
@@ -61,6 +62,7 @@ verdicts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("data", Text, nullable=False),  # the Verdict as JSON
     UniqueConstraint("run_id", "endpoint", "suite", name="uq_verdict_key"),
+    Index("ix_parity_verdicts_latest", "endpoint", "suite", "id"),  # schema 3: newest per endpoint and suite
 )
 
 
@@ -78,7 +80,11 @@ ticks = Table(
     Column("state", String(16)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("data", Text, nullable=False),  # TickRecord as JSON
+    # schema 3: mean latency of the endpoint's own ok exchanges in the tick (computed on insert)
+    Column("latency_s", Float),
     Index("ix_watch_ticks_key", "endpoint", "stream", "scheduled_at"),
+    # schema 3: the dashboard's series and sparklines are answered from this index alone
+    Index("ix_watch_ticks_series", "endpoint", "stream", "scheduled_at", "status", "statistic", "latency_s"),
 )
 
 costs = Table(

@@ -10,8 +10,10 @@ import orjson
 from pydantic import BaseModel, Field
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from parity.store import Store
+from parity.store._tables import exchanges
 
 from ._detect import State, Transition
 from ._schedule import Cost
@@ -64,6 +66,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def tick_latency(tick_id: str, endpoint: str) -> ScalarSelect[Any]:
+    """The mean latency of the endpoint's own ok exchanges of a tick, read in the tick's INSERT:
+    they were stored (committed) before the tick is recorded. NULL when there are none."""
+    return (select(func.avg(exchanges.c.latency_s))
+            .where(exchanges.c.run_id == tick_id, exchanges.c.endpoint == endpoint,
+                   exchanges.c.status == "ok").scalar_subquery())
+
+
 class WatchStore:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -81,7 +91,7 @@ class WatchStore:
                 conn.execute(insert(ticks).values(
                     id=rec.id, endpoint=rec.endpoint, stream=rec.stream, scheduled_at=rec.scheduled_at,
                     status=rec.status, statistic=rec.statistic, state=rec.state, created_at=_now(),
-                    data=rec.model_dump_json()))
+                    data=rec.model_dump_json(), latency_s=tick_latency(rec.id, rec.endpoint)))
                 day = rec.scheduled_at.astimezone(UTC).date().isoformat()
                 for endpoint, (n, tokens) in rec.costs.items():
                     conn.execute(insert(costs).values(tick_id=rec.id, endpoint=endpoint, day=day,
