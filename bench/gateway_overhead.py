@@ -78,7 +78,7 @@ def main() -> None:
     ap.add_argument("--cpu", type=int, metavar="N", help="instead of latency: the gateway's CPU time per request, "
                     "N requests per mode and repetition at the first of --rates (see _gw/cpu.py)")
     ap.add_argument("--reps", type=int, default=3, help="--cpu: repetitions, alternating builds")
-    ap.add_argument("--baseline", metavar="REF", help="--cpu: also measure the gateway of this git revision")
+    ap.add_argument("--baseline", metavar="REF[,REF]", help="--cpu: also measure the gateway of these git revisions")
     args = ap.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     modes = [m for m in args.modes.split(",") if m]
@@ -92,7 +92,7 @@ def main() -> None:
             up_port = port()
             procs.append(spawn([PY, __file__, "_upstream", str(up_port)], up_port, "upstream"))
             cpu = run_cpu(f"http://127.0.0.1:{up_port}", workdir, procs, modes, rates[0], args.cpu, args.reps,
-                          args.baseline)
+                          [r for r in (args.baseline or "").split(",") if r])
         finally:
             for p in procs:
                 p.terminate()

@@ -4,9 +4,11 @@ The gateway process's user+system CPU seconds (``/proc/PID/stat``) are read
 before and after a fixed number of requests sent at a fixed rate below
 saturation; their difference over the number of requests is its cost per
 request (idle work in those seconds included: uvicorn's date timer,
-housekeeping). With ``--baseline REF`` the gateway of that git revision runs
-beside this tree's, from the same upstream, and the two are measured in
-alternation, ``reps`` times each, so that a slow minute hits both.
+housekeeping). With ``--baseline REF[,REF...]`` the gateway of each git
+revision runs beside this tree's, from the same upstream, and they are measured
+in alternation, ``reps`` times each, so that a slow minute hits all of them:
+on a shared machine the CPU time of the very same build moves with the load
+(cache and core contention), so only figures from one such run compare.
 """
 
 from __future__ import annotations
@@ -54,10 +56,10 @@ def _interval(xs: list[float]) -> str:
 
 
 def run_cpu(upstream: str, workdir: Path, procs: list[subprocess.Popen[bytes]], modes: list[str],
-            rate: float, requests: int, reps: int, baseline: str | None) -> str:
+            rate: float, requests: int, reps: int, baselines: list[str]) -> str:
     builds: dict[str, Path | None] = {"this tree": None}
-    if baseline is not None:
-        builds[f"baseline {baseline}"] = source_of(baseline, workdir)
+    for ref in baselines:
+        builds[f"baseline {ref}"] = source_of(ref, workdir)
     urls: dict[str, str] = {}
     pids: dict[str, int] = {}
     for i, (name, src) in enumerate(builds.items()):
