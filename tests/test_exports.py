@@ -25,7 +25,7 @@ EXPORTS: dict[str, set[str]] = {
         "tool_index",
     },
     "parity.client": {
-        "ChatClient", "FastTransport", "InvalidBody", "RateLimiter", "RetryPolicy",
+        "ChatClient", "FastTransport", "InvalidBody", "OpenStream", "RateLimiter", "RetryPolicy",
         "StaleConnection", "StreamAssembler", "StreamError", "default_transport", "iter_sse_data",
         "parse_completion", "parse_retry_after", "tls_context",
     },

@@ -7,7 +7,6 @@ the fake endpoint plug in there. Retries happen here and only here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,6 +24,7 @@ from ._limits import RateLimiter
 from ._parse import InvalidBody, parse_completion
 from ._retry import RetryPolicy, parse_retry_after
 from ._sse import StreamAssembler, StreamError, iter_sse_data
+from ._stream import OpenStream
 from ._tls import tls_context
 from ._transport import StaleConnection, default_transport
 
@@ -75,13 +75,14 @@ class ChatClient:
         self._transport: httpx.AsyncBaseTransport | None = None
         if http is None:
             self._transport = transport or default_transport(
-                endpoint.max_concurrency, url=endpoint.base_url, tls=_tls(endpoint))
+                endpoint.max_concurrency, url=endpoint.base_url, tls=endpoint_tls(endpoint))
         connect = min(10.0, endpoint.timeout_s)
         self._timeout = {"connect": connect, "read": endpoint.timeout_s, "write": endpoint.timeout_s,
                          "pool": endpoint.timeout_s}
         # Parsed once: building a request from a str URL and a dict costs 3x more.
         self._headers = httpx.Headers(headers)
         self._url = httpx.URL(f"{endpoint.base_url}/chat/completions")
+        self._urls: dict[str, httpx.URL] = {"chat/completions": self._url}
         self._retry = retry or RetryPolicy(max_attempts=endpoint.max_attempts)
         self._sem = asyncio.Semaphore(endpoint.max_concurrency)
         self._rate = RateLimiter(endpoint.requests_per_second) if endpoint.requests_per_second else None
@@ -98,16 +99,42 @@ class ChatClient:
         if self._transport is not None:
             await self._transport.aclose()
 
-    async def _open(self, content: bytes) -> httpx.Response:
+    async def _open(self, content: bytes, url: httpx.URL | None = None,
+                    timeouts: dict[str, float | None] | None = None) -> httpx.Response:
         """Send the request; the response is streaming and must be closed."""
-        request = httpx.Request("POST", self._url, headers=self._headers, content=content,
-                                extensions={"timeout": self._timeout})
+        request = httpx.Request("POST", url or self._url, headers=self._headers, content=content,
+                                extensions={"timeout": timeouts or self._timeout})
         if self._transport is None:
             assert self._http is not None
             return await self._http.send(request, stream=True)
         response = await self._transport.handle_async_request(request)
         response.request = request
         return response
+
+    async def stream(self, content: bytes, *, path: str = "chat/completions", connect_timeout_s: float | None = None,
+                     read_timeout_s: float | None = None) -> OpenStream:
+        """POST ``content`` (a body as sent: see :meth:`build_body`) to ``base_url/path`` and
+        return the answer open, to be read as it arrives (:meth:`OpenStream.read`, each read
+        with its own deadline) and closed by the caller. It waits first for one of the
+        endpoint's ``max_concurrency`` slots and for ``requests_per_second``, and holds the slot
+        until closed: the gateway's streams obey an endpoint's limits as the verifier's do.
+        One attempt, no retry (the caller's fallback or policy decides); failures to connect
+        or send raise httpx's errors. ``read_timeout_s``: a bound the transport puts on every
+        read (None: only the caller's per-read deadlines)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(f"{self.endpoint.base_url}/{path}")
+        connect = self._timeout["connect"] if connect_timeout_s is None else connect_timeout_s
+        timeout = {"connect": connect, "read": read_timeout_s, "write": read_timeout_s, "pool": None}
+        await self._sem.acquire()
+        try:
+            if self._rate is not None:
+                await self._rate.acquire()
+            response = await self._open(content, url, timeout)
+        except BaseException:
+            self._sem.release()
+            raise
+        return OpenStream(response, self._sem.release)
 
     def build_body(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """The body as sent: the case's, with this endpoint's model and extra_body."""
@@ -212,21 +239,22 @@ class ChatClient:
         asm = StreamAssembler()
         buffer = bytearray()
         ttft: float | None = None
-        r = await self._open(content)
-        async with contextlib.aclosing(r):
+        # The slot is this call's (chat holds it); the attempt's own deadline bounds the reads.
+        r = OpenStream(await self._open(content))
+        try:
             if not 200 <= r.status_code < 300:
-                body = await r.aread()
+                body = await r.read_capped(self._max_bytes)
                 self._raise_for_status(r.status_code, r.headers, body)
             ctype = r.headers.get("content-type", "")
             if "text/event-stream" not in ctype:
                 # Some servers ignore stream=true and answer with one JSON body.
-                body = await r.aread()
+                body = await r.read_capped(self._max_bytes)
                 reply = self._parse(r.status_code, body)
                 reply.streamed = True
                 reply.stream_anomalies.append(f"stream requested, got content-type {ctype!r}")
                 return reply
             try:
-                async for raw in r.aiter_raw():
+                while not asm.done and (raw := await r.read()):
                     for payload in iter_sse_data(buffer, raw):
                         if asm.feed(payload) and ttft is None:
                             ttft = self._clock() - t0
@@ -234,6 +262,8 @@ class ChatClient:
                             break
             except StreamError as exc:
                 return self._stream_failure(r.status_code, asm, str(exc), ttft)
+        finally:
+            await r.aclose()
         if not asm.done:
             return self._stream_failure(r.status_code, asm, "stream ended before [DONE]", ttft)
         body_dict = asm.result()
@@ -280,7 +310,8 @@ async def read_capped(response: httpx.Response, limit: int | None) -> bytes:
     return b"".join(chunks)[: limit + 1]
 
 
-def _tls(endpoint: EndpointConfig) -> ssl.SSLContext:
+def endpoint_tls(endpoint: EndpointConfig) -> ssl.SSLContext:
+    """The endpoint's TLS set-up (``verify``, ``ca_bundle``); a bad bundle is a ConfigError."""
     try:
         return tls_context(verify=endpoint.verify, ca_bundle=endpoint.ca_bundle)
     except ValueError as exc:

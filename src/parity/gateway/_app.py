@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from parity.store import Store
@@ -27,7 +27,7 @@ from ._dispatch import TryOnce, dispatch
 from ._door import check_depth
 from ._errors import GatewayError, bad_request
 from ._events import Observed
-from ._gateway import ChatRequest, Gateway
+from ._gateway import ChatRequest, Gateway, Served, Streamed
 from ._provider import parse_provider
 from ._responses import OtherApis
 from ._shared import RedisState, SharedState
@@ -102,8 +102,10 @@ class _Handlers:
         except ClientDisconnect:  # gone during the upload: nobody to answer, nothing to log
             gw.metrics.requests.labels("-", "client_disconnect").inc()
             return Response(status_code=499)
+        hangup = HangUp(request)
+        served: Served | None = None
         try:
-            served = await unless_gone(request, dispatch(gw, req, strategy(req) if strategy else None))
+            served = await hangup.unless_gone(dispatch(gw, req, strategy(req) if strategy else None))
         except ClientGone:
             # cancelled with the attempt in flight: not counted against any endpoint
             gw.metrics.requests.labels(req.model, "client_disconnect").inc()
@@ -115,10 +117,12 @@ class _Handlers:
             log.exception("gateway: unexpected error")
             gw.metrics.requests.labels(req.model, "internal_error").inc()
             return GatewayError(500, "internal gateway error", type="server_error").response()
+        finally:
+            if served is None or served.stream is None:
+                hangup.stop()  # a stream's EventStream stops it when the stream ends
         headers = gw.scrubber.headers(served.headers)
         if served.stream is not None:
-            return StreamingResponse(served.stream, headers={**headers, "cache-control": "no-cache"},
-                                     media_type="text/event-stream")
+            return EventStream(served.stream, {**headers, "cache-control": "no-cache"}, hangup)
         return Response(served.body, 200, headers, "application/json")
 
     def _error(self, err: GatewayError) -> Response:
@@ -169,30 +173,71 @@ class ClientGone(Exception):
     """The client hung up while its request was being served."""
 
 
-async def unless_gone(request: Request, work: Coroutine[Any, Any, T]) -> T:
-    """``work``, cancelled (ClientGone) if the client disconnects first: an upstream attempt
-    for nobody would run to its timeout and then be counted against its endpoint.
-    ``work`` runs in this task; one watcher task cancels it (cheaper than two tasks and a wait)."""
-    me = asyncio.current_task()
-    assert me is not None
-    gone = False
+class HangUp:
+    """One watcher task per request that cancels the request's task if its client disconnects:
+    an upstream attempt for nobody would run to its timeout and then be counted against its
+    endpoint, a stream for nobody would read its upstream to the end. It watches dispatch
+    (``unless_gone``) and, for a stream, goes on watching while ``EventStream`` relays it."""
 
-    async def watch() -> None:
-        nonlocal gone
+    __slots__ = ("_task", "_watcher", "gone")
+
+    def __init__(self, request: Request) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self.gone = False
+        self._watcher = asyncio.ensure_future(self._watch(request))
+
+    async def _watch(self, request: Request) -> None:
         await _disconnected(request)
-        gone = True
-        me.cancel()
+        self.gone = True
+        self._task.cancel()
 
-    watcher = asyncio.ensure_future(watch())
-    try:
-        return await work
-    except asyncio.CancelledError:
-        if not gone:
-            raise
-        me.uncancel()
-        raise ClientGone from None
-    finally:
-        watcher.cancel()
+    def stop(self) -> None:
+        self._watcher.cancel()
+
+    def absorb(self) -> bool:
+        """In an ``except CancelledError``: True (and the cancellation undone) if it was ours."""
+        if not self.gone:
+            return False
+        self._task.uncancel()
+        return True
+
+    async def unless_gone(self, work: Coroutine[Any, Any, T]) -> T:
+        """``work``, in this task; ClientGone if the client disconnects first."""
+        try:
+            return await work
+        except asyncio.CancelledError:
+            if not self.absorb():
+                raise
+            raise ClientGone from None
+
+
+class EventStream(Response):
+    """A ``text/event-stream`` answer: the relay's chunks as they come, in the request's own
+    task (Starlette's StreamingResponse adds a task group and a second watcher per stream);
+    ``hangup`` cancels it when the client disconnects, and the relay is ended either way."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, stream: Streamed, headers: Mapping[str, str], hangup: HangUp) -> None:
+        self.stream, self.hangup, self.status_code = stream, hangup, 200
+        self.background = None
+        self.init_headers({**headers, "content-type": "text/event-stream; charset=utf-8"})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async for chunk in self.stream.chunks():
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not self.hangup.absorb():
+                raise
+        finally:
+            self.hangup.stop()
+            await self.stream.aclose()
 
 
 async def _disconnected(request: Request) -> None:

@@ -20,9 +20,12 @@ log = logging.getLogger("parity.gateway")
 
 
 class Relayed(Protocol):
-    """A streamed attempt that was committed: the rest of its frames, to the client."""
+    """A streamed attempt that was committed: the rest of its frames, a batch per upstream
+    read, to the client (``_stream.RelayedStream``)."""
 
-    def rest(self, on_end: Callable[[Attempt], Awaitable[None]]) -> AsyncIterator[bytes]: ...
+    def rest(self, on_end: Callable[[Attempt], Awaitable[None]]) -> AsyncIterator[list[bytes]]: ...
+
+    async def close(self) -> None: ...
 
 
 # One try on one endpoint: the attempt, and for a stream the object that relays the rest.
@@ -73,7 +76,7 @@ async def dispatch(gw: Gateway, req: ChatRequest, attempts: TryOnce | None = Non
                 gw.metrics.requests.labels(req.model, "ok").inc()
                 return Served(headers, body=gw.scrubber.body(att.body or b""))
             assert sa is not None
-            return Served(headers, stream=_relay(gw, sa, req))
+            return Served(headers, stream=Relay(gw, sa, req))
         if att.error:
             log.debug("gateway: %s attempt on %s failed: %s", req.model, up.name, att.error)
         if att.outcome == "client_error":
@@ -102,26 +105,40 @@ def _exhausted(req: ChatRequest, plan: Plan, tried: list[Attempt], cap: float) -
                         headers=headers, detail={"endpoints": reasons})
 
 
-async def _relay(gw: Gateway, sa: Relayed, req: ChatRequest) -> AsyncIterator[bytes]:
-    """The committed stream; every way it can end is counted exactly once."""
-    ended = False
+class Relay:
+    """The committed stream, scrubbed, a chunk per upstream read; every way it can end is
+    counted exactly once (also a stream the client left before it was ever read)."""
 
-    async def on_end(att: Attempt) -> None:
-        nonlocal ended
-        ended = True
+    def __init__(self, gw: Gateway, sa: Relayed, req: ChatRequest) -> None:
+        self.gw, self.sa, self.req = gw, sa, req
+        self.ended = self.closed = False
+
+    async def _on_end(self, att: Attempt) -> None:
+        self.ended = True
+        gw, req = self.gw, self.req
         await gw.observe(att, req)
         if not att.ok:
             await gw.settle([att], req, served=False)
         gw.metrics.requests.labels(req.model, "ok" if att.ok else f"stream_{att.outcome}").inc()
 
-    scrub = gw.scrubber.stream()
-    try:
-        async for frame in sa.rest(on_end):
-            if frame == DONE or frame.startswith(b"data: {\"error\""):  # (Responses: done in frame())
-                for held in scrub.flush():
-                    yield held
-            yield scrub.frame(frame)
-    finally:
-        if not ended:
+    async def chunks(self) -> AsyncIterator[bytes]:
+        scrub = self.gw.scrubber.stream()
+        try:
+            async for batch in self.sa.rest(self._on_end):
+                out: list[bytes] = []
+                for frame in batch:
+                    if frame == DONE or frame.startswith(b"data: {\"error\""):  # (Responses: done in frame())
+                        out.extend(scrub.flush())
+                    out.append(scrub.frame(frame))
+                yield b"".join(out)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await self.sa.close()
+        if not self.ended:
             # the client went away mid-stream; the endpoint is not to blame
-            gw.metrics.requests.labels(req.model, "client_disconnect").inc()
+            self.gw.metrics.requests.labels(self.req.model, "client_disconnect").inc()

@@ -8,11 +8,12 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from parity.client import default_transport
+from parity.client._client import endpoint_tls
 from parity.store import Store
 
 from ._blame import ENDPOINT_ONLY, Blame
@@ -70,7 +71,16 @@ class Served:
 
     headers: dict[str, str]
     body: bytes | None = None
-    stream: AsyncIterator[bytes] | None = None
+    stream: Streamed | None = None
+
+
+class Streamed(Protocol):
+    """A committed stream on its way to the client (``_dispatch.Relay``)."""
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None:
+        """Ends it however far it got (also when never iterated); safe to repeat."""
 
 
 class Gateway:
@@ -88,7 +98,8 @@ class Gateway:
         injected = transports or {}
         self.upstreams = {
             e.name: Upstream(e, e.api_key(env),
-                             injected.get(e.name) or default_transport(s.max_connections, url=e.base_url),
+                             injected.get(e.name) or default_transport(s.max_connections, url=e.base_url,
+                                                                       tls=endpoint_tls(e)),
                              s.connect_timeout_s, s.max_response_bytes)
             for e in config.endpoints
         }

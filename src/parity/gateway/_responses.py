@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from parity.client import iter_sse_data
-from parity.client._client import read_capped
 from parity.exchange import Completion, ToolCall
 
 from ._dispatch import Relayed, TryOnce
@@ -148,27 +147,22 @@ class OtherApis:
 
         return once
 
-    def _request(self, up: Upstream, req: ChatRequest, api: str, read_s: float | None) -> httpx.Request:
-        body = up.build_body(req.body_for(up))
-        return httpx.Request("POST", f"{up.cfg.base_url}/{api}", content=orjson.dumps(body), headers=up.headers,
-                             extensions={"timeout": {"connect": self.gw.config.server.connect_timeout_s,
-                                                     "read": read_s, "write": None, "pool": None}})
-
     def _stream(self, up: Upstream, req: ChatRequest, api: str) -> OtherStream:
         s = self.gw.config.server  # streams: bounded by the first-token and idle timers, as chat's
-        return OtherStream(up, api, self._request(up, req, api, None),
+        return OtherStream(up, api, orjson.dumps(up.build_body(req.body_for(up))),
                            lambda raw, status, latency: self._judge(up, req, api, raw, status, latency),
                            s.first_token_timeout_s, s.idle_timeout_s, up.max_response_bytes, _refused)
 
     async def _attempt(self, up: Upstream, req: ChatRequest, api: str) -> Attempt:
         t0 = time.perf_counter()
-        http = self._request(up, req, api, up.cfg.timeout_s)
+        content = orjson.dumps(up.build_body(req.body_for(up)))
         limit = up.max_response_bytes
-        try:
+        try:  # through the endpoint's client: its max_concurrency and requests_per_second hold
             async with asyncio.timeout(up.cfg.timeout_s):
-                resp = await up.transport.handle_async_request(http)
+                resp = await up.client.stream(content, path=api, connect_timeout_s=up.connect_timeout_s,
+                                              read_timeout_s=up.cfg.timeout_s)
                 try:
-                    raw = await read_capped(resp, limit)
+                    raw = await resp.read_capped(limit)
                 finally:
                     await resp.aclose()
         except TimeoutError:

@@ -109,13 +109,10 @@ class Upstream:
         self.client = ChatClient(cfg, api_key=api_key, transport=transport, retry=self.retry,
                                  max_response_bytes=max_response_bytes)
         self.transport = transport
-        # Streams: no read limit here, the gateway's own first-token and idle timers bound them.
-        self.stream_timeout = {"connect": connect_timeout_s, "read": None, "write": None, "pool": None}
+        # Streams: no read limit in the transport, the gateway's first-token and idle deadlines
+        # bound each read (ChatClient.stream, OpenStream.read).
+        self.connect_timeout_s = connect_timeout_s
         self.secrets = endpoint_secrets(cfg, api_key)
-        self.url = f"{cfg.base_url}/chat/completions"
-        self.headers = {"content-type": "application/json", **cfg.headers}
-        if api_key:
-            self.headers["authorization"] = f"Bearer {api_key}"
         # Header values must be ASCII; declared metadata is provider-written text.
         self.declared_header = orjson.dumps(cfg.declared.model_dump(exclude_none=True)).decode("ascii", "replace")
 
