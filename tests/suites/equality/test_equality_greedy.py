@@ -7,7 +7,13 @@ from helpers_lm import Run, lm_script, small_suite
 
 from parity.config import RunSettings
 from parity.suites.equality import EqualitySuite
-from parity.suites.equality._greedy import Answers, GreedyPlan, decide_greedy, greedy_order, parse_id
+from parity.suites.equality._greedy import (
+    Answers,
+    GreedyPlan,
+    decide_greedy,
+    greedy_order,
+    parse_id,
+)
 from parity.verdict import Outcome
 
 
