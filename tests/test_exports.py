@@ -53,12 +53,12 @@ EXPORTS: dict[str, set[str]] = {
         "render_markdown", "results_json", "results_model", "verdict_dict", "write_report",
     },
     "parity.stats": {
-        "Alternative", "BettingTest", "BoundedMeanCS", "MMDResult", "PairedKernelBettingTest",
-        "binom_upper", "bootstrap_ci", "clustered_mean", "e_to_p", "fisher_exact", "hamming_kernel",
-        "hamming_kernel_matrix", "hamming_similarity", "holm", "item_spread",
-        "logprob_difference_test", "mcnemar_exact", "mean_ci", "mmd2_unbiased",
-        "mmd_permutation_test", "newcombe_diff", "paired_diff", "paired_item_diff", "quantile_ci",
-        "topk_tv_lower_bound", "wilson",
+        "Alternative", "BettingTest", "BoundedMeanCS", "ExchangeableRankTest", "MMDResult",
+        "PairedKernelBettingTest", "binom_upper", "bootstrap_ci", "clustered_mean", "e_to_p",
+        "fisher_exact", "hamming_kernel", "hamming_kernel_matrix", "hamming_similarity", "holm",
+        "item_spread", "logprob_difference_test", "mcnemar_exact", "mean_ci", "mmd2_unbiased",
+        "mmd_permutation_test", "newcombe_diff", "odd_one_out_e", "odd_one_out_g", "paired_diff",
+        "paired_item_diff", "quantile_ci", "topk_tv_lower_bound", "wilson",
     },
     "parity.store": {
         "AsyncStore", "RunRecord", "SCHEMA_VERSION", "Store", "StoreVersionError",
