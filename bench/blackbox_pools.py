@@ -35,7 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 POOL_TOKENS = 64
 # Testbed variant behind each name the benches use ("faults": the sampling-override proxy).
 VARIANTS = ("reference", "replica", "q8", "q4_0", "q3_k_m", "q2", "template", "faults")
-_NOT_KEYED = ("seed", "model", "max_tokens", "logprobs", "top_logprobs")
+# The pool is drawn with the model's own top-2 probabilities (post_sampling_probs off: at
+# temperature 0 they would be degenerate), to find near-ties; greedy text does not depend on them.
+_NOT_KEYED = ("seed", "model", "max_tokens", "logprobs", "top_logprobs", "post_sampling_probs")
 
 
 def pool_key(body: dict[str, Any]) -> str:
@@ -44,7 +46,7 @@ def pool_key(body: dict[str, Any]) -> str:
 
 def draw_body(prompt: str, pid: str, index: int) -> dict[str, Any]:
     body = Sampling().greedy(POOL_TOKENS).body(prompt, sample_seed(0, "pool", pid, index))
-    return {**body, "logprobs": True, "top_logprobs": 1}
+    return {**body, "logprobs": True, "top_logprobs": 2, "post_sampling_probs": False}
 
 
 def connect(db: Path) -> sqlite3.Connection:

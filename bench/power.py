@@ -97,14 +97,15 @@ def report_greedy(out: dict[str, Any]) -> None:
     print(f"# greedy odd-one-out, {datetime.date.today()}; α = 0.05; {out['greedy_tokens']} tokens per "
           "answer; pooled answers (bench/blackbox_pools.py); detection = FAIL by then")
     print("| candidate | runs | FAIL ≤25 requests | ≤50 | ≤100 | ≤250 | median requests to verdict | "
-          "median tokens to verdict | median reference requests |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "median tokens to verdict | median rounds to crossing (sentinel ticks) | reference requests |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, rows in out["greedy"].items():
         cells = [name, str(len(rows))] + [rate(rows, b, key="spent") for b in (25, 50, 100, 250)]
         fail = [r for r in rows if r["verdict"] == Outcome.FAIL.value]
         big = float("inf")
         cells.append(_median([r["spent"] if r in fail else big for r in rows], 250))
         cells.append(_median([r["tokens"] if r in fail else big for r in rows], 250 * out["greedy_tokens"]))
+        cells.append(_median([r["requests"] if r in fail else big for r in rows], 250))
         cells.append(_median([r["reference_requests"] for r in rows], 500))
         print("| " + " | ".join(cells) + " |")
 
