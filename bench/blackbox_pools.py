@@ -1,6 +1,6 @@
 """Pools of greedy answers per testbed variant and prompt: drawn once, resampled by every repeat.
 
-    .venv/bin/python bench/blackbox_pools.py [--up] [--run-dir .parity/testbed] [--reference 6] [--others 3]
+    .venv/bin/python bench/blackbox_pools.py [--up] [--run-dir .parity/testbed] [--reference 4] [--others 3] [--faults 2]
 
 The equality suite's black-box test asks every prompt at temperature 0 (docs/equality.md).
 Drawing fresh answers for each of 20–40 repeats x 250 rounds x 8 variants does not fit two
@@ -32,7 +32,7 @@ from parity.case import body_hash
 from parity.suites.equality import PROMPTS, Sampling, sample_seed
 
 ROOT = Path(__file__).resolve().parent.parent
-POOL_TOKENS = 64
+POOL_TOKENS = 32
 # Testbed variant behind each name the benches use ("faults": the sampling-override proxy).
 VARIANTS = ("reference", "replica", "q8", "q4_0", "q3_k_m", "q2", "template", "faults")
 # The pool is drawn with the model's own top-2 probabilities (post_sampling_probs off: at
@@ -155,8 +155,9 @@ def report(db: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reference", type=int, default=6, help="pool size of the reference")
+    ap.add_argument("--reference", type=int, default=4, help="pool size of the reference")
     ap.add_argument("--others", type=int, default=3, help="pool size of every other variant")
+    ap.add_argument("--faults", type=int, default=2, help="pool size of the sampling override (random)")
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--run-dir", type=Path, default=ROOT / ".parity" / "testbed")
     ap.add_argument("--cache", type=Path, default=ROOT / ".parity" / "eqcache.sqlite")
@@ -166,7 +167,7 @@ def main() -> None:
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     if not args.report:
         names = args.variants.split(",")
-        sizes = {v: args.reference if v == "reference" else args.others for v in names}
+        sizes = {v: {"reference": args.reference, "faults": args.faults}.get(v, args.others) for v in names}
         with testbed(args.run_dir, sorted(set(names) - {"faults"} | {"reference"}) + (
                 ["faults"] if "faults" in names else []), args.up) as urls:
             asyncio.run(draw(args.cache, urls if urls else testbed_urls(args.run_dir), sizes))
