@@ -139,13 +139,16 @@ def report(db: Path) -> None:
     con = connect(db)
     print("| variant | prompts | answers | prompts whose pool is not all equal | differs from reference's first answer |")
     print("|---|---|---|---|---|")
+    def text(body: bytes) -> str:  # answers drawn at 64 tokens by an earlier draw: cut to POOL_TOKENS
+        return str(_truncate(orjson.loads(body), POOL_TOKENS, False)["choices"][0]["message"]["content"])
+
     ref: dict[str, str] = {}
     for key, body in con.execute("select key, body from pools where variant='reference' and idx=0"):
-        ref[key] = orjson.loads(body)["choices"][0]["message"]["content"]
+        ref[key] = text(body)
     for variant in VARIANTS:
         texts: dict[str, list[str]] = {}
         for key, body in con.execute("select key, body from pools where variant=?", (variant,)):
-            texts.setdefault(key, []).append(orjson.loads(body)["choices"][0]["message"]["content"])
+            texts.setdefault(key, []).append(text(body))
         if not texts:
             continue
         noisy = sum(len(set(t)) > 1 for t in texts.values())
