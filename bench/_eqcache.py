@@ -89,9 +89,10 @@ def testbed_urls(run_dir: Path) -> dict[str, str]:
 
 
 async def run_seed(seed: int, candidates: dict[str, str], urls: dict[str, str], db: Path,
-                   suite: Any, workdir: Path) -> dict[str, Any]:
+                   suite: Any, workdir: Path, transport: Any = None) -> dict[str, Any]:
     """One equality run (run seed ``seed``) of the reference against ``candidates``
-    (endpoint name -> testbed variant serving it), through the cache. Verdicts by endpoint."""
+    (endpoint name -> testbed variant serving it), through the cache (or through
+    ``transport(db, variant)`` when given). Verdicts by endpoint."""
     from parity.config import parse_config
     from parity.runner import Runner
     from parity.store import Store
@@ -101,7 +102,8 @@ async def run_seed(seed: int, candidates: dict[str, str], urls: dict[str, str], 
             "max_concurrency": 8, "timeout_s": 600.0, "max_attempts": 3} for n, v in servers.items()]
     cfg = parse_config({"endpoints": eps, "run": {"seed": seed}})
     store = Store(str(workdir / f"run-{seed}-{'-'.join(candidates)}.db"))
-    transports = {n: CachingTransport(db, v) for n, v in servers.items()}
+    make = transport or CachingTransport
+    transports = {n: make(db, v) for n, v in servers.items()}
     try:
         result = await Runner(cfg, [suite], store, transport=lambda e: transports[e.name],
                               new_run=True).run()

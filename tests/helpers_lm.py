@@ -27,17 +27,25 @@ def _dist(prompt: str, prev: str, sharpen: float) -> list[float]:
     return [x / s for x in w]
 
 
-def lm_script(sharpen: float = 1.0, logprobs: bool = True) -> Script:
-    """Samples ``max_tokens`` tokens with the request's seed; ``sharpen`` != 1 shifts every
-    next-token distribution (as a lower temperature would)."""
+def lm_script(sharpen: float = 1.0, logprobs: bool = True, tilt: float = 0.0,
+              ignores_temperature: bool = False) -> Script:
+    """Samples ``max_tokens`` tokens with the request's seed (the most likely token at
+    temperature 0, unless ``ignores_temperature``); ``sharpen`` != 1 shifts every next-token
+    distribution (as a lower temperature would), ``tilt`` adds a small per-token logit
+    offset (as a different quantization would: greedy answers change on some prompts)."""
 
     def script(body: dict[str, Any]) -> Answer:
         prompt = str(body["messages"][-1]["content"])
         rng = random.Random(int(body.get("seed", 0)))
+        greedy = body.get("temperature") == 0 and not ignores_temperature
         prev, tokens, lps = "", [], []
         for _ in range(int(body.get("max_tokens", 16))):
             p = _dist(prompt, prev, sharpen)
-            i = rng.choices(range(len(VOCAB)), weights=p)[0]
+            if tilt:
+                p = [x * math.exp(tilt * math.sin(7.0 * j + len(prev))) for j, x in enumerate(p)]
+                p = [x / sum(p) for x in p]
+            i = max(range(len(VOCAB)), key=p.__getitem__) if greedy else \
+                rng.choices(range(len(VOCAB)), weights=p)[0]
             top = sorted(range(len(VOCAB)), key=lambda j: -p[j])[:5]
             lps.append({"token": VOCAB[i], "logprob": math.log(p[i]),
                         "top_logprobs": [{"token": VOCAB[j], "logprob": math.log(p[j])} for j in top]})

@@ -55,12 +55,12 @@ EXPORTS: dict[str, set[str]] = {
         "watch_for_run", "watch_history", "write_report",
     },
     "parity.stats": {
-        "Alternative", "BettingCS", "BettingTest", "BoundedMeanCS", "MMDResult",
-        "PairedKernelBettingTest", "binom_upper", "bootstrap_ci", "clustered_mean", "e_to_p",
-        "fisher_exact", "hamming_kernel", "hamming_kernel_matrix", "hamming_similarity", "holm",
-        "item_spread", "logprob_difference_test", "mcnemar_exact", "mean_ci", "mmd2_unbiased",
-        "mmd_permutation_test", "newcombe_diff", "paired_diff", "paired_item_diff", "quantile_ci",
-        "topk_tv_lower_bound", "wilson",
+        "Alternative", "BettingCS", "BettingTest", "BoundedMeanCS", "ExchangeableRankTest",
+        "MMDResult", "PairedKernelBettingTest", "binom_upper", "bootstrap_ci", "clustered_mean",
+        "e_to_p", "fisher_exact", "hamming_kernel", "hamming_kernel_matrix", "hamming_similarity",
+        "holm", "item_spread", "logprob_difference_test", "mcnemar_exact", "mean_ci",
+        "mmd2_unbiased", "mmd_permutation_test", "newcombe_diff", "odd_one_out_e", "odd_one_out_g",
+        "paired_diff", "paired_item_diff", "quantile_ci", "topk_tv_lower_bound", "wilson",
     },
     "parity.store": {
         "AsyncStore", "RunRecord", "SCHEMA_VERSION", "Store", "StoreVersionError",

@@ -7,6 +7,7 @@ model; every function here is deterministic given its inputs (and seed).
 from parity.stats.clustered import clustered_mean, item_spread, paired_item_diff
 from parity.stats.confseq import BettingCS, BoundedMeanCS
 from parity.stats.divergence import logprob_difference_test, topk_tv_lower_bound
+from parity.stats.exchangeable import ExchangeableRankTest, odd_one_out_e, odd_one_out_g
 from parity.stats.mmd import MMDResult, hamming_kernel_matrix, mmd2_unbiased, mmd_permutation_test
 from parity.stats.proportions import bootstrap_ci, mean_ci, newcombe_diff, paired_diff, wilson
 from parity.stats.quantiles import quantile_ci
@@ -24,6 +25,7 @@ __all__ = [
     "BettingCS",
     "BettingTest",
     "BoundedMeanCS",
+    "ExchangeableRankTest",
     "MMDResult",
     "PairedKernelBettingTest",
     "binom_upper",
@@ -42,6 +44,8 @@ __all__ = [
     "mmd2_unbiased",
     "mmd_permutation_test",
     "newcombe_diff",
+    "odd_one_out_e",
+    "odd_one_out_g",
     "paired_diff",
     "paired_item_diff",
     "quantile_ci",

@@ -36,18 +36,24 @@ class Sampling:
     max_tokens: int = 16
     top_logprobs: int = 10
     extra: dict[str, Any] = field(default_factory=lambda: dict(LLAMA_CPP_PARAMS))
+    logprobs: bool = True  # False: ask for none (the greedy black-box requests need none)
 
     def body(self, prompt: str, seed: int) -> dict[str, Any]:
+        asks = {"logprobs": True, "top_logprobs": self.top_logprobs} if self.logprobs else {}
         return {
             "messages": [{"role": "user", "content": prompt}],
             "temperature": self.temperature,
             "top_p": self.top_p,
             "max_tokens": self.max_tokens,
             "seed": seed,
-            "logprobs": True,
-            "top_logprobs": self.top_logprobs,
+            **asks,
             **self.extra,
         }
+
+    def greedy(self, max_tokens: int) -> Sampling:
+        """The black-box test's settings: temperature 0, no logprobs, the same engine fields."""
+        return Sampling(temperature=0.0, top_p=1.0, max_tokens=max_tokens, top_logprobs=0,
+                        extra=dict(self.extra), logprobs=False)
 
     def describe(self) -> dict[str, Any]:
         return {k: v for k, v in self.body("", 0).items() if k not in ("messages", "seed")}

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from functools import cache
 
 from parity.exchange import Exchange, requests_spent
-from parity.stats import BettingTest
-from parity.verdict import Estimate, Outcome, TestResult, Verdict
+from parity.stats import BettingTest, wilson
+from parity.verdict import Estimate, EstimateKind, Outcome, TestResult, Verdict
 
 from ._cases import Sampling
 from ._decide import Decision, Design
+from ._greedy import COPIES, Answers, GreedyDecision, answers, completion_tokens
 from ._metrics import agreement, decision_metrics
 from ._samples import Sample, use_tokens
 
@@ -29,16 +30,81 @@ def prompts_to_reject(alpha: float) -> int:
     return t.n
 
 
+GREEDY_TEST = ("greedy odd-one-out e-process (per round 2 reference answers and 1 candidate answer at"
+               " temperature 0; mixture of bets on 'the candidate is the odd one')")
+GREEDY_ASSUMPTION = ("assumes the reference's and the candidate's answers to a request are exchangeable"
+                     " under equality (independent draws from one distribution); a reference that varies"
+                     " (batching, caches) keeps the test valid if the candidate varies the same way")
+
+
+def _count(value: float, n: int, method: str) -> Estimate:
+    return Estimate(value=value, n=n, method=method, kind=EstimateKind.COUNT)
+
+
+def _greedy_self(ref: Answers) -> Estimate:
+    rounds = [r for r in ref.by_round.values() if len(r) >= COPIES]
+    return wilson(sum(r[0] != r[1] for r in rounds), len(rounds))
+
+
 def reference_verdict(name: str, ref: Sequence[Sample], ref_ex: Sequence[Exchange], design: Design,
-                      sampling: Sampling) -> Verdict:
+                      sampling: Sampling, greedy: Answers | None = None,
+                      greedy_sampling: Sampling | None = None) -> Verdict:
     tokens = use_tokens(ref)
-    metrics = agreement(ref, None, tokens, design.max_tokens)
+    metrics = agreement(ref, None, tokens, design.max_tokens) if ref else {}
+    reasons = [f"{len(ref)} sampled answers; sampling {sampling.describe()}",
+               "agreement metrics here are the reference with itself: the noise floor"]
+    if greedy is not None and greedy_sampling is not None:
+        metrics["greedy_self_divergence"] = _greedy_self(greedy)
+        metrics["completion_tokens"] = _count(completion_tokens(ref_ex)[0], len(ref_ex), "sum of usage")
+        reasons.append(f"{len(greedy.by_round)} greedy rounds answered ({COPIES} answers each; "
+                       f"{greedy_sampling.describe()}); greedy_self_divergence: share of rounds whose "
+                       "two answers differ")
     return Verdict(
         endpoint=name, suite=NAME, verdict=Outcome.REFERENCE, test="reference: samples drawn once,"
         " shared by every candidate", alpha=design.alpha, requests=requests_spent(ref_ex), metrics=metrics,
-        reasons=[f"{len(ref)} of {design.budget} samples answered; sampling {sampling.describe()}",
-                 "agreement metrics here are the reference with itself: the noise floor"],
+        reasons=reasons,
     )
+
+
+def greedy_verdict(name: str, d: GreedyDecision, ref_ex: Sequence[Exchange], exs: Sequence[Exchange],
+                   alpha: float, budget: int, sampling: Sampling) -> Verdict:
+    """A candidate judged by the greedy odd-one-out test (it reported no logprobs)."""
+    cand = answers(exs)
+    spent, (tokens, reported) = requests_spent(exs), completion_tokens(exs)
+    t = d.test
+    cost = (f"{spent} candidate requests, {tokens} completion tokens"
+            + ("" if reported else " (some answers reported no usage)")
+            + f"; reference {requests_spent(ref_ex)} requests")
+    if d.rejected:
+        outcome = Outcome.FAIL
+        why = [f"equality rejected after {d.stopped_at} greedy rounds: e-value {t.max_e_value:.3g} >= "
+               f"{1 / alpha:.3g}; the candidate's answer was the odd one in {t.candidate_odd} of "
+               f"{t.decisive} rounds with an odd one (1/3 expected under equality)"]
+    elif d.sent < budget:
+        outcome, why = Outcome.INCONCLUSIVE, [f"collection ended after {d.sent} of {budget} rounds"]
+    elif len(cand.by_round) < MIN_OK * budget:
+        outcome, why = Outcome.INCONCLUSIVE, [f"too few answers to judge: {len(cand.by_round)} of {budget}"]
+    else:
+        outcome = Outcome.PASS
+        why = [f"no difference detected in {t.n} greedy rounds (e-value {t.max_e_value:.3g} < "
+               f"{1 / alpha:.3g}); this is not proof of equality: the candidate's greedy answer "
+               f"differed from both of the reference's in {d.candidate_differs} rounds"]
+    why += [f"black box (no candidate logprobs): {GREEDY_TEST}; {GREEDY_ASSUMPTION}",
+            f"cost: {cost}", f"sampling {sampling.describe()}"]
+    rounds = max(t.n, 1)
+    metrics = {
+        "requests_to_decision": _count(float(d.stopped_at or d.sent), budget, "count"),
+        "completion_tokens": _count(float(tokens), spent, "sum of usage"),
+        "greedy_candidate_divergence": wilson(d.candidate_differs, t.n),
+        "greedy_reference_divergence": wilson(d.reference_differs, t.n),
+    }
+    test = TestResult(name="greedy_odd_one_out", statistic=t.candidate_odd / rounds, p_value=d.p_value,
+                      e_value=t.e_value, rejected=d.rejected,
+                      detail={"alpha": alpha, "rounds": t.n, "decisive_rounds": t.decisive,
+                              "candidate_odd": t.candidate_odd, "max_e_value": t.max_e_value})
+    return Verdict(endpoint=name, suite=NAME, verdict=outcome, test=GREEDY_TEST, p_value=d.p_value,
+                   e_value=t.e_value, alpha=alpha, requests=spent, reference_requests=requests_spent(ref_ex),
+                   metrics=metrics, tests=[test], reasons=why)
 
 
 def _tests(d: Decision, design: Design) -> list[TestResult]:

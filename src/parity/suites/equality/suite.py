@@ -3,7 +3,12 @@
 The reference draws ``budget`` completions (``prompts`` prompts chosen by the
 run seed, in cycles of one sample each); a candidate draws the same plan in
 batches of one cycle and stops as soon as the sequential test (see
-``_decide``) rejects equality, or when the budget is spent. Method and
+``_decide``) rejects equality, or when the budget is spent.
+
+A candidate that reports no logprobs (its first sampled answer has none, or
+``logprobs=False``) is judged by the greedy odd-one-out test instead
+(``_greedy``; ``blackbox="mmd"`` keeps the sampled-text MMD): the reference
+then also answers ``greedy_budget`` rounds twice at temperature 0. Method and
 assumptions: ``docs/equality.md``.
 """
 
@@ -20,10 +25,20 @@ from parity.verdict import Verdict
 
 from ._cases import REFERENCE_STREAM, CaseBuilder, Plan, Sampling, choose_prompts
 from ._decide import Decision, Design, decide
-from ._judge import candidate_verdict, reference_verdict
+from ._greedy import (
+    GreedyBuilder,
+    GreedyDecision,
+    GreedyPlan,
+    answers,
+    decide_greedy,
+    greedy_order,
+    parse_round,
+)
+from ._judge import candidate_verdict, greedy_verdict, reference_verdict
 from ._samples import samples
 
 NAME = "equality"
+BLACKBOX = ("greedy", "mmd")
 
 
 @register(NAME)
@@ -43,25 +58,50 @@ class EqualitySuite:
         logprob_scale: float = 0.05,
         logprobs: bool = True,
         extra: dict[str, Any] | None = None,
+        blackbox: str = "greedy",
+        greedy_budget: int | None = None,
+        greedy_tokens: int = 32,
+        greedy_batch: int = 5,
     ) -> None:
         self.sampling = sampling or Sampling()
         if extra is not None:
             self.sampling = Sampling(**{**self.sampling.__dict__, "extra": dict(extra)})
         if budget < 2 * prompts:
             raise ValueError(f"budget {budget} < 2 x prompts ({prompts}): each prompt needs 2 samples")
+        if blackbox not in BLACKBOX:
+            raise ValueError(f"blackbox must be one of {', '.join(BLACKBOX)}, got {blackbox!r}")
+        if greedy_tokens < 1 or greedy_batch < 1 or (greedy_budget is not None and greedy_budget < 1):
+            raise ValueError("greedy_budget, greedy_tokens and greedy_batch must be >= 1")
         self.budget, self.prompts = budget, prompts
         self.rho, self.n_permutations, self.logprob_scale = rho, n_permutations, logprob_scale
         self.logprobs = logprobs
         self.builder = CaseBuilder(self.sampling)
+        self.blackbox = blackbox
+        self.greedy_budget = greedy_budget or budget
+        self.greedy_batch = greedy_batch
+        self.greedy = GreedyBuilder(self.sampling.greedy(greedy_tokens))
+
+    @property
+    def sampled(self) -> bool:
+        """Whether the sampled plan is drawn at all (not when only the greedy test can be used)."""
+        return self.blackbox == "mmd" or self.logprobs
 
     def dataset_hash(self) -> str:
         # The decision settings are part of what a run asked: resuming must not change them.
+        greedy = "" if self.blackbox == "mmd" else (
+            f":greedy:{self.greedy_budget}:{self.greedy.sampling.max_tokens}:{self.greedy_batch}")
         return self.builder.dataset_hash() + (
             f":{self.budget}:{self.prompts}:{self.rho}:{self.n_permutations}:"
-            f"{self.logprob_scale}:{int(self.logprobs)}")
+            f"{self.logprob_scale}:{int(self.logprobs)}") + greedy
 
     def planned(self, role: Role, settings: RunSettings) -> int | None:
-        return self.budget if role is Role.REFERENCE else None
+        if role is not Role.REFERENCE:
+            return None
+        greedy = 0 if self.blackbox == "mmd" else 2 * self.greedy_budget
+        return (self.budget if self.sampled else 0) + greedy
+
+    def greedy_plan(self, settings: RunSettings) -> GreedyPlan:
+        return GreedyPlan(greedy_order(settings.seed), self.greedy_budget)
 
     def plan(self, settings: RunSettings) -> Plan:
         return Plan(tuple(choose_prompts(settings.seed, self.prompts)), self.budget)
@@ -78,20 +118,65 @@ class EqualitySuite:
         plan = self.plan(settings)
         return self.builder.cases(plan, settings.seed, stream, start, stop or plan.budget)
 
+    def reference_cases(self, settings: RunSettings) -> list[Case]:
+        """Everything the reference answers: the sampled plan, then the greedy rounds (twice each)."""
+        cases = self.cases(settings, REFERENCE_STREAM) if self.sampled else []
+        if self.blackbox == "greedy":
+            cases += self.greedy.reference(self.greedy_plan(settings), settings.seed)
+        return cases
+
     async def collect(self, sender: Sender, role: Role, settings: RunSettings) -> None:
         if role is Role.REFERENCE:
-            await sender.send_all((c, 0) for c in self.cases(settings, REFERENCE_STREAM))
+            await sender.send_all((c, 0) for c in self.reference_cases(settings))
+            return
+        ref_ex = await sender.reference()
+        stream = sender.endpoint.name
+        probe = await sender.send_all((c, 0) for c in self.cases(settings, stream, 0, 1)) \
+            if self.sampled else []
+        if self._uses_greedy(probe):
+            await self._collect_greedy(sender, settings, ref_ex)
             return
         plan, design = self.plan(settings), self.design(settings)
-        ref = samples(await sender.reference(), self._order(plan))
-        stream = sender.endpoint.name
-        got: list[Exchange] = []
+        ref = samples(ref_ex, self._order(plan))
+        got: list[Exchange] = list(probe)
         for start in range(0, plan.budget, design.batch):
             stop = min(start + design.batch, plan.budget)
-            got += await sender.send_all((c, 0) for c in self.cases(settings, stream, start, stop))
+            got += [x for x in await sender.send_all((c, 0) for c in self.cases(settings, stream, start, stop))
+                    if x.case_id not in {g.case_id for g in got}]
             # A function of stored answers only: a resumed run takes the same decisions.
             if decide(ref, samples(got, self._order(plan)), design, stop).rejected:
                 return
+
+    def _uses_greedy(self, probe: Sequence[Exchange]) -> bool:
+        """The greedy test judges a candidate whose first sampled answer reports no logprobs.
+
+        A function of a stored answer: a resumed run takes the same path.
+        """
+        if self.blackbox != "greedy":
+            return False
+        if not self.logprobs:
+            return True
+        got = samples(probe, {x.case_id: 0 for x in probe})
+        return not got or got[0].first_top is None
+
+    async def _collect_greedy(self, sender: Sender, settings: RunSettings, ref_ex: Sequence[Exchange]) -> None:
+        plan, alpha = self.greedy_plan(settings), settings.alpha
+        ref = answers(ref_ex)
+        got: list[Exchange] = []
+        for start in range(0, plan.budget, self.greedy_batch):
+            stop = min(start + self.greedy_batch, plan.budget)
+            cases = self.greedy.candidate(plan, settings.seed, sender.endpoint.name, start, stop)
+            got += await sender.send_all((c, 0) for c in cases)
+            if decide_greedy(ref, answers(got), alpha, stop).rejected:
+                return
+
+    def replay_greedy(self, ref_ex: Sequence[Exchange], cand_ex: Sequence[Exchange],
+                      settings: RunSettings) -> GreedyDecision:
+        """The greedy decision collect() took, recomputed from stored exchanges."""
+        cand = answers(cand_ex)
+        sent = max((x for x in (parse_round(e.case_id) for e in cand_ex) if x is not None), default=-1) + 1
+        sent = min(self.greedy_budget, -(-sent // self.greedy_batch) * self.greedy_batch)
+        return decide_greedy(answers(ref_ex), cand, settings.alpha, sent)
 
     def _order(self, plan: Plan) -> dict[str, int]:
         return {f"{plan.slot(i)[0]}#{plan.slot(i)[1]}": i for i in range(plan.budget)}
@@ -110,11 +195,19 @@ class EqualitySuite:
         plan, design = self.plan(s), self.design(s)
         ref_ex = ctx.exchanges.get(ctx.reference, [])
         ref = samples(ref_ex, self._order(plan))
-        out = [reference_verdict(ctx.reference, ref, ref_ex, design, self.sampling)]
+        greedy_ref = answers(ref_ex) if self.blackbox == "greedy" else None
+        out = [reference_verdict(ctx.reference, ref, ref_ex, design, self.sampling, greedy_ref,
+                                 self.greedy.sampling)]
         for ep in ctx.endpoints:
             if ep.name == ctx.reference:
                 continue
             exs = ctx.exchanges.get(ep.name, [])
+            probe = [x for x in exs if x.case_id == self.cases(s, ep.name, 0, 1)[0].id]
+            if self._uses_greedy(probe):
+                g = self.replay_greedy(ref_ex, exs, s)
+                out.append(greedy_verdict(ep.name, g, ref_ex, exs, s.alpha, self.greedy_budget,
+                                          self.greedy.sampling))
+                continue
             d = self.replay(ref_ex, exs, s)
             cand = samples(exs, self._order(plan))
             out.append(candidate_verdict(ep.name, d, ref, cand, ref_ex, exs, design, self.sampling))
