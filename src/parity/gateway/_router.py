@@ -7,6 +7,7 @@ alias's routing policy's, with a sticky binding first.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,12 +21,18 @@ from ._telemetry import EndpointStats, Window
 from ._upstream import Upstream
 from ._verdicts import VerdictBook
 
+EXCLUDED_HEADER = "x-parity-excluded"  # on served answers: the endpoints left out, and why
+
 
 @dataclass
 class Plan:
     order: list[Upstream]
     excluded: dict[str, str] = field(default_factory=dict)  # endpoint -> why not
     retry_after_s: float | None = None  # earliest end of a Retry-After that excluded someone
+
+    def excluded_header(self) -> str | None:
+        """``{"endpoint": "why not", …}`` as ASCII JSON, or None when nobody was left out."""
+        return json.dumps(self.excluded, separators=(",", ":")) if self.excluded else None
 
 
 class Router:
