@@ -112,7 +112,7 @@ async def test_admit_may_take_suspect_and_recovering_never_changed(harness: Any,
     served = {(await h.chat(model="m:verified")).headers["x-parity-endpoint"] for _ in range(30)}
     assert served == {"sus", "rec"}
     for bad in (["healthy", "changed"], ["suspect"], ["healthy", "sick"]):
-        with pytest.raises(ConfigError, match="watch.admit"):
+        with pytest.raises(ConfigError, match=r"watch\.admit"):
             _cfg(names, admit=bad)
 
 
