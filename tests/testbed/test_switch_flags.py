@@ -193,3 +193,26 @@ def test_bad_switch_flags_fail_before_anything_starts(tmp_path: Path, fake_cache
         bed.down()
     with pytest.raises(TestbedError, match="unknown variant"):
         Testbed(tmp_path / "run2", fake_cache, switch="q9@manual", log=lambda _: None).up(["switch"])
+
+
+def test_cli_up_with_a_switch_then_flip(tmp_path: Path, fake_cache: Path) -> None:
+    from typer.testing import CliRunner
+
+    from parity.cli.testbed import app
+
+    runner = CliRunner()
+    where = ["--run-dir", str(tmp_path / "run"), "--cache-dir", str(fake_cache)]
+    bad = runner.invoke(app, ["up", "--switch", "q4_0@+soon", *where])
+    assert bad.exit_code == 2 and "not a duration" in bad.output
+    try:
+        up = runner.invoke(app, ["up", "--variants", "switch", "--switch", "template@manual", *where])
+        assert up.exit_code == 0, up.output
+        on = runner.invoke(app, ["flip", "on", *where])
+        assert on.exit_code == 0 and '"active": true' in on.output
+        off = runner.invoke(app, ["flip", "off", *where])
+        assert off.exit_code == 0 and '"active": false' in off.output
+        assert runner.invoke(app, ["flip", "sideways", *where]).exit_code == 2
+        none = runner.invoke(app, ["flip", "on", "--misroute", *where])
+        assert none.exit_code == 2 and "no misroute configured" in none.output
+    finally:
+        runner.invoke(app, ["down", *where])
