@@ -45,8 +45,9 @@ EXPORTS: dict[str, set[str]] = {
     },
     "parity.gateway": {
         "Candidate", "EjectionSettings", "GatewayConfig", "ModelAlias", "POLICIES", "RoutingPolicy",
-        "ServerSettings", "VerifiedBounds", "binomial_tail", "create_app", "hash_key",
-        "load_gateway_config", "parse_gateway_config", "register_policy", "uvicorn_config",
+        "ServerSettings", "VerifiedBounds", "WatchSettings", "binomial_tail", "create_app",
+        "hash_key", "load_gateway_config", "parse_gateway_config", "register_policy",
+        "uvicorn_config",
     },
     "parity.report": {
         "ReportPaths", "Results", "SCHEMA_VERSION", "ScoreResults", "is_proportion", "render_html",

@@ -225,3 +225,12 @@ async def test_a_gateway_without_the_store_follows_the_watch_through_redis(harne
         if keys:
             await r.delete(*keys)
         await r.aclose()
+
+
+def test_the_excluded_header_is_bounded() -> None:
+    from parity.gateway._router import Plan
+
+    assert Plan([]).excluded_header() is None
+    shown = json.loads(Plan([], {f"e{i}": "é" + "x" * 300 for i in range(20)}).excluded_header() or "")
+    assert len(shown) == 17 and shown["..."] == "4 more" and len(shown["e0"]) == 200
+    assert Plan([], {"a": "é"}).excluded_header() == '{"a":"\\u00e9"}'  # ASCII: a header value

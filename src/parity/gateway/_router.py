@@ -22,6 +22,7 @@ from ._upstream import Upstream
 from ._verdicts import VerdictBook
 
 EXCLUDED_HEADER = "x-parity-excluded"  # on served answers: the endpoints left out, and why
+_HEADER_ENDPOINTS = 16
 
 
 @dataclass
@@ -31,8 +32,15 @@ class Plan:
     retry_after_s: float | None = None  # earliest end of a Retry-After that excluded someone
 
     def excluded_header(self) -> str | None:
-        """``{"endpoint": "why not", …}`` as ASCII JSON, or None when nobody was left out."""
-        return json.dumps(self.excluded, separators=(",", ":")) if self.excluded else None
+        """``{"endpoint": "why not", …}`` as ASCII JSON, or None when nobody was left out.
+        Bounded: the first 16 endpoints, reasons cut at 200 characters (the 503 body has all)."""
+        if not self.excluded:
+            return None
+        items = list(self.excluded.items())
+        shown = {n: why[:200] for n, why in items[:_HEADER_ENDPOINTS]}
+        if len(items) > _HEADER_ENDPOINTS:
+            shown["..."] = f"{len(items) - _HEADER_ENDPOINTS} more"
+        return json.dumps(shown, separators=(",", ":"))
 
 
 class Router:

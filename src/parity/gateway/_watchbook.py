@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -51,6 +52,10 @@ class WatchView:
     since: float | None  # epoch seconds of the transition into it; None: never moved
     last_tick: float  # epoch seconds of the oldest of its streams' latest ticks
     statistic: float
+
+    @property
+    def since_utc(self) -> str:
+        return _utc(self.since)
 
     def to_json(self) -> bytes:
         return orjson.dumps(asdict(self))
@@ -91,6 +96,7 @@ def views_from_store(store: Store, endpoints: Sequence[str]) -> dict[str, WatchV
     return out
 
 
+@functools.lru_cache(maxsize=1024)  # a handful of transition times, formatted on every answer
 def _utc(t: float | None) -> str:
     if t is None:
         return "-"
@@ -177,7 +183,7 @@ class WatchBook:
             return (f"watch stale: no tick for {self.age(v):.0f}s (> {self.settings.stale_after_s:g}s); "
                     f"last state {v.state}")
         if v.state not in self.settings.admit:
-            return f"watch {v.state} since {_utc(v.since)} ({v.stream}, e-CUSUM {v.statistic:.3g})"
+            return f"watch {v.state} since {v.since_utc} ({v.stream}, e-CUSUM {v.statistic:.3g})"
         return None
 
     def header(self, endpoint: str) -> str | None:
@@ -186,7 +192,7 @@ class WatchBook:
         if v is None:
             return None
         stale = "; stale" if self.stale(v) else ""
-        return f"{WATCH_SUITE}={v.state} (since {_utc(v.since)}; last tick {self.age(v):.0f}s ago{stale})"
+        return f"{WATCH_SUITE}={v.state} (since {v.since_utc}; last tick {self.age(v):.0f}s ago{stale})"
 
     def register(self, registry: CollectorRegistry) -> None:
         if self.enabled:
