@@ -12,6 +12,8 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import orjson
+
 from parity.stats import wilson
 
 from ._config import GatewayConfig, ModelAlias
@@ -40,7 +42,8 @@ class Plan:
         shown = {n: why[:200] for n, why in items[:_HEADER_ENDPOINTS]}
         if len(items) > _HEADER_ENDPOINTS:
             shown["..."] = f"{len(items) - _HEADER_ENDPOINTS} more"
-        return json.dumps(shown, separators=(",", ":"))
+        out = orjson.dumps(shown).decode()
+        return out if out.isascii() else json.dumps(shown, separators=(",", ":"))  # a header is ASCII
 
 
 class Router:

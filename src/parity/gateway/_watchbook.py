@@ -96,6 +96,11 @@ def views_from_store(store: Store, endpoints: Sequence[str]) -> dict[str, WatchV
     return out
 
 
+@functools.lru_cache(maxsize=1024)  # the same few views are refused on every request: format once
+def _refused(v: WatchView) -> str:
+    return f"watch {v.state} since {v.since_utc} ({v.stream}, e-CUSUM {v.statistic:.3g})"
+
+
 @functools.lru_cache(maxsize=1024)  # a handful of transition times, formatted on every answer
 def _utc(t: float | None) -> str:
     if t is None:
@@ -112,6 +117,7 @@ class WatchBook:
         self._clock = clock
         self._views: dict[str, WatchView] = {}
         self._task: asyncio.Task[None] | None = None
+        self._admit = frozenset(settings.admit)
         self.load()
 
     @property
@@ -182,9 +188,7 @@ class WatchBook:
         if self.stale(v) and self.settings.on_stale == "exclude":
             return (f"watch stale: no tick for {self.age(v):.0f}s (> {self.settings.stale_after_s:g}s); "
                     f"last state {v.state}")
-        if v.state not in self.settings.admit:
-            return f"watch {v.state} since {v.since_utc} ({v.stream}, e-CUSUM {v.statistic:.3g})"
-        return None
+        return None if v.state in self._admit else _refused(v)
 
     def header(self, endpoint: str) -> str | None:
         """``watch=STATE (since T; last tick Ns ago[; stale])`` or None when there is no state."""
