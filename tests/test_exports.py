@@ -46,8 +46,9 @@ EXPORTS: dict[str, set[str]] = {
     },
     "parity.gateway": {
         "Candidate", "EjectionSettings", "GatewayConfig", "ModelAlias", "POLICIES", "RoutingPolicy",
-        "ServerSettings", "VerifiedBounds", "binomial_tail", "create_app", "hash_key",
-        "load_gateway_config", "parse_gateway_config", "register_policy", "uvicorn_config",
+        "ServerSettings", "VerifiedBounds", "WatchSettings", "binomial_tail", "create_app",
+        "hash_key", "load_gateway_config", "parse_gateway_config", "register_policy",
+        "uvicorn_config",
     },
     "parity.report": {
         "ReportPaths", "Results", "SCHEMA_VERSION", "ScoreResults", "WatchHistory", "is_proportion",
@@ -95,8 +96,9 @@ EXPORTS: dict[str, set[str]] = {
     },
     "parity.testbed.faults": {
         "DEFAULT_SERVER_SAMPLING", "FAULT_FAMILY_HEADER", "FAULT_HEADER", "FaultConfig",
-        "FaultMode", "FaultSpec", "Throttle", "choose_fault", "choose_leak_family", "create_app",
-        "parse_fault_flags", "proxy_argv", "request_digest", "serve",
+        "FaultMode", "FaultSpec", "MisrouteSpec", "SwitchSpec", "Throttle", "choose_fault",
+        "choose_leak_family", "create_app", "flag_target", "parse_fault_flags", "parse_misroute",
+        "parse_switch", "proxy_argv", "request_digest", "serve",
     },
     "parity.watch": {
         "AlertPolicy", "AlertRow", "AlertSender", "Cost", "Detector", "EndpointOverride",

@@ -133,7 +133,8 @@ def test_unknown_variant_lists_the_valid_ones() -> None:
 
 def test_faults_brings_its_upstream() -> None:
     assert [v.name for v in resolve_variants(["faults"])] == ["reference", "faults"]
-    assert [v.name for v in resolve_variants(None)] == list(VARIANTS)
+    assert [v.name for v in resolve_variants(None)] == [n for n in VARIANTS if n != "switch"]  # on request
+    assert [v.name for v in resolve_variants(["switch"])] == ["replica", "switch"]
 
 
 def test_no_build_is_a_clear_error(tmp_path: Path) -> None:

@@ -24,7 +24,13 @@ from parity.testbed import (
     default_cache_dir,
     default_threads,
 )
-from parity.testbed.faults import FaultConfig, parse_fault_flags, serve
+from parity.testbed.faults import (
+    FaultConfig,
+    parse_fault_flags,
+    parse_misroute,
+    parse_switch,
+    serve,
+)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console(stderr=True, highlight=False)
@@ -38,6 +44,18 @@ CacheDir = Annotated[
 Faults = Annotated[
     list[str] | None,
     typer.Option("--fault", help="MODE[:RATE], repeatable; modes without a rate share the rest."),
+]
+
+SwitchFlag = Annotated[
+    str | None,
+    typer.Option("--switch", help="TARGET[+sampling][@WHEN]: the switch variant switches to TARGET "
+                 "(e.g. q4_0, template, sampling) at WHEN (+60s, +1m..+5m, random:1m-10m, after:N, manual, "
+                 "an ISO time); see docs/testbed.md."),
+]
+MisrouteFlag = Annotated[
+    str | None,
+    typer.Option("--misroute", help="TARGET:SHARE[@WHEN]: the switch variant sends SHARE of the requests "
+                 "to TARGET during WHEN (e.g. q4_0:0.1@+1m..+11m)."),
 ]
 
 
@@ -131,6 +149,8 @@ def up(
     parallel: Annotated[int, typer.Option("--parallel", help="Slots per server.")] = 2,
     fault: Faults = None,
     fault_seed: Annotated[int, typer.Option("--fault-seed")] = 0,
+    switch: SwitchFlag = None,
+    misroute: MisrouteFlag = None,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds each may take to get healthy.")
     ] = 180.0,
@@ -151,6 +171,8 @@ def up(
             fault_seed=fault_seed,
             startup_timeout_s=timeout,
             log=_log,
+            switch=switch,
+            misroute=misroute,
         )
         names = variants.split(",") if variants else None
         records = testbed.up(names)
@@ -212,8 +234,11 @@ def proxy(
     context_budget: Annotated[
         int, typer.Option("--context-budget", help="Chars context_truncation keeps.")
     ] = 2000,
+    switch: SwitchFlag = None,
+    misroute: MisrouteFlag = None,
 ) -> None:
-    """Run the fault proxy in the foreground in front of any OpenAI-compatible server."""
+    """Run the fault proxy in the foreground in front of any OpenAI-compatible server
+    (--switch/--misroute targets are URLs here)."""
     with _errors():
         settings = FaultConfig(
             upstream=upstream,
@@ -221,5 +246,32 @@ def proxy(
             seed=seed,
             annotate=annotate,
             context_budget_chars=context_budget,
+            switch=parse_switch(switch, seed=seed) if switch else None,
+            misroute=parse_misroute(misroute) if misroute else None,
         )
     serve(settings, host, port)
+
+
+@app.command()
+def flip(
+    state: Annotated[str, typer.Argument(help="on (switch now), off (undo), auto (back to the schedule)")],
+    misroute: Annotated[bool, typer.Option("--misroute", help="Flip the misroute, not the switch.")] = False,
+    variant: Annotated[str, typer.Option("--variant", help="The proxy to flip.")] = "switch",
+    run_dir: RunDir = DEFAULT_RUN_DIR,
+    cache_dir: CacheDir = None,
+) -> None:
+    """Switch the switch variant now, undo it, or give it back to its schedule (its admin API)."""
+    import httpx
+
+    with _errors():
+        if state not in ("on", "off", "auto"):
+            raise ValueError(f"state must be on, off or auto (got {state!r})")
+        record = next((s.record for s in Testbed(run_dir, _cache(cache_dir), log=_log).status()
+                       if s.record.variant == variant and s.alive), None)
+        if record is None or record.kind != "fault-proxy":
+            raise TestbedError(f"no running proxy {variant!r}: `parity testbed up --switch ...` first")
+        url = record.health_url.removesuffix("/health") + ("/admin/misroute" if misroute else "/admin/switch")
+        r = httpx.post(url, json={"state": state}, timeout=10)
+        if r.status_code != 200:
+            raise TestbedError(f"{variant}: {r.json().get('error', {}).get('message', r.text)}")
+    out.print_json(data=r.json())

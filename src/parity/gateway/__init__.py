@@ -8,6 +8,7 @@ from ._config import (
     ModelAlias,
     ServerSettings,
     VerifiedBounds,
+    WatchSettings,
     load_gateway_config,
     parse_gateway_config,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "RoutingPolicy",
     "ServerSettings",
     "VerifiedBounds",
+    "WatchSettings",
     "binomial_tail",
     "create_app",
     "hash_key",

@@ -84,6 +84,36 @@ class VerifiedBounds(BaseModel):
     min_samples: int = Field(default=20, ge=1, description="Below this many outcomes a bound cannot exclude.")
 
 
+WATCH_STATES = ("healthy", "suspect", "recovering", "changed")
+
+
+class WatchSettings(BaseModel):
+    """``[watch]``: act on the watch's states (docs/gateway.md, "The watch")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: StrictBool = Field(default=False, description="Read watch states (from --db; Redis when shared).")
+    refresh_s: float = Field(default=5.0, gt=0, description="How often the store is read, off the request path.")
+    admit: list[str] = Field(default_factory=lambda: ["healthy"],
+                             description="Watch states that ':verified' admits; 'changed' never.")
+    stale_after_s: float = Field(default=900.0, gt=0, description="No tick for this long: the state is stale "
+                                 "(set it to N sentinel periods; default 3 x 5 min).")
+    on_stale: str = Field(default="exclude", pattern="^(exclude|keep)$",
+                          description="exclude: a stale endpoint leaves ':verified'; keep: its last state decides.")
+
+    @field_validator("admit")
+    @classmethod
+    def _admit(cls, v: list[str]) -> list[str]:
+        bad = [s for s in v if s not in WATCH_STATES]
+        if bad:
+            raise ValueError(f"unknown watch state(s) {', '.join(bad)}; one of {', '.join(WATCH_STATES)}")
+        if "changed" in v:
+            raise ValueError("'changed' can never be admitted to ':verified'")
+        if "healthy" not in v:
+            raise ValueError("'healthy' must be admitted")
+        return v
+
+
 class ServerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -152,6 +182,7 @@ class GatewayConfig(BaseModel):
     models: list[ModelAlias] = Field(min_length=1)
     ejection: EjectionSettings = Field(default_factory=EjectionSettings)
     verified: VerifiedBounds = Field(default_factory=VerifiedBounds)
+    watch: WatchSettings = Field(default_factory=WatchSettings)
 
     @model_validator(mode="after")
     def _references(self) -> GatewayConfig:

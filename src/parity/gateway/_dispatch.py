@@ -11,7 +11,7 @@ import orjson
 
 from ._errors import GatewayError
 from ._gateway import ChatRequest, Gateway, Served
-from ._router import Plan
+from ._router import EXCLUDED_HEADER, Plan
 from ._stream import DONE, StreamAttempt
 from ._upstream import Attempt, Upstream
 from ._validation import REPAIRED_HEADER
@@ -70,6 +70,8 @@ async def dispatch(gw: Gateway, req: ChatRequest, attempts: TryOnce | None = Non
         if att.ok:
             await gw.settle(tried[:-1], req, served=True)  # the request was servable: they failed it
             headers = gw.served_headers(up, len(tried))
+            if (excluded := plan.excluded_header()) is not None:  # why the others were left out
+                headers[EXCLUDED_HEADER] = excluded
             if att.repaired is not None:
                 headers[REPAIRED_HEADER] = att.repaired
             if not req.stream:

@@ -30,6 +30,7 @@ from ._telemetry import FAILURES, EndpointStats, Metrics
 from ._upstream import Attempt, Upstream
 from ._validation import ToolValidator
 from ._verdicts import VerdictBook
+from ._watchbook import WatchBook, decode_views
 
 PROBE_BODY: dict[str, Any] = {
     "messages": [{"role": "user", "content": "What is the weather in Paris? Use the tool."}],
@@ -110,7 +111,9 @@ class Gateway:
         self.ejector = Ejector(names, config.ejection, clock)
         self.blame = Blame(names, config.ejection.min_distinct_clients, config.ejection.window)
         self.metrics = Metrics(self.stats, self.ejector.admitted)
-        self.verdicts = VerdictBook(store, names, s.verdict_refresh_s, clock)
+        watch = WatchBook(store, names, config.watch, clock)  # the watch's states, for ':verified'
+        watch.register(self.metrics.registry)
+        self.verdicts = VerdictBook(store, names, s.verdict_refresh_s, clock, watch)
         self.sticky = StickyTable(s.sticky_ttl_s, clock)
         self.router = Router(config, self.upstreams, self.stats, self.ejector, self.verdicts, clock,
                              rng or random.Random())
@@ -130,6 +133,7 @@ class Gateway:
     async def aclose(self) -> None:
         for t in list(self._tasks):
             t.cancel()
+        await self.verdicts.aclose()
         for up in self.upstreams.values():
             await up.aclose()
         await self.link.aclose()
@@ -159,6 +163,9 @@ class Gateway:
         names = list(self.upstreams)
         pending, self._pending_counts = self._pending_counts, {n: Counter() for n in names}
         got = await self.link.sync(pending, self.clock())
+        if self.config.watch.enabled and self.verdicts.watch is not None:  # watch states, both ways
+            views = await self.link.watch(self.verdicts.watch.published())
+            self.verdicts.watch.merge(decode_views(views or {}))
         if got is None:
             return
         self.cluster_counts, remote = got

@@ -7,9 +7,12 @@ alias's routing policy's, with a sticky binding first.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+
+import orjson
 
 from parity.stats import wilson
 
@@ -20,12 +23,27 @@ from ._telemetry import EndpointStats, Window
 from ._upstream import Upstream
 from ._verdicts import VerdictBook
 
+EXCLUDED_HEADER = "x-parity-excluded"  # on served answers: the endpoints left out, and why
+_HEADER_ENDPOINTS = 16
+
 
 @dataclass
 class Plan:
     order: list[Upstream]
     excluded: dict[str, str] = field(default_factory=dict)  # endpoint -> why not
     retry_after_s: float | None = None  # earliest end of a Retry-After that excluded someone
+
+    def excluded_header(self) -> str | None:
+        """``{"endpoint": "why not", …}`` as ASCII JSON, or None when nobody was left out.
+        Bounded: the first 16 endpoints, reasons cut at 200 characters (the 503 body has all)."""
+        if not self.excluded:
+            return None
+        items = list(self.excluded.items())
+        shown = {n: why[:200] for n, why in items[:_HEADER_ENDPOINTS]}
+        if len(items) > _HEADER_ENDPOINTS:
+            shown["..."] = f"{len(items) - _HEADER_ENDPOINTS} more"
+        out = orjson.dumps(shown).decode()
+        return out if out.isascii() else json.dumps(shown, separators=(",", ":"))  # a header is ASCII
 
 
 class Router:

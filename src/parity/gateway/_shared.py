@@ -1,10 +1,12 @@
-"""State shared between gateway processes: ejections and telemetry counters.
+"""State shared between gateway processes: ejections, telemetry counters and watch states.
 
 One process needs nothing (``MemoryState``). With a Redis URL, every process
 publishes its ejections (a key per endpoint that expires with the probation)
 and adds its outcome counts to per-endpoint hashes; each process reads both
 back every ``shared_sync_s``, so an ejection decided anywhere applies
-everywhere within one sync period.
+everywhere within one sync period. Watch states (``_watchbook``) travel the
+same way: a process that reads them from the store publishes them (a key per
+endpoint), and every process reads them back at each sync.
 
 Redis is a convenience, never a dependency: the gateway talks to it only
 through a ``SharedLink``, which bounds every call by a short timeout, never
@@ -42,6 +44,8 @@ class SharedState(Protocol):
     async def lost(self, token: str) -> bool:
         """True when the shared store no longer holds what this process (``token``) wrote."""
         ...
+    async def publish_watch(self, views: dict[str, bytes]) -> None: ...
+    async def watch_states(self, endpoints: list[str]) -> dict[str, bytes]: ...
     async def aclose(self) -> None: ...
 
 
@@ -51,6 +55,7 @@ class MemoryState:
     def __init__(self) -> None:
         self._ejections: dict[str, tuple[float, str]] = {}
         self._counts: dict[str, Counter[str]] = {}
+        self._watch: dict[str, bytes] = {}
 
     async def publish_ejection(self, endpoint: str, until: float, reason: str, now: float) -> None:
         self._ejections[endpoint] = (until, reason)
@@ -71,6 +76,12 @@ class MemoryState:
     async def lost(self, token: str) -> bool:
         return False
 
+    async def publish_watch(self, views: dict[str, bytes]) -> None:
+        self._watch.update(views)
+
+    async def watch_states(self, endpoints: list[str]) -> dict[str, bytes]:
+        return {e: self._watch[e] for e in endpoints if e in self._watch}
+
     async def aclose(self) -> None:
         return None
 
@@ -87,6 +98,19 @@ class RedisState:
 
     def _count_key(self, endpoint: str) -> str:
         return f"{self._p}:counts:{endpoint}"
+
+    def _watch_key(self, endpoint: str) -> str:
+        return f"{self._p}:watch:{endpoint}"
+
+    async def publish_watch(self, views: dict[str, bytes]) -> None:
+        # No expiry: a record that is not refreshed grows stale, and staleness is judged
+        # from the last tick it carries (docs/gateway.md), not from the key's age.
+        if views:
+            await self._r.mset({self._watch_key(e): v for e, v in views.items()})
+
+    async def watch_states(self, endpoints: list[str]) -> dict[str, bytes]:
+        values = await self._r.mget([self._watch_key(e) for e in endpoints])
+        return {e: v for e, v in zip(endpoints, values, strict=True) if v}
 
     async def publish_ejection(self, endpoint: str, until: float, reason: str, now: float) -> None:
         ttl_ms = max(1, int((until - now) * 1000))
@@ -223,6 +247,18 @@ class SharedLink:
             self.up = True
             self._up_gauge.set(1)
         return counts, ejections
+
+    async def watch(self, publish: dict[str, bytes]) -> dict[str, bytes] | None:
+        """Publish this process's watch views (those it read from the store), read everyone's;
+        None while shared state is unavailable (the store, if any, still feeds this process)."""
+        if not self.up:
+            return None
+        if publish:
+            ok, _ = await self._call("watch", lambda: self.state.publish_watch(publish))
+            if not ok:
+                return None
+        _, got = await self._call("watch", lambda: self.state.watch_states(self._names))
+        return got
 
     async def _resend(self, lost: bool, now: float) -> bool:
         """Ejections owed to shared state: all of this process's own after a loss, else the unsent."""

@@ -28,16 +28,26 @@ from parity.testbed._state import RunningVariant, TestbedState, load_state, save
 from parity.testbed._toml import endpoints_toml
 from parity.testbed._variants import (
     MODEL_ID,
+    VARIANTS,
     ServerSettings,
     Variant,
     llama_server_argv,
     resolve_variants,
 )
-from parity.testbed.faults import FaultConfig, FaultMode, FaultSpec, proxy_argv
+from parity.testbed.faults import (
+    FaultConfig,
+    FaultMode,
+    FaultSpec,
+    flag_target,
+    parse_misroute,
+    parse_switch,
+    proxy_argv,
+)
 
 DEFAULT_RUN_DIR = Path(".parity") / "testbed"
 # Every mode, at a rate a suite of a few hundred requests sees each of them.
 DEFAULT_FAULTS: tuple[FaultSpec, ...] = tuple(FaultSpec(mode=m, rate=0.06) for m in FaultMode)
+SWITCH_VARIANT = "switch"
 
 
 class VariantStatus(BaseModel):
@@ -71,7 +81,17 @@ class Testbed:
         fault_seed: int = 0,
         startup_timeout_s: float = 180.0,
         log: Callable[[str], None] = print,
+        switch: str | None = None,
+        misroute: str | None = None,
     ) -> None:
+        """``switch``/``misroute``: flags for the ``switch`` variant (see ``parity.testbed.faults``),
+        their targets variant names (started with it) or URLs."""
+        if switch:  # a bad flag fails here, before anything starts
+            parse_switch(switch)
+        if misroute:
+            parse_misroute(misroute)
+        self.switch = switch
+        self.misroute = misroute
         self.run_dir = Path(run_dir)
         self.cache_dir = Path(cache_dir)
         self.settings = settings or ServerSettings()
@@ -88,7 +108,7 @@ class Testbed:
 
         On an error, whatever this call started is stopped again before raising.
         """
-        chosen = resolve_variants(variants)
+        chosen = resolve_variants(self._with_targets(variants))
         state = self._prune()
         started: list[str] = []
         try:
@@ -103,6 +123,46 @@ class Testbed:
             raise
         final = self._state()
         return [r for v in chosen if (r := final.find(v.name)) is not None]
+
+    def _with_targets(self, variants: Iterable[str] | None) -> list[str] | None:
+        """The variants asked for, plus the switch variant and its targets when a switch is configured."""
+        if self.switch is None and self.misroute is None:
+            return None if variants is None else list(variants)
+        names = [n for n, v in VARIANTS.items() if v.default] if variants is None else [n.strip() for n in variants if n.strip()]
+        if SWITCH_VARIANT not in names:
+            self.log("--switch/--misroute given: starting the switch variant too")
+            names.append(SWITCH_VARIANT)
+        targets = [flag_target(self.switch) if self.switch else None,
+                   flag_target(self.misroute, misroute=True) if self.misroute else None]
+        named = [t for t in targets if t is not None and "://" not in t]
+        unknown = [t for t in named if t not in VARIANTS]
+        if unknown:
+            raise TestbedError(f"switch target(s) {', '.join(unknown)}: unknown variant "
+                               f"(valid: {', '.join(VARIANTS)}, or a URL)")
+        return names + [t for t in named if t not in names]
+
+    def _resolve(self, target: str) -> str:
+        """A switch target: a URL as given, or a running variant's base URL (without /v1)."""
+        if "://" in target:
+            return target
+        record = self._state().find(target)
+        if record is None:
+            raise TestbedError(f"switch target {target!r} is not running (variants: {', '.join(VARIANTS)})")
+        return record.base_url.removesuffix("/v1")
+
+    def _proxy_config(self, variant: Variant, upstream_url: str) -> FaultConfig:
+        if variant.name != SWITCH_VARIANT:
+            return FaultConfig(upstream=upstream_url, faults=self.faults, seed=self.fault_seed, annotate=True)
+        return FaultConfig(
+            upstream=upstream_url, faults=[], seed=self.fault_seed, annotate=True,
+            switch=parse_switch(self.switch, self._resolve, self.fault_seed) if self.switch else None,
+            misroute=parse_misroute(self.misroute, self._resolve) if self.misroute else None,
+        )
+
+    def stop(self, variants: Iterable[str]) -> list[RunningVariant]:
+        """Stop some variants (by pid, from the state file); return those that were still running."""
+        wanted = set(variants)
+        return self._stop([r for r in self._state().processes if r.variant in wanted])
 
     def _stop_stale_proxies(self) -> None:
         """A proxy whose upstream was restarted (on a new port) forwards nowhere: restart it."""
@@ -194,16 +254,12 @@ class Testbed:
         upstream = self._state().find(variant.upstream or "")
         if upstream is None:
             raise TestbedError(f"{variant.name} needs {variant.upstream} running first")
-        config = FaultConfig(
-            upstream=upstream.base_url.removesuffix("/v1"),
-            faults=self.faults,
-            seed=self.fault_seed,
-            annotate=True,
-        )
+        config = self._proxy_config(variant, upstream.base_url.removesuffix("/v1"))
         config_path = self.run_dir / f"{variant.name}.json"
         config_path.parent.mkdir(parents=True, exist_ok=True)
         config_path.write_text(config.model_dump_json(indent=2))
-        faults = ",".join(f"{f.mode.value}:{f.rate:g}" for f in self.faults) or "none"
+        faults = ",".join(f"{f.mode.value}:{f.rate:g}" for f in config.faults) or "none"
+        changes = {k: v for k, v in (("switch", self.switch), ("misroute", self.misroute)) if v is not None}
         # The proxy runs `python -m parity.testbed.faults`; parity may be importable
         # here only through sys.path tweaks (tests, a source checkout), so say where.
         package_parent = str(Path(__file__).resolve().parents[2])
@@ -212,7 +268,8 @@ class Testbed:
             "fault-proxy",
             lambda port: proxy_argv(config_path, self.settings.host, port),
             _child_env(package_parent),
-            {"upstream": upstream.variant, "upstream_url": upstream.base_url, "faults": faults},
+            {"upstream": upstream.variant, "upstream_url": upstream.base_url, "faults": faults,
+             **(changes if variant.name == SWITCH_VARIANT else {})},
         )
         started.append(variant.name)
         pending = [

@@ -28,6 +28,7 @@ class Variant:
     template_file: str | None = TOOL_TEMPLATE
     builtin_template: str | None = None
     upstream: str | None = None
+    default: bool = True  # started when no variants are named
 
     @property
     def is_proxy(self) -> bool:
@@ -62,13 +63,16 @@ VARIANTS: dict[str, Variant] = {
             builtin_template="chatml",
         ),
         Variant("faults", "fault proxy in front of reference", upstream="reference"),
+        # A replica that changes when told: --switch / --misroute (docs/testbed.md).
+        Variant("switch", "proxy in front of replica: switches or misroutes as configured", upstream="replica",
+                default=False),
     )
 }
 
 
 def resolve_variants(names: Iterable[str] | None) -> list[Variant]:
     """Variants by name, in canonical order, with the upstreams proxies need added."""
-    wanted = list(VARIANTS) if names is None else [n.strip() for n in names if n.strip()]
+    wanted = [n for n, v in VARIANTS.items() if v.default] if names is None else [n.strip() for n in names if n.strip()]
     unknown = [n for n in wanted if n not in VARIANTS]
     if unknown:
         raise TestbedError(

@@ -74,6 +74,11 @@ def tick_latency(tick_id: str, endpoint: str) -> ScalarSelect[Any]:
                    exchanges.c.status == "ok").scalar_subquery())
 
 
+def _utc(at: datetime | None) -> datetime | None:
+    """SQLite hands timezone-aware columns back naive: they were stored in UTC."""
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
 class WatchStore:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -153,6 +158,20 @@ class WatchStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(states).order_by(states.c.endpoint, states.c.stream)).mappings()
             return [StateRow.model_validate(dict(r)) for r in rows]
+
+    def states_since(self) -> list[tuple[StateRow, datetime | None]]:
+        """Every state with the time of the transition into it (None: it never moved).
+
+        One query (states joined with their latest transition), for readers that poll
+        often, such as the gateway's ':verified' admission.
+        """
+        t = transitions
+        q = (select(states, t.c.at).select_from(states.outerjoin(
+            t, (t.c.endpoint == states.c.endpoint) & (t.c.stream == states.c.stream) & (t.c.seq == states.c.seq)))
+             .order_by(states.c.endpoint, states.c.stream))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        return [(StateRow.model_validate({k: r[k] for k in StateRow.model_fields}), _utc(r["at"])) for r in rows]
 
     def transitions(self, endpoint: str | None = None) -> list[Transition]:
         q = select(transitions.c.data).order_by(transitions.c.at, transitions.c.seq)

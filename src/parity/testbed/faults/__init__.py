@@ -18,6 +18,13 @@ from parity.testbed.faults._config import (
     request_digest,
 )
 from parity.testbed.faults._serve import proxy_argv, serve
+from parity.testbed.faults._switch import (
+    MisrouteSpec,
+    SwitchSpec,
+    flag_target,
+    parse_misroute,
+    parse_switch,
+)
 from parity.testbed.faults._throttle import Throttle
 
 __all__ = [
@@ -27,11 +34,16 @@ __all__ = [
     "FaultConfig",
     "FaultMode",
     "FaultSpec",
+    "MisrouteSpec",
+    "SwitchSpec",
     "Throttle",
     "choose_fault",
     "choose_leak_family",
     "create_app",
+    "flag_target",
     "parse_fault_flags",
+    "parse_misroute",
+    "parse_switch",
     "proxy_argv",
     "request_digest",
     "serve",

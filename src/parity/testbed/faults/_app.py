@@ -58,6 +58,7 @@ _DROP_RESPONSE = frozenset(
     {"content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"}
 )
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+_LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:
@@ -138,7 +139,31 @@ class _Proxy:
 
     async def health(self, request: Request) -> Response:
         faults = [f.model_dump(mode="json") for f in self.config.faults]
-        return JSONResponse({"status": "ok", "upstream": self.config.upstream, "faults": faults})
+        return JSONResponse({"status": "ok", "upstream": self.config.upstream, "faults": faults,
+                             **self.router.describe()})
+
+    async def admin(self, request: Request) -> Response:
+        """``GET /admin/state``; ``POST /admin/{switch,misroute}`` with ``{"state": "on"|"off"|"auto"}``:
+        flip a switch now, undo it, or hand it back to its schedule. From 127.0.0.1 only."""
+        host = request.client.host if request.client is not None else ""
+        if host not in _LOOPBACK:
+            return JSONResponse({"error": {"message": "the admin API answers 127.0.0.1 only"}}, 403)
+        which = request.path_params["what"]
+        if request.method == "GET" and which == "state":
+            return JSONResponse(self.router.describe())
+        if request.method != "POST" or which not in ("switch", "misroute"):
+            return JSONResponse({"error": {"message": "GET /admin/state, POST /admin/switch or /admin/misroute"}},
+                                404)
+        body = _json_object(await request.body()) or {}
+        how = body.get("state")
+        if how not in ("on", "off", "auto"):
+            return JSONResponse({"error": {"message": 'the body must be {"state": "on" | "off" | "auto"}'}}, 400)
+        try:
+            self.router.force(which, how)
+        except ValueError as exc:
+            return JSONResponse({"error": {"message": str(exc)}}, 409)
+        logger.info("admin: %s forced %s", which, how)
+        return JSONResponse(self.router.describe())
 
     async def chat(self, request: Request) -> Response:
         raw = await request.body()
@@ -230,6 +255,7 @@ def create_app(config: FaultConfig, client: httpx.AsyncClient | None = None) -> 
 
     routes = [
         Route("/health", proxy.health, methods=["GET"]),
+        Route("/admin/{what}", proxy.admin, methods=["GET", "POST"]),
         Route("/v1/chat/completions", proxy.chat, methods=["POST"]),
         Route("/chat/completions", proxy.chat, methods=["POST"]),
         Route("/{path:path}", proxy.passthrough, methods=_METHODS),
