@@ -118,6 +118,9 @@ class WatchBook:
         self._views: dict[str, WatchView] = {}
         self._task: asyncio.Task[None] | None = None
         self._admit = frozenset(settings.admit)
+        if settings.enabled and store is None:
+            log.warning("gateway [watch] is enabled without a store (--db): watch states can only arrive "
+                        "through Redis from gateway processes that have one")
         self.load()
 
     @property
