@@ -170,7 +170,8 @@ class WatchBook:
         self._views = merged
 
     def published(self) -> dict[str, bytes]:
-        """What this process knows from its own store, for the other processes (Redis)."""
+        """The newest views this process holds, for the others (Redis); only a process with a store
+        publishes (it is where new states enter the cluster)."""
         return {ep: v.to_json() for ep, v in self._views.items()} if self._store is not None else {}
 
     # reading, on the request path (cache only) ------------------------------------
