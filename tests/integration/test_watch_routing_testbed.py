@@ -15,13 +15,16 @@ e-process needs to reach the warning under the switch, so it cannot recover whil
 (the test holds the switch 2 more ticks and checks that). Only polls, no sleeps of fixed
 length, no time asserted. About 18 candidate ticks in all (~2 baseline, 6 to the alarm, 2 held,
 8 to recover): ~75 s when ticks keep their 4-s schedule. On the shared 2-core machine under
-load (load average 22-30, requests taking 2-17 s) ticks ran 8-28 s apart and the test took
-256 s, 25 s of it starting the testbed: the < 2 min aim is met only on an unloaded machine.
+load (load average 19-30, requests taking 2-17 s) ticks ran 4-28 s apart and the test took
+256 s and 225 s in two runs, 25 s of each starting the testbed: the < 2 min aim is met only
+on an unloaded machine.
 
-Expected power of the detection assertion: about 1. Measured on this testbed (three runs,
-4, 2 and 2 prompts per tick): every sentinel observation after the switch to the template was
-+1, the clipped maximum (50 of 50; one-sided 95% lower bound on its probability 0.94), and
-every one before it 0 (12 of 12). With g = +1 the leading e-process's wealth is deterministic
+Expected power of the detection assertion: about 1. Measured on this testbed (four runs,
+4, 2, 2 and 2 prompts per tick): every sentinel observation after the switch to the template
+was +1, the clipped maximum (68 of 68; one-sided 95% lower bound on its probability 0.957);
+before the switch every one was 0 (16 of 16), after the undo 11 of 12 were 0 and one −1 (the
+replica's answer nearer the anchor than the reference's own control). With g = +1 the leading
+e-process's wealth is deterministic
 (×1.5 per observation once the bet reaches its 1/2 cap: 1.5, 3.4, 7.6, 17, 38, 86 at 2 per
 tick), so the alarm is crossed at the 6th switched tick, well inside the 8-tick window and
 the test's cap of hundreds of polls; it fails only if the switch stops moving the first-token

@@ -118,6 +118,9 @@ class WatchBook:
         self._views: dict[str, WatchView] = {}
         self._task: asyncio.Task[None] | None = None
         self._admit = frozenset(settings.admit)
+        if settings.enabled and store is None:
+            log.warning("gateway [watch] is enabled without a store (--db): watch states can only arrive "
+                        "through Redis from gateway processes that have one")
         self.load()
 
     @property
@@ -167,7 +170,8 @@ class WatchBook:
         self._views = merged
 
     def published(self) -> dict[str, bytes]:
-        """What this process knows from its own store, for the other processes (Redis)."""
+        """The newest views this process holds, for the others (Redis); only a process with a store
+        publishes (it is where new states enter the cluster)."""
         return {ep: v.to_json() for ep, v in self._views.items()} if self._store is not None else {}
 
     # reading, on the request path (cache only) ------------------------------------
