@@ -35,11 +35,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from _gw.cpu import run_cpu
+from _gw.cpu import run_cpu, source_of
 from _gw.load import load
 from _gw.mock import MODES, upstream_app
 from _gw.procs import PY, gateway, gateway_state, litellm, measure, port, scrubbed, spawn
 from _gw.report import command, table, write
+from _gw.work import run_work
 
 
 def _run(args: argparse.Namespace, rates: list[float], modes: list[str], workdir: Path,
@@ -77,8 +78,11 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--cpu", type=int, metavar="N", help="instead of latency: the gateway's CPU time per request, "
                     "N requests per mode and repetition at the first of --rates (see _gw/cpu.py)")
+    ap.add_argument("--work", type=int, metavar="N", help="instead of latency: system calls and Python calls per "
+                    "request, N requests per mode and build (needs perf; see _gw/work.py)")
     ap.add_argument("--reps", type=int, default=3, help="--cpu: repetitions, alternating builds")
-    ap.add_argument("--baseline", metavar="REF[,REF]", help="--cpu: also measure the gateway of these git revisions")
+    ap.add_argument("--baseline", metavar="REF[,REF]", help="--cpu, --work: also measure the gateway of these git "
+                    "revisions")
     args = ap.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     modes = [m for m in args.modes.split(",") if m]
@@ -87,12 +91,17 @@ def main() -> None:
     load_before = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="parity-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
-    if args.cpu:
+    if args.cpu or args.work:
+        baselines = [r for r in (args.baseline or "").split(",") if r]
         try:
             up_port = port()
             procs.append(spawn([PY, __file__, "_upstream", str(up_port)], up_port, "upstream"))
-            cpu = run_cpu(f"http://127.0.0.1:{up_port}", workdir, procs, modes, rates[0], args.cpu, args.reps,
-                          [r for r in (args.baseline or "").split(",") if r])
+            upstream = f"http://127.0.0.1:{up_port}"
+            if args.work:
+                builds = {"this tree": None, **{f"baseline {r}": source_of(r, workdir) for r in baselines}}
+                cpu = run_work(upstream, workdir, procs, modes, args.work, builds)
+            else:
+                cpu = run_cpu(upstream, workdir, procs, modes, rates[0], args.cpu, args.reps, baselines)
         finally:
             for p in procs:
                 p.terminate()

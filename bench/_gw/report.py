@@ -61,7 +61,11 @@ def command(args: argparse.Namespace) -> str:
     cmd = f".venv/bin/python bench/gateway_overhead.py --duration {args.duration:g} --rates {args.rates}"
     cmd += f" --modes {args.modes}" if args.modes != "whole,stream" else ""
     if getattr(args, "cpu", None):
-        cmd += f" --cpu {args.cpu} --reps {args.reps}" + (f" --baseline {args.baseline}" if args.baseline else "")
+        cmd += f" --cpu {args.cpu} --reps {args.reps}"
+    if getattr(args, "work", None):
+        cmd += f" --work {args.work}"
+    if getattr(args, "baseline", None):
+        cmd += f" --baseline {args.baseline}"
     return cmd + (" --no-litellm" if args.no_litellm else "")
 
 

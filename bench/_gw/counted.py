@@ -1,0 +1,31 @@
+"""``parity`` with a call counter (run as: python counted.py OUT parity-args...): cProfile starts on
+SIGUSR2 and on SIGUSR1 stops and writes its total call count to OUT. Only counts are used: cProfile's
+times are inflated and wall-clock."""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+if __name__ == "__main__":
+    out = Path(sys.argv.pop(1))
+    prof = cProfile.Profile()
+
+    def start(*_: Any) -> None:
+        prof.enable()
+
+    def stop(*_: Any) -> None:
+        prof.disable()
+        out.write_text(str(pstats.Stats(prof).total_calls))  # type: ignore[attr-defined]
+        prof.clear()
+
+    signal.signal(signal.SIGUSR2, start)
+    signal.signal(signal.SIGUSR1, stop)
+    from parity.cli.main import main
+
+    sys.argv[0] = "parity"
+    sys.exit(main())
