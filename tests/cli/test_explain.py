@@ -25,6 +25,8 @@ VERDICTS = [
         _probe("finish_reason.length", ProbeOutcome.PASS)]),
     _v("replica", "equality", Outcome.PASS),
     _v("reference", "equality", Outcome.REFERENCE),
+    _v("reference", "conformance", Outcome.REFERENCE, probes=[
+        _probe("tool_choice.required", ProbeOutcome.FAIL), _probe("reasoning.echo", ProbeOutcome.UNSUPPORTED)]),
     _v("template", "toolcall", Outcome.FAIL, failing_checks=["propensity"],
        reasons=["calls tools on 0 of 10 cases where the reference calls on 9"]),
 ]
@@ -37,10 +39,11 @@ def test_each_endpoint_is_explained_in_order_with_its_reasons() -> None:
              and not ln.startswith("  (")]
     assert heads == ["reference", "replica", "q2", "template"]  # reference, passes, then failures
     assert "replica (identical to reference): passes" in text
-    assert "q2 (requantized to Q2_K): FAILS" in text
+    assert "q2 (requantized to Q2_K): FAILS conformance, equality" in text
     assert "why: content.foreign_script: 3 of 4 answers hold Thai characters" in text
     assert "why: mmd: answers differ from the reference's" in text
     assert "why: propensity: calls tools on 0 of 10" in text
     # not applicable is counted apart, and explained once
     assert "conformance: pass (1 pass, 1 not applicable)" in text
+    assert "note: the reference fails tool_choice.required and cannot do 1 probe(s) (unsupported)" in text
     assert "why: reasoning.echo" not in text and text.count("(not applicable: a probe the reference") == 1

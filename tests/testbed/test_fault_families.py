@@ -70,3 +70,24 @@ def test_config_refuses_unknown_families_and_missing_templates(tmp_path: Path) -
                          leak_families=["gemma4"], templates_dir=str(tmp_path))
     with pytest.raises(ValueError, match="no template of family 'gemma4'"):
         create_app(config)
+
+
+def test_testbed_config_declares_the_served_chat_format() -> None:
+    """The variants serve Qwen2.5's tool template: the written parity.toml declares that family,
+    and it loads (an unknown family would be a configuration error)."""
+    import tomllib
+    from datetime import UTC, datetime
+
+    from parity.config import parse_config
+    from parity.families import family
+    from parity.testbed._state import RunningVariant
+    from parity.testbed._toml import endpoints_toml
+    from parity.testbed._variants import ServerSettings
+
+    records = [RunningVariant(variant=n, kind="llama-server", pid=1, port=p, base_url=f"http://127.0.0.1:{p}/v1",
+                              health_url=f"http://127.0.0.1:{p}/health", model="smollm2", log_path="x", argv=[],
+                              started_at=datetime.now(UTC)) for n, p in (("reference", 8001), ("replica", 8002))]
+    cfg = parse_config(tomllib.loads(endpoints_toml(records, ServerSettings())))
+    assert {e.declared.family for e in cfg.endpoints} == {"qwen2.5"}
+    fam = family("qwen2.5")
+    assert fam is not None and fam.name == "qwen3"

@@ -46,7 +46,19 @@ def _why(v: Verdict) -> list[str]:
     if v.failing_checks:
         checks = ", ".join(v.failing_checks[:4])
         return [f"{checks}: {_short(reasons[0])}" if reasons else checks]
-    return [_short(r) for r in reasons[:2]]
+    return [_short(reasons[0])] if reasons else []  # the first reason is the decision; the rest detail it
+
+
+def _reference_note(v: Verdict) -> list[str]:
+    """What the reference's own probe results mean for the others."""
+    failed = [p.name for p in v.probes if p.outcome is ProbeOutcome.FAIL]
+    cannot = sum(p.outcome is ProbeOutcome.UNSUPPORTED for p in v.probes)
+    if not failed and not cannot:
+        return []
+    parts = ([f"fails {', '.join(failed[:4])}"] if failed else []) + (
+        [f"cannot do {cannot} probe(s) (unsupported)"] if cannot else [])
+    return [f"        note: the reference {' and '.join(parts)}; for the others those probes are not "
+            "applicable, not failures"]
 
 
 def explain(verdicts: Sequence[Verdict], descriptions: Mapping[str, str] | None = None) -> list[str]:
@@ -59,12 +71,15 @@ def explain(verdicts: Sequence[Verdict], descriptions: Mapping[str, str] | None 
     for name, vs in sorted(by_endpoint.items(), key=lambda kv: (_ORDER[_overall(kv[1])], kv[0])):
         overall = _overall(vs)
         what = f" ({descriptions[name]})" if name in descriptions else ""
-        out.append(f"  {name}{what}: {_HEAD[overall]}")
+        failed = [v.suite for v in sorted(vs, key=lambda v: v.suite) if v.verdict is Outcome.FAIL]
+        head = f"{_HEAD[overall]} {', '.join(failed)}" if overall is Outcome.FAIL else _HEAD[overall]
+        out.append(f"  {name}{what}: {head}")
         for v in sorted(vs, key=lambda v: v.suite):
-            line = f"      {v.suite}: {v.verdict.value}{_probe_counts(v)}"
-            out.append(line)
+            out.append(f"      {v.suite}: {v.verdict.value}{_probe_counts(v)}")
             if v.verdict in (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.ERROR):
                 out += [f"        why: {w}" for w in _why(v)]
+            elif v.verdict is Outcome.REFERENCE:
+                out += _reference_note(v)
     if any(p.outcome is ProbeOutcome.NOT_APPLICABLE for v in verdicts for p in v.probes):
         out.append("  (not applicable: a probe the reference itself fails or cannot exercise, e.g. reasoning on a "
                    "model that does not think; it counts neither for nor against a candidate)")

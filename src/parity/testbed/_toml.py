@@ -42,6 +42,8 @@ def endpoints_toml(records: Sequence[RunningVariant], settings: ServerSettings) 
             f"engine = {_string('llama.cpp')}",
             f"quantization = {_string(SHIPPED_QUANTIZATION)}",
             f"context_length = {settings.context_per_slot}",
+            # the chat format of the tool template the variants serve (Qwen2.5's Hermes-style calls)
+            f"family = {_string('qwen2.5')}",
             "",
         ]
     return "\n".join(lines)

@@ -79,3 +79,25 @@ async def test_no_reasoning_anywhere_is_not_applicable_not_inconclusive(run_conf
         cand = probe(verdicts["cand"], name)
         assert cand.outcome is ProbeOutcome.NOT_APPLICABLE and "the reference cannot exercise" in cand.reason
     assert verdicts["cand"].verdict is Outcome.PASS
+
+
+def _never_calls() -> Script:
+    """A model that answers in words whatever the tools (like the testbed's SmolLM2-135M)."""
+    base = compliant_script()
+
+    def script(body: dict[str, Any]) -> Any:
+        a = base(body)
+        return replace(a, calls=(), content=a.content or "I would rather say it in words.",
+                       finish_reason=None) if isinstance(a, Answer) and a.calls else a
+    return script
+
+
+async def test_probes_the_reference_gives_nothing_to_judge_are_not_applicable(run_conformance: Any) -> None:
+    verdicts = await run_conformance({"cand": _never_calls()}, reference=_never_calls())
+    for name in ("tool_call.round_trip", "tool_call.well_formed"):
+        assert probe(verdicts["ref"], name).outcome is ProbeOutcome.INCONCLUSIVE  # its own row: could not tell
+        cand = probe(verdicts["cand"], name)
+        assert cand.outcome is ProbeOutcome.NOT_APPLICABLE, cand
+    outcomes = {p.name: p.outcome for p in verdicts["cand"].probes}
+    assert ProbeOutcome.INCONCLUSIVE not in outcomes.values(), outcomes
+    assert verdicts["cand"].verdict is Outcome.PASS  # a clean candidate stays clean

@@ -10,7 +10,8 @@ resumed run asks for the same ones), and a pure ``judge``.
 endpoint (``Steps``), so cross-cutting probes can scan all answers. With
 ``reference=None`` it judges an endpoint on its own (the reference's row).
 The default rule: judge the candidate on its own. A probe the reference
-itself fails or cannot exercise (``unsupported``) is ``not_applicable`` for
+itself fails or cannot exercise (``unsupported``, or nothing to judge in its
+answers: ``Assessment.exercised`` false) is ``not_applicable`` for
 the candidate unless the candidate passes: the probe could not show that the
 behaviour was the endpoint's to get right, and an otherwise clean candidate
 stays clean. A failure where the reference was merely inconclusive stays
@@ -44,6 +45,9 @@ class Assessment:
     # break when streamed) is the endpoint's fault whatever the model does: the
     # reference's own noisy failure of the same probe does not excuse it.
     protocol: bool = False
+    # False when the answers gave the probe nothing to judge (no tool call to check or echo
+    # back): on the reference, the probe "cannot exercise" the behaviour, as when unsupported.
+    exercised: bool = True
 
 
 class Steps:
@@ -145,7 +149,7 @@ def not_applicable(mine: Assessment, theirs: Assessment) -> Assessment:
     """The candidate's result in the light of the reference's own on the same probe."""
     if mine.outcome in (PASS, UNSUPPORTED) or (mine.outcome is FAIL and mine.protocol and not theirs.protocol):
         return mine  # a broken protocol is the endpoint's whatever the reference does
-    if theirs.outcome in (FAIL, UNSUPPORTED):
+    if theirs.outcome in (FAIL, UNSUPPORTED) or not theirs.exercised:
         what = "fails it too" if theirs.outcome is FAIL else "cannot exercise it"
         return Assessment(NOT_APPLICABLE, f"not applicable: the reference {what} ({theirs.reason}); "
                           f"here: {mine.outcome.value}: {mine.reason}", mine.evidence)

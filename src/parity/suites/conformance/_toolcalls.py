@@ -63,7 +63,7 @@ class RoundTrip(Probe):
         calls = completion(first).tool_calls
         if not calls:
             return Assessment(INCONCLUSIVE, "no tool call in the first turn, nothing to echo back",
-                              [excerpt(first)])
+                              [excerpt(first)], exercised=False)
         findings = check_tool_call_ids(calls)
         if findings:
             return Assessment(FAIL, findings[0].message, [excerpt(first)])
@@ -157,9 +157,12 @@ class WellFormed(Probe):
 
     def judge(self, candidate: Steps, reference: Steps | None) -> ProbeResult:
         flagged, example, n = self.errors(candidate)
-        ref = self.errors(reference)[0] if reference is not None else {}
+        ref, _, ref_n = self.errors(reference) if reference is not None else ({}, {}, -1)
         excess = sorted((key, cls) for key, classes in flagged.items()
                         for cls in classes - ref.get(key, set()))
+        if n == 0 and ref_n == 0:
+            return self.result(Assessment(NOT_APPLICABLE, "not applicable: no tool calls to check, from the "
+                                          "reference either"), candidate)
         if n == 0:
             return self.result(Assessment(INCONCLUSIVE, "no tool calls to check"), candidate)
         evidence = [excerpt(example[(*key, cls)], cls) for key, cls in excess[:4]]

@@ -123,7 +123,7 @@ class ConformanceSuite:
 
 def _tally(results: Sequence[ProbeResult], exchanges: Sequence[Exchange]) -> str:
     counts = Counter(r.outcome.value for r in results)
-    parts = ", ".join(f"{counts[o.value]} {o.value}" for o in ProbeOutcome if counts[o.value])
+    parts = ", ".join(f"{counts[o.value]} {o.value.replace('_', ' ')}" for o in ProbeOutcome if counts[o.value])
     return (f"{len(results)} probes: {parts}; {len(exchanges)} requests "
             f"({requests_spent(exchanges)} attempts; budget {BUDGET})")
 
@@ -132,7 +132,9 @@ def _reasons(results: Sequence[ProbeResult], exchanges: Sequence[Exchange]) -> l
     out = [_tally(results, exchanges)]
     for outcome in (ProbeOutcome.FAIL, ProbeOutcome.INCONCLUSIVE, ProbeOutcome.UNSUPPORTED,
                     ProbeOutcome.NOT_APPLICABLE):
-        out += [f"{r.name} {outcome.value}: {r.reason}" for r in results if r.outcome is outcome]
+        said = outcome.value.replace("_", " ")
+        # "X not applicable: not applicable: ..." says it twice: the reason may already start with it
+        out += [f"{r.name} {said}: {r.reason.removeprefix(said + ': ')}" for r in results if r.outcome is outcome]
     return out
 
 
