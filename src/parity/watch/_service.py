@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
@@ -116,8 +117,10 @@ class WatchService:
 
     # the loop -----------------------------------------------------------
     async def run_once(self) -> list[TickRecord]:
-        """Run the latest due tick of every stream not yet recorded (the reference's first)."""
-        due = self.ticks_due(self.clock())
+        """Run the latest due tick of every stream not yet recorded (the reference's first), and
+        first every job started before and not recorded (cut short by a crash)."""
+        due = await asyncio.to_thread(self._unfinished)
+        due += [t for t in self.ticks_due(self.clock()) if t.id not in {u.id for u in due}]
         ref = self.config.reference.name
         done = [await self.run_job(t) for t in due if t.endpoint == ref]
         done += await asyncio.gather(*(self.run_job(t) for t in due if t.endpoint != ref))
@@ -132,6 +135,16 @@ class WatchService:
             wake = min(s.after(now).at for s in self.streams())
             await sleep(max(0.0, (wake - now).total_seconds()))
 
+    def _unfinished(self) -> list[Tick]:
+        out = []
+        for job in self.store.pending_jobs():
+            try:
+                out.append(self.schedule(job.endpoint, job.stream).at(job.tick_index))
+            except KeyError:  # a stream no longer configured
+                logger.warning("watch.job %s: %s/%s is not configured any more; left", job.key,
+                               job.endpoint, job.stream)
+        return out
+
     async def run_job(self, tick: Tick) -> TickRecord | None:
         """Run one job (a tick) unless it is stored or another worker runs it now; None then."""
         if await asyncio.to_thread(self.store.has_tick, tick.id):
@@ -143,6 +156,8 @@ class WatchService:
         try:
             if lock is not None and await asyncio.to_thread(self.store.has_tick, tick.id):
                 return None  # finished by another worker between the check and the lock
+            await asyncio.to_thread(self.store.add_job, tick.id, tick.endpoint, tick.stream, tick.index,
+                                    tick.at, f"local:{os.getpid()}")  # known as started, if cut short
             logger.info("watch.job start %s %s %s", tick.endpoint, tick.stream, tick.id)
             if tick.stream in (SENTINEL, REFERENCE_STREAM):
                 return await self._run(tick)

@@ -198,6 +198,17 @@ class WatchStore:
             return False
         return True
 
+    def add_job(self, key: str, endpoint: str, stream: str, index: int, at: datetime,
+                scheduler: str) -> bool:
+        """Record a job (a tick about to run or be published); False if it was recorded before."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(jobs).values(key=key, endpoint=endpoint, stream=stream, tick_index=index,
+                                                 scheduled_at=at, scheduler=scheduler, created_at=_now()))
+        except IntegrityError:
+            return False
+        return True
+
     def jobs(self, *, unpublished: bool = False) -> list[JobRow]:
         q = select(jobs).order_by(jobs.c.scheduled_at, jobs.c.key)
         if unpublished:
