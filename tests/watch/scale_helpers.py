@@ -24,6 +24,7 @@ from parity.fake import serve
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RABBIT = "amqp://guest:guest@127.0.0.1:5672/%2F"
+REDIS = "redis://127.0.0.1:6379/0"
 
 
 @contextmanager

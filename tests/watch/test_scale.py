@@ -19,12 +19,14 @@ from typing import Any
 import pytest
 from helpers_proc import fake_server, parity_cmd
 
-from .scale_helpers import RABBIT, logged, pg_schema, rows, stop, wait_for, webhook
+from .scale_helpers import RABBIT, REDIS, logged, pg_schema, rows, stop, wait_for, webhook
 
-pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
+pytestmark = [pytest.mark.postgres]
+BROKERS = [pytest.param(RABBIT, marks=pytest.mark.rabbitmq, id="rabbitmq"),
+           pytest.param(REDIS, marks=pytest.mark.redis, id="redis")]
 
 
-def _config(path: Path, ref: str, cand: str, queue: str) -> Path:
+def _config(path: Path, ref: str, cand: str, queue: str, redis: bool = False) -> Path:
     path.write_text(f"""
 [[endpoints]]
 name = "ref"
@@ -52,6 +54,7 @@ prompts = 4
 queue = "{queue}"
 worker_threads = 2
 poll_s = 0.2
+{"heartbeat_timeout_s = 3" + chr(10) + "maintenance_chance = 1" if redis else ""}
 """)
     return path
 
@@ -61,7 +64,16 @@ def _spawn(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[
                             start_new_session=True, env=env, cwd=log.parent)
 
 
-def _delete_queues(queue: str) -> None:
+def _delete_queues(queue: str, broker: str = RABBIT) -> None:
+    if broker.startswith("redis"):
+        import redis
+
+        client = redis.Redis.from_url(broker)
+        keys = list(client.scan_iter(f"parity-{queue}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+        return
     import pika
 
     conn = pika.BlockingConnection(pika.URLParameters(RABBIT))
@@ -77,14 +89,15 @@ def _started(log: Path) -> set[str]:
     return set(re.findall(r"watch\.job start \S+ \S+ (w-[0-9a-f]{32})", log.read_text()))
 
 
-def test_kill_9_of_one_of_two_workers_mid_tick(tmp_path: Path) -> None:
+@pytest.mark.parametrize("broker", BROKERS)
+def test_kill_9_of_one_of_two_workers_mid_tick(tmp_path: Path, broker: str) -> None:
     queue = f"pw-{uuid.uuid4().hex[:10]}"
     ref_log, cand_log = tmp_path / "ref.log", tmp_path / "cand.log"
     with (pg_schema() as (db, engine), webhook() as (hook, got),
           fake_server("--delay", "0.2", "--log", str(ref_log)) as ref,
           fake_server("--delay", "0.2", "--log", str(cand_log), "--script", "drifted") as cand):
-        cfg = _config(tmp_path / "parity.toml", ref, cand, queue)
-        env = {**os.environ, "PARITY_WATCH_BROKER": RABBIT, "PARITY_WATCH_WEBHOOK": hook}
+        cfg = _config(tmp_path / "parity.toml", ref, cand, queue, redis=broker == REDIS)
+        env = {**os.environ, "PARITY_WATCH_BROKER": broker, "PARITY_WATCH_WEBHOOK": hook}
         common = ["--config", str(cfg), "--db", db]
         w1_log, w2_log, s_log = tmp_path / "w1.log", tmp_path / "w2.log", tmp_path / "sched.log"
         procs = [_spawn(["watch", "worker", *common], w1_log, env),
@@ -110,7 +123,7 @@ def test_kill_9_of_one_of_two_workers_mid_tick(tmp_path: Path) -> None:
         finally:
             for p in procs:
                 stop(p)
-            _delete_queues(queue)
+            _delete_queues(queue, broker)
         jobs = [r[0] for r in rows(engine, "select key from watch_jobs")]
         ticks = [r[0] for r in rows(engine, "select id from watch_ticks")]
         exchanges = rows(engine, "select run_id, endpoint, case_hash, status from parity_exchanges")

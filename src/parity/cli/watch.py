@@ -103,7 +103,7 @@ def watch(
 
 
 @app.command("scheduler")
-def scheduler(config_path: Path = _CONFIG, db: str = _DB) -> None:
+def scheduler(config_path: Path = _CONFIG, db: str | None = _DB) -> None:
     """The scheduler role: publish due jobs while holding the lock (others wait on standby)."""
     from parity.watch._engine import run_scheduler
 
@@ -127,7 +127,7 @@ def scheduler(config_path: Path = _CONFIG, db: str = _DB) -> None:
 
 
 @app.command("worker")
-def worker(config_path: Path = _CONFIG, db: str = _DB,
+def worker(config_path: Path = _CONFIG, db: str | None = _DB,
            threads: int = typer.Option(None, "--threads", min=1, help="Jobs at once (default: "
                                        "[watch.engine] worker_threads).")) -> None:
     """The worker role: run the jobs the scheduler publishes, until SIGTERM."""

@@ -88,6 +88,8 @@ class EngineConfig(BaseModel):
     worker_threads: int = Field(default=4, ge=1, le=256, description="Jobs at once per worker process.")
     heartbeat_timeout_s: float = Field(default=60.0, gt=0,
                                        description="Redis: after this, a dead worker's jobs are requeued.")
+    maintenance_chance: int = Field(default=20, ge=1, description="Redis: 1 in N fetches looks for dead "
+                                    "workers' jobs (Dramatiq's default 1000 suits busy queues, not a watch's).")
     job_time_limit_s: float = Field(default=6 * 3600.0, gt=0, description="A job running longer is stopped.")
     poll_s: float = Field(default=1.0, gt=0, description="How often the scheduler looks for due ticks.")
 

@@ -58,10 +58,11 @@ def make_broker(url: str, conf: EngineConfig) -> dramatiq.Broker:
     from dramatiq.middleware.asyncio import AsyncIO
 
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from dramatiq.brokers.redis import RedisBroker
+        from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 
-        broker: dramatiq.Broker = RedisBroker(url=url, namespace="parity",
-                                              heartbeat_timeout=int(conf.heartbeat_timeout_s * 1000))
+        broker: dramatiq.Broker = RedisBroker(  # type: ignore[no-untyped-call]
+            url=url, namespace=f"parity-{conf.queue}", heartbeat_timeout=int(conf.heartbeat_timeout_s * 1000),
+            maintenance_chance=MAINTENANCE_SCALE // conf.maintenance_chance)
     elif url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
@@ -191,8 +192,8 @@ def run_worker(service: WatchService, broker: dramatiq.Broker, conf: EngineConfi
         if rec is not None:
             logger.info("watch.job done %s %s %s (%s)", endpoint, stream, tick.id, rec.status)
 
-    dramatiq.actor(job, broker=broker, actor_name=ACTOR, queue_name=conf.queue, max_retries=5,
-                   time_limit=int(conf.job_time_limit_s * 1000))
+    dramatiq.actor(broker=broker, actor_name=ACTOR, queue_name=conf.queue, max_retries=5,
+                   time_limit=int(conf.job_time_limit_s * 1000))(job)
     worker = dramatiq.Worker(broker, queues={conf.queue}, worker_threads=conf.worker_threads)
     worker.start()
     logger.info("watch.worker %s consuming %s", _holder(), conf.queue)
