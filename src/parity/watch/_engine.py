@@ -40,6 +40,7 @@ from parity.config import ConfigError
 from ._config import EngineConfig
 from ._locks import SCHEDULER_LOCK, AdvisoryLock
 from ._schedule import Tick
+from ._service import PENDING_HORIZON, StreamBusy
 from ._tables import jobs
 
 if TYPE_CHECKING:
@@ -83,12 +84,13 @@ class Scheduler:
     """Publishes due ticks as jobs while it holds the scheduler lock (blocking: run in a thread)."""
 
     def __init__(self, service: WatchService, publish: Callable[[Tick], None], *,
-                 name: str | None = None) -> None:
+                 name: str | None = None, stale_s: float = 6 * 3600.0) -> None:
         if service.store.engine.dialect.name != "postgresql":
             raise ConfigError("scale-out needs a PostgreSQL store (--db postgresql://...)")
         self.service = service
         self.publish = publish
         self.name = name or _holder()
+        self.stale_s = stale_s  # a job published this long ago and not stored is published again
         self.lock = AdvisoryLock(service.store.engine, SCHEDULER_LOCK)
         self._published: set[str] = set()
         self.leader = False
@@ -110,8 +112,16 @@ class Scheduler:
                 self._standby_told = True
             return []
         now = self.service.clock()
+        # One job per stream at a time: its detector is sequential, and a backlog would only be
+        # superseded. The next is published once the last is stored (or when it is due, if later).
+        pending = self.service.store.pending_jobs(since=now - PENDING_HORIZON)
+        busy = {(j.endpoint, j.stream) for j in pending}
+        for job in pending:  # a message lost by the broker (flushed, say): published again
+            if job.published_at is not None and (now - job.published_at).total_seconds() > self.stale_s:
+                self._send(self.service.schedule(job.endpoint, job.stream).at(job.tick_index))
         for tick in self.service.ticks_due(now):
-            if tick.id in self._published or self.service.store.has_tick(tick.id):
+            if (tick.id in self._published or (tick.endpoint, tick.stream) in busy
+                    or self.service.store.has_tick(tick.id)):
                 continue
             if self._record(tick):
                 self._send(tick)
@@ -133,7 +143,7 @@ class Scheduler:
 
     def _republish(self) -> list[Tick]:
         out = []
-        for job in self.service.store.pending_jobs():
+        for job in self.service.store.pending_jobs(since=self.service.clock() - PENDING_HORIZON):
             tick = self.service.schedule(job.endpoint, job.stream).at(job.tick_index)
             self._send(tick)
             self._published.add(tick.id)
@@ -157,7 +167,7 @@ async def run_scheduler(service: WatchService, broker: dramatiq.Broker, conf: En
                                         args=(tick.endpoint, tick.stream, tick.index), kwargs={},
                                         options={}))
 
-    sched = Scheduler(service, publish)
+    sched = Scheduler(service, publish, stale_s=conf.job_time_limit_s + conf.heartbeat_timeout_s)
     stop = stop or asyncio.Event()
     alerts_task: asyncio.Task[None] | None = None
     logger.info("watch.scheduler %s started", sched.name)
@@ -188,11 +198,14 @@ def run_worker(service: WatchService, broker: dramatiq.Broker, conf: EngineConfi
 
     async def job(endpoint: str, stream: str, index: int) -> None:
         tick = service.schedule(endpoint, stream).at(index)
-        rec = await service.run_job(tick)
+        try:
+            rec = await service.run_job(tick)
+        except StreamBusy as e:  # not an error: requeued, tried again in a while
+            raise dramatiq.Retry(str(e), delay=int(conf.poll_s * 2000)) from None
         if rec is not None:
             logger.info("watch.job done %s %s %s (%s)", endpoint, stream, tick.id, rec.status)
 
-    dramatiq.actor(broker=broker, actor_name=ACTOR, queue_name=conf.queue, max_retries=5,
+    dramatiq.actor(broker=broker, actor_name=ACTOR, queue_name=conf.queue, max_retries=20,
                    time_limit=int(conf.job_time_limit_s * 1000))(job)
     worker = dramatiq.Worker(broker, queues={conf.queue}, worker_threads=conf.worker_threads)
     worker.start()

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from parity.case import Case
 from parity.client import ChatClient
@@ -35,10 +35,11 @@ from ._sentinel import SENTINEL, SentinelDesign, observe, observe_reference
 from ._store import StateRow, TickRecord, WatchStore
 from ._suites import SuiteTicks
 
-__all__ = ["REFERENCE_STREAM", "StoreJournal", "WatchService", "exchange_key"]
+__all__ = ["REFERENCE_STREAM", "StoreJournal", "StreamBusy", "WatchService", "exchange_key"]
 
 logger = logging.getLogger("parity.watch")
 REFERENCE_STREAM = "sentinel-reference"  # the reference against its own past
+PENDING_HORIZON = timedelta(days=1)  # a job started longer ago and never stored is abandoned
 TOKENS_PER_REQUEST = 64  # the first tick's token estimate, before any usage is known
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
@@ -63,6 +64,10 @@ def usage_tokens(x: Exchange) -> int:
         return total
     parts = [usage.get("prompt_tokens"), usage.get("completion_tokens")]
     return sum(p for p in parts if isinstance(p, int) and p >= 0)
+
+
+class StreamBusy(RuntimeError):
+    """Another process runs a tick of this stream now: try the job again later."""
 
 
 class StoreJournal:
@@ -121,12 +126,29 @@ class WatchService:
         first every job started before and not recorded (cut short by a crash)."""
         due = await asyncio.to_thread(self._unfinished)
         due += [t for t in self.ticks_due(self.clock()) if t.id not in {u.id for u in due}]
+        streams: dict[tuple[str, str], list[Tick]] = {}
+        for t in sorted(due, key=lambda t: t.at):
+            streams.setdefault((t.endpoint, t.stream), []).append(t)
         ref = self.config.reference.name
-        done = [await self.run_job(t) for t in due if t.endpoint == ref]
-        done += await asyncio.gather(*(self.run_job(t) for t in due if t.endpoint != ref))
+        done = [r for key, ts in streams.items() if key[0] == ref for r in await self._in_order(ts)]
+        for rs in await asyncio.gather(*(self._in_order(ts) for key, ts in streams.items() if key[0] != ref)):
+            done += rs
         if self.alerts is not None:
             self.alerts.notify()
-        return [r for r in done if r is not None]
+        return done
+
+    async def _in_order(self, ticks: list[Tick]) -> list[TickRecord]:
+        """One stream's ticks, one after the other (its detector is sequential)."""
+        out = []
+        for t in ticks:
+            try:
+                rec = await self.run_job(t)
+            except StreamBusy as e:
+                logger.warning("watch.job %s: %s", t.id, e)
+                continue
+            if rec is not None:
+                out.append(rec)
+        return out
 
     async def run_forever(self, sleep: Sleep = asyncio.sleep) -> None:
         while True:
@@ -137,7 +159,7 @@ class WatchService:
 
     def _unfinished(self) -> list[Tick]:
         out = []
-        for job in self.store.pending_jobs():
+        for job in self.store.pending_jobs(since=self.clock() - PENDING_HORIZON):
             try:
                 out.append(self.schedule(job.endpoint, job.stream).at(job.tick_index))
             except KeyError:  # a stream no longer configured
@@ -146,16 +168,25 @@ class WatchService:
         return out
 
     async def run_job(self, tick: Tick) -> TickRecord | None:
-        """Run one job (a tick) unless it is stored or another worker runs it now; None then."""
+        """Run one job (a tick) unless it is stored; None then.
+
+        On PostgreSQL the job runs under the advisory lock of its stream, so ticks of one stream
+        never run at once (the detector is sequential); :class:`StreamBusy` when another process
+        holds it (a task engine retries the job later). A tick older than one already recorded
+        for its stream is recorded ``skipped`` (superseded), never fed to the detector.
+        """
         if await asyncio.to_thread(self.store.has_tick, tick.id):
             return None
-        lock = AdvisoryLock(self.store.engine, tick.id) if self._locked else None
+        lock = AdvisoryLock(self.store.engine, f"{tick.endpoint}\0{tick.stream}") if self._locked else None
         if lock is not None and not await asyncio.to_thread(lock.try_acquire):
-            logger.info("watch.job %s %s %s: running elsewhere", tick.endpoint, tick.stream, tick.id)
-            return None
+            raise StreamBusy(f"{tick.endpoint}/{tick.stream}: another process runs a tick of it")
         try:
             if lock is not None and await asyncio.to_thread(self.store.has_tick, tick.id):
                 return None  # finished by another worker between the check and the lock
+            newer = await asyncio.to_thread(self.store.ticks, tick.endpoint, tick.stream, last=1)
+            if newer and newer[0].scheduled_at > tick.at:
+                return await self.skip(tick, f"superseded: tick {newer[0].id} of this stream was "
+                                             "recorded first")
             await asyncio.to_thread(self.store.add_job, tick.id, tick.endpoint, tick.stream, tick.index,
                                     tick.at, f"local:{os.getpid()}")  # known as started, if cut short
             logger.info("watch.job start %s %s %s", tick.endpoint, tick.stream, tick.id)
@@ -256,6 +287,9 @@ class WatchService:
     def _decide(self, tick: Tick, obs: list[float], exchanges: list[Exchange]) -> TickRecord:
         keys = [exchange_key(x) for x in exchanges]
         ref = self.config.reference.name
+        if self._locked:  # a shared store: other workers may have moved these streams since
+            self._monitors.pop((tick.endpoint, tick.stream), None)
+            self._monitors.pop((ref, REFERENCE_STREAM), None)
         ref_state = None if tick.endpoint == ref else self.monitor(ref, REFERENCE_STREAM).state
         mon = self.monitor(tick.endpoint, tick.stream)
         try:

@@ -216,9 +216,11 @@ class WatchStore:
         with self.engine.connect() as conn:
             return [JobRow.model_validate(dict(r)) for r in conn.execute(q).mappings()]
 
-    def pending_jobs(self) -> list[JobRow]:
-        """Jobs scheduled whose tick is not stored yet (to publish again after a takeover)."""
+    def pending_jobs(self, since: datetime | None = None) -> list[JobRow]:
+        """Jobs scheduled (at or after ``since``) whose tick is not stored yet."""
         q = (select(jobs).where(~select(ticks.c.id).where(ticks.c.id == jobs.c.key).exists())
              .order_by(jobs.c.scheduled_at))
+        if since is not None:
+            q = q.where(jobs.c.scheduled_at >= since)
         with self.engine.connect() as conn:
             return [JobRow.model_validate(dict(r)) for r in conn.execute(q).mappings()]
