@@ -12,9 +12,10 @@ all sharing one PostgreSQL store and one broker (Redis or RabbitMQ):
   whose tick is not stored: a message lost between row and publish is sent;
   a duplicate is harmless (below). It also delivers alerts (one sender).
 * **worker** — consumes job messages and runs the tick
-  (:meth:`WatchService.run_job`): skipped when the tick is stored, skipped when
-  another worker holds the job's advisory lock, else run; its requests go
-  through the send journal. Dramatiq acknowledges a message only after the
+  (:meth:`WatchService.run_job`): dropped when the tick is stored, retried
+  later when another worker holds the advisory lock of the tick's stream, else
+  run; its requests go through the send journal. The scheduler keeps one job
+  per stream in flight. Dramatiq acknowledges a message only after the
   actor returned, so a worker killed mid-job leaves its message unacknowledged
   and the broker hands it to another worker (RabbitMQ: when the connection
   drops; Redis: after ``heartbeat_timeout_s``), which finishes the tick from
