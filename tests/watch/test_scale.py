@@ -150,26 +150,29 @@ def test_one_scheduler_at_a_time_and_a_takeover_when_it_dies(tmp_path: Path) -> 
         cfg = _config(tmp_path / "parity.toml", url, url, queue)
         env = {**os.environ, "PARITY_WATCH_BROKER": RABBIT}
         common = ["--config", str(cfg), "--db", db]
+        # A worker runs the jobs: a scheduler keeps one job per stream in flight.
+        worker = _spawn(["watch", "worker", *common], tmp_path / "w.log", env)
         first = _spawn(["watch", "scheduler", *common], tmp_path / "s1.log", env)
         second: subprocess.Popen[Any] | None = None
         try:
             def by(pid: int) -> list[Any]:
                 return rows(engine, "select key from watch_jobs where scheduler like :p", p=f"%:{pid}")
-            wait_for(lambda: by(first.pid), 300, first)
+            wait_for(lambda: by(first.pid), 300, first, worker)
             second = _spawn(["watch", "scheduler", *common], tmp_path / "s2.log", env)
             wait_for(lambda: "standby" in (tmp_path / "s2.log").read_text(), 300, first, second)
             # While the first holds the lock, its ticks keep coming and none are the second's.
             n = len(by(first.pid))
-            wait_for(lambda: len(by(first.pid)) >= n + 4, 300, first, second)
+            wait_for(lambda: len(by(first.pid)) >= n + 4, 300, first, second, worker)
             assert by(second.pid) == []
             os.killpg(first.pid, signal.SIGKILL)
             first.wait()
-            wait_for(lambda: by(second.pid), 300, second)
+            wait_for(lambda: by(second.pid), 300, second, worker)
             assert "holds the lock" in (tmp_path / "s2.log").read_text()
         finally:
             stop(first)
             if second is not None:
                 stop(second)
+            stop(worker)
             _delete_queues(queue)
         owners = {r[0].rsplit(":", 1)[1] for r in rows(engine, "select scheduler from watch_jobs")}
     assert owners == {str(first.pid), str(second.pid)}
