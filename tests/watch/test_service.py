@@ -239,3 +239,35 @@ async def test_a_hanging_webhook_never_blocks_the_loop(tmp_path: Path) -> None:
         task.cancel()
     await svc.aclose()
     assert {a.status for a in svc.store.alerts()} == {"delivered"}
+
+
+async def test_a_blocked_store_call_does_not_stall_the_event_loop(tmp_path: Path) -> None:
+    """Store calls run off the loop: while one hangs (a slow PostgreSQL), the loop goes on."""
+    import asyncio
+    import threading
+
+    w = World(tmp_path)
+    svc = w.service()
+    entered, release = threading.Event(), threading.Event()
+    real = svc.store.has_tick
+
+    def slow(tick_id: str) -> bool:
+        entered.set()
+        release.wait(60)
+        return real(tick_id)
+
+    svc.store.has_tick = slow  # type: ignore[method-assign]
+    guard = threading.Timer(60, release.set)  # a hang guard only: released below at once
+    guard.start()
+    w.clock.now += timedelta(seconds=15)
+    task = asyncio.create_task(svc.run_once())
+    while not entered.is_set():  # noqa: ASYNC110 (the blocked call is in a thread: nothing to await)
+        await asyncio.sleep(0.001)
+    await asyncio.sleep(0)  # the loop turns while the store call is blocked
+    loop_ran_while_blocked = not release.is_set()
+    release.set()
+    guard.cancel()
+    recs = await task
+    await svc.aclose()
+    assert loop_ran_while_blocked
+    assert {r.status for r in recs} == {"done"}
