@@ -115,3 +115,35 @@ async def test_a_pattern_only_rusts_regex_understands_does_not_stop_a_run(store:
     assert store.get_run(result.run.id).status == "complete"
     cand = next(v for v in result.verdicts if v.endpoint == "cand")
     assert cand.verdict in (Outcome.PASS, Outcome.INCONCLUSIVE, Outcome.FAIL)
+
+
+async def test_a_journaled_sender_never_sends_a_request_twice(store: Store) -> None:
+    """A request journaled by a process that died before storing its answer is not sent again."""
+    import httpx
+
+    from parity.client import ChatClient
+    from parity.runner import EndpointSender
+    from parity.watch import WatchStore
+    from parity.watch._service import StoreJournal
+
+    app = FakeEndpoint(healthy_script)
+    cfg = make_config("ref")
+    cases = weather_cases(4)
+    journal = StoreJournal(WatchStore(store))
+    # The crashed process: it journaled the first two requests; one answer was stored, one lost.
+    assert await journal.claim(f"r1/ref/toolcall/{cases[0].hash}/0")
+    assert await journal.claim(f"r1/ref/toolcall/{cases[1].hash}/0")
+    assert not await journal.claim(f"r1/ref/toolcall/{cases[1].hash}/0")
+    client = ChatClient(cfg.endpoint("ref"), transport=httpx.ASGITransport(app))
+    first = EndpointSender(run_id="r1", suite="toolcall", client=client, store=store, stored={},
+                           progress=Runner(cfg, [], store).progress)
+    stored = {(cases[0].hash, 0): await first.send(cases[0])}
+    app.requests.clear()
+    sender = EndpointSender(run_id="r1", suite="toolcall", client=client, store=store, stored=stored,
+                            progress=Runner(cfg, [], store).progress, journal=journal)
+    out = await sender.send_all((c, 0) for c in cases)
+    await client.aclose()
+    assert [x.status.value for x in out] == ["ok", "interrupted", "ok", "ok"]
+    assert len(app.requests) == 2  # only the two never journaled
+    assert out[1].attempts == 0 and out[1].error is not None and "not sent again" in out[1].error
+    assert {x.status.value for x in store.exchanges("r1")} == {"ok", "interrupted"}

@@ -28,6 +28,9 @@ class ExchangeStatus(enum.StrEnum):
     CONNECT_ERROR = "connect_error"  # refused, reset, DNS...
     INVALID_BODY = "invalid_body"  # 2xx but not a chat completion (HTML page, truncated JSON)
     STREAM_ERROR = "stream_error"  # SSE broken: bad event, cut off before [DONE]
+    # Sent by a process that was killed before its answer was stored; not sent again
+    # (a journaled sender, e.g. the watch, sends each request at most once).
+    INTERRUPTED = "interrupted"
 
 
 class ToolCall(BaseModel):

@@ -25,7 +25,7 @@ _ANSWERS = frozenset({400, 413, 422})
 
 def transport_failure(x: Exchange) -> str | None:
     """The kind of failure that says nothing about the model, or None."""
-    if x.status in (ExchangeStatus.CONNECT_ERROR, ExchangeStatus.TIMEOUT):
+    if x.status in (ExchangeStatus.CONNECT_ERROR, ExchangeStatus.TIMEOUT, ExchangeStatus.INTERRUPTED):
         return x.status.value
     if x.status is ExchangeStatus.HTTP_ERROR and x.http_status not in _ANSWERS:
         return f"http_{x.http_status}" if x.http_status else "http_error"

@@ -26,7 +26,7 @@ from parity.case import Case
 from parity.client import ChatClient
 from parity.config import EndpointConfig, ParityConfig
 from parity.cost import annotate_usage
-from parity.exchange import Exchange, Reply
+from parity.exchange import Exchange, ExchangeStatus, Reply
 from parity.reachability import DEFAULT_MAX_ERROR_RATE, apply_reachability
 from parity.redaction import Secrets
 from parity.store import RunRecord, Store
@@ -38,6 +38,17 @@ class Progress(Protocol):
     def planned(self, endpoint: str, suite: str, total: int | None, done: int) -> None: ...
 
     def advance(self, endpoint: str, exchange: Exchange) -> None: ...
+
+
+class Journal(Protocol):
+    """Records a request before it is sent: ``claim`` is True the first time a key is seen.
+
+    A sender with a journal sends each request at most once: a key claimed by an
+    earlier process that died before storing the answer becomes an ``interrupted``
+    exchange instead of a second request.
+    """
+
+    async def claim(self, key: str) -> bool: ...
 
 
 class _NoProgress:
@@ -62,8 +73,10 @@ class EndpointSender:
         progress: Progress,
         reference: Callable[[], Awaitable[list[Exchange]]] | None = None,
         secrets: Secrets | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.endpoint: EndpointConfig = client.endpoint
+        self._journal = journal
         self._secrets = client.secrets if secrets is None else secrets
         self._reference = reference
         self.run_id = run_id
@@ -80,7 +93,12 @@ class EndpointSender:
         if hit is not None:
             return hit
         body = self._client.build_body(case.body)
-        reply = await self._client.chat(case.body, sent=body)
+        journal_key = f"{self.run_id}/{self.endpoint.name}/{self.suite}/{case.hash}/{repeat}"
+        if self._journal is None or await self._journal.claim(journal_key):
+            reply = await self._client.chat(case.body, sent=body)
+        else:
+            reply = Reply(status=ExchangeStatus.INTERRUPTED, attempts=0,
+                          error="sent before a crash, answer lost; not sent again")
         # Masked before anything else sees it: store, progress, suites, reports.
         ex = _exchange(reply, self, case, repeat, body).redacted(self._secrets)
         await self._store.aio.add_exchange(ex)  # group-committed off the loop; durable on return
@@ -153,7 +171,9 @@ class Runner:
         progress: Progress | None = None,
         new_run: bool = False,
         max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
+        journal: Journal | None = None,
     ) -> None:
+        self.journal = journal
         self.config = config
         self.suites = suites
         self.store = store
@@ -222,7 +242,7 @@ class Runner:
                 sender = EndpointSender(run_id=run_id, suite=suite.name, client=client,
                                         store=self.store, stored=mine, progress=self.progress,
                                         reference=functools.partial(asyncio.shield, done),
-                                        secrets=self.secrets)
+                                        secrets=self.secrets, journal=self.journal)
                 await suite.collect(sender, role, self.config.run)
                 sent[endpoint.name] = sent.get(endpoint.name, 0) + sender.sent
                 if role is Role.REFERENCE:

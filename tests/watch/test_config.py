@@ -72,3 +72,25 @@ def test_alert_backoff() -> None:
 
     p = AlertPolicy(base_delay_s=1, max_delay_s=10)
     assert [p.delay(n) for n in (1, 2, 3, 4, 5, 6)] == [1, 2, 4, 8, 10, 10]
+
+
+def test_suite_periods_as_numbers_or_tables_and_the_engine(tmp_path: Path) -> None:
+    _, watch = load_watch(_write(tmp_path, """
+[watch.suites]
+toolcall = 24
+accuracy = { period_hours = 168, limit = 50 }
+[watch.engine]
+queue = "pw"
+worker_threads = 8
+"""))
+    sched = watch.suite_schedules()
+    assert (sched["toolcall"].period_hours, sched["toolcall"].limit) == (24, None)
+    assert (sched["accuracy"].period_hours, sched["accuracy"].limit) == (168, 50)
+    assert watch.engine.queue == "pw" and watch.engine.worker_threads == 8
+    assert watch.engine.broker_url_env == "PARITY_WATCH_BROKER"
+    for bad, message in (('[watch.engine]\nbroker_url = "redis://x"\n', "watch.engine.broker_url: unknown"),
+                         ('[watch.engine]\nqueue = "a b"\n', "watch.engine.queue"),
+                         ('[watch.suites]\ntoolcall = { period_hours = -1 }\n', "period_hours"),
+                         ('[watch.suites]\nnosuch = 1\n', "unknown suites: nosuch")):
+        with pytest.raises(ConfigError, match=message):
+            load_watch(_write(tmp_path, bad))

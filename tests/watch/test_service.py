@@ -152,10 +152,46 @@ async def test_ticks_over_the_daily_budget_are_skipped_and_reported(tmp_path: Pa
     assert svc.store.spent("cand", START.date()).requests == 8
 
 
-def test_scheduled_suites_are_refused_until_they_exist(tmp_path: Path) -> None:
-    w = World(tmp_path, suites={"conformance": 24})
-    with pytest.raises(ConfigError, match="not implemented yet"):
-        w.service()
+async def test_scheduled_suites_run_as_keyed_runs_linked_to_the_watch(tmp_path: Path) -> None:
+    w = World(tmp_path, suites={"toolcall": {"period_hours": 1, "limit": 3}})
+    svc = w.service()
+    recs = [r for r in await w.minutes(svc, 130) if r.stream == "toolcall"]
+    # The latest tick due at the start, then hourly for 130 minutes: three runs.
+    assert [r.status for r in recs] == ["done", "done", "done"]
+    for r in recs:
+        assert r.endpoint == "cand" and r.run_id is not None
+        assert r.verdicts["ref"] == "reference" and set(r.verdicts) == {"ref", "cand"}
+        run = svc.store.store.get_run(r.run_id)
+        assert run.status == "complete" and run.fingerprint == f"watch:{r.id}"
+        assert run.config["watch"]["tick"] == r.id and run.suites == ["toolcall"]
+        # 3 cases, the reference twice (its own variability), 14 tokens per answer.
+        assert r.costs == {"ref": (6, 84), "cand": (3, 42)}
+        assert svc.store.store.count_exchanges(r.run_id) == 9
+    assert {v.endpoint for v in svc.store.store.verdicts(recs[0].run_id)} == {"ref", "cand"}
+    # The day's spend includes the suites' requests.
+    today = [t for t in svc.store.ticks("cand") if t.scheduled_at.date() == START.date()]
+    assert {t.stream for t in today} == {SENTINEL, "toolcall"}
+    assert svc.store.spent("cand", START.date()).requests == sum(t.costs["cand"][0] for t in today)
+    # Run again at the same time: every job is stored, nothing is sent.
+    assert await svc.run_once() == []
+    await svc.aclose()
+
+
+async def test_a_scheduled_suite_over_the_day_budget_is_skipped_with_why(tmp_path: Path) -> None:
+    w = World(tmp_path, suites={"toolcall": {"period_hours": 1, "limit": 3}},
+              endpoints={"cand": {"requests_per_day": 2}})
+    svc = w.service()
+    recs = [r for r in await w.minutes(svc, 70) if r.stream == "toolcall"]
+    await svc.aclose()
+    assert [r.status for r in recs] == ["skipped", "skipped"]
+    assert recs[0].reason is not None and "cand: requests: 0 spent + 3 planned > 2" in recs[0].reason
+
+
+def test_unknown_scheduled_suites_are_configuration_errors() -> None:
+    from parity.watch import parse_watch
+
+    with pytest.raises(ConfigError, match="unknown suites: nosuch"):
+        parse_watch({"suites": {"nosuch": 24}}, make_config("ref", "cand"))
 
 
 async def test_a_hanging_webhook_never_blocks_the_loop(tmp_path: Path) -> None:
@@ -192,14 +228,46 @@ async def test_a_hanging_webhook_never_blocks_the_loop(tmp_path: Path) -> None:
         ticks_before = len(svc.store.ticks())
         await w.minutes(svc, 3)
         assert len(svc.store.ticks()) > ticks_before
-        assert svc.store.alerts()[0].status == "pending"
+        assert svc.store.alerts()[0].status == "sending"  # recorded before the POST left
         release.set()
 
         async def delivered() -> None:
-            while svc.store.alerts(statuses=["pending"]):  # noqa: ASYNC110 (polls the store, no event to wait on)
+            while svc.store.alerts(statuses=["pending", "sending"]):  # noqa: ASYNC110 (polls the store, no event to wait on)
                 await asyncio.sleep(0.01)
 
         await asyncio.wait_for(delivered(), 60)  # a guard against hanging, not a measurement
         task.cancel()
     await svc.aclose()
     assert {a.status for a in svc.store.alerts()} == {"delivered"}
+
+
+async def test_a_blocked_store_call_does_not_stall_the_event_loop(tmp_path: Path) -> None:
+    """Store calls run off the loop: while one hangs (a slow PostgreSQL), the loop goes on."""
+    import asyncio
+    import threading
+
+    w = World(tmp_path)
+    svc = w.service()
+    entered, release = threading.Event(), threading.Event()
+    real = svc.store.has_tick
+
+    def slow(tick_id: str) -> bool:
+        entered.set()
+        release.wait(60)
+        return real(tick_id)
+
+    svc.store.has_tick = slow  # type: ignore[method-assign]
+    guard = threading.Timer(60, release.set)  # a hang guard only: released below at once
+    guard.start()
+    w.clock.now += timedelta(seconds=15)
+    task = asyncio.create_task(svc.run_once())
+    while not entered.is_set():  # noqa: ASYNC110 (the blocked call is in a thread: nothing to await)
+        await asyncio.sleep(0.001)
+    await asyncio.sleep(0)  # the loop turns while the store call is blocked
+    loop_ran_while_blocked = not release.is_set()
+    release.set()
+    guard.cancel()
+    recs = await task
+    await svc.aclose()
+    assert loop_ran_while_blocked
+    assert {r.status for r in recs} == {"done"}

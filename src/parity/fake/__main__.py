@@ -23,7 +23,12 @@ def _broken(body: dict[str, Any]) -> Behavior:
     return b
 
 
-SCRIPTS = {"default": default_script, "broken": _broken}
+def _drifted(body: dict[str, Any]) -> Behavior:
+    """A different model: never calls a tool, answers other words (what the watch must flag)."""
+    return Answer(content="Entirely different words from another model.")
+
+
+SCRIPTS = {"default": default_script, "broken": _broken, "drifted": _drifted}
 
 
 class _Logged:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     Float,
@@ -13,7 +14,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 3  # the newest migration (migrations/versions/000N_*.py)
+SCHEMA_VERSION = 4  # the newest migration (migrations/versions/000N_*.py)
 
 metadata = MetaData()
 
@@ -127,9 +128,30 @@ alerts = Table(
     "watch_alerts",
     metadata,
     Column("key", String(320), primary_key=True),  # the transition id
-    Column("status", String(16), nullable=False),  # pending | delivered | undeliverable | logged
+    Column("status", String(16), nullable=False),  # pending|sending|delivered|undeliverable|unconfirmed|logged
     Column("attempts", Integer, nullable=False),
     Column("last_error", String(512)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("body", Text, nullable=False),  # the webhook's JSON body
+)
+
+jobs = Table(
+    "watch_jobs",
+    metadata,
+    Column("key", String(40), primary_key=True),  # the tick id: (endpoint, stream, scheduled time)
+    Column("endpoint", String(128), nullable=False),
+    Column("stream", String(64), nullable=False),
+    Column("tick_index", BigInteger, nullable=False),
+    Column("scheduled_at", DateTime(timezone=True), nullable=False),
+    Column("scheduler", String(128), nullable=False),  # who scheduled it (host:pid)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True)),  # null: stored, message not yet sent
+    Index("ix_watch_jobs_scheduled", "scheduled_at"),
+)
+
+sends = Table(
+    "watch_sends",
+    metadata,
+    Column("key", String(400), primary_key=True),  # run/endpoint/suite/case hash/repeat
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

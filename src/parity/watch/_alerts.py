@@ -1,12 +1,16 @@
 """Alerts: a webhook POST per state transition, delivered off the watch loop.
 
 A transition and its alert row are stored in the tick's transaction (status
-``pending``). The :class:`AlertSender` task delivers pending alerts, retrying
-with exponential backoff; each attempt is recorded, so a restarted watch
-resumes where it stopped and never re-sends an alert stored as delivered.
-The one window left — killed after the receiver got the POST and before
-``delivered`` was stored — can repeat a delivery once, so every POST carries
-``Idempotency-Key: <transition id>`` for the receiver to drop duplicates.
+``pending``): an outbox. The :class:`AlertSender` task delivers pending
+alerts, retrying with exponential backoff. Before each POST the row is moved
+to ``sending`` (a conditional update: only one sender gets it), after it to
+``delivered``, ``pending`` (retry) or ``undeliverable``; so a restarted watch
+resumes where it stopped and never re-sends a delivered alert. A row found
+in ``sending`` when a sender starts was cut off mid-POST by a crash: it may
+or may not have arrived. By default it is not sent again (``unconfirmed``,
+logged as an error) — no alert is ever sent twice; with
+``resend_unconfirmed`` it goes back to ``pending`` (at least once), and the
+``Idempotency-Key: <transition id>`` header lets the receiver drop the copy.
 The webhook URL may hold a token: it is never logged or stored.
 """
 
@@ -67,6 +71,7 @@ class AlertSender:
         self._http = http
         self._sleep = sleep
         self._wake = asyncio.Event()
+        self._recovered = False
 
     def notify(self) -> None:
         self._wake.set()
@@ -78,30 +83,46 @@ class AlertSender:
             await self._wake.wait()
             self._wake.clear()
 
+    async def recover(self) -> None:
+        """Settle the alerts a crashed sender left mid-POST (run once, before sending)."""
+        self._recovered = True
+        for row in await asyncio.to_thread(self._store.alerts, ["sending"]):
+            if self._policy.resend_unconfirmed:
+                status, note = "pending", "a POST was cut off by a crash; sending again"
+            else:
+                status, note = "unconfirmed", "a POST was cut off by a crash; not sent again"
+                logger.error("watch.alert unconfirmed %s: %s", row.key, note)
+            await asyncio.to_thread(self._store.mark_alert, row.key, status, row.attempts, note)
+
     async def drain(self) -> None:
         """Deliver every pending alert once (with its retries)."""
+        if not self._recovered:
+            await self.recover()
         http = self._http or httpx.AsyncClient(timeout=self._policy.timeout_s)
         try:
-            for row in self._store.alerts(statuses=["pending"]):
+            for row in await asyncio.to_thread(self._store.alerts, ["pending"]):
                 await self._deliver(http, row)
         finally:
             if self._http is None:
                 await http.aclose()
 
     async def _deliver(self, http: httpx.AsyncClient, row: AlertRow) -> None:
+        mark = self._store.mark_alert
         if self._url is None:
-            self._store.mark_alert(row.key, "logged", row.attempts)
+            await asyncio.to_thread(mark, row.key, "logged", row.attempts)
             return
         attempts = row.attempts
         while attempts < self._policy.max_attempts:
+            if not await asyncio.to_thread(self._store.claim_alert, row.key, attempts):
+                return  # another sender has it, or it was settled meanwhile
             attempts += 1
             error, retry = await self._post(http, row)
             if error is None:
-                self._store.mark_alert(row.key, "delivered", attempts)
+                await asyncio.to_thread(mark, row.key, "delivered", attempts)
                 logger.info("watch.alert delivered %s after %d attempt(s)", row.key, attempts)
                 return
             final = not retry or attempts >= self._policy.max_attempts
-            self._store.mark_alert(row.key, "undeliverable" if final else "pending", attempts, error)
+            await asyncio.to_thread(mark, row.key, "undeliverable" if final else "pending", attempts, error)
             if final:
                 logger.error("watch.alert undeliverable %s: %s", row.key, error)
                 return

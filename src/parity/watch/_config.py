@@ -13,8 +13,12 @@ period_minutes = 5
 requests_per_day = 20000
 tokens_per_day = 2000000
 
-[watch.suites]           # full suites, hours between runs: accepted, not scheduled yet
-                         # (the service refuses a period > 0)
+[watch.suites]           # full suites, hours between runs (per candidate; 0: off)
+toolcall = 24
+conformance = { period_hours = 168, limit = 10 }
+
+[watch.engine]           # scale-out (parity watch worker / scheduler); unused by one process
+broker_url_env = "PARITY_WATCH_BROKER"
 
 [watch.endpoints.q8]     # per-endpoint overrides of the sentinel
 period_minutes = 2
@@ -33,7 +37,8 @@ from parity.config import ConfigError, ParityConfig, parse_config, read_toml
 
 from ._detect import Levels
 
-__all__ = ["AlertPolicy", "EndpointOverride", "EndpointWatch", "WatchConfig", "load_watch", "parse_watch"]
+__all__ = ["AlertPolicy", "EndpointOverride", "EndpointWatch", "EngineConfig", "SuiteSchedule", "WatchConfig",
+           "load_watch", "parse_watch"]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,6 +67,33 @@ class EndpointOverride(BaseModel):
     canary: bool | None = None
 
 
+class SuiteSchedule(BaseModel):
+    """``[watch.suites.NAME]`` as a table: the period and the suite's size."""
+
+    model_config = _STRICT
+
+    period_hours: float = Field(ge=0, description="Hours between runs; 0 turns the suite off.")
+    limit: int | None = Field(default=None, ge=1, description="Cases per run (the suite's --limit).")
+
+
+class EngineConfig(BaseModel):
+    """``[watch.engine]``: the task engine the scheduler and workers share (Dramatiq)."""
+
+    model_config = _STRICT
+
+    broker_url_env: str = Field(default="PARITY_WATCH_BROKER",
+                                description="Environment variable holding the broker URL "
+                                            "(redis://... or amqp://...); it may hold a password.")
+    queue: str = Field(default="parity-watch", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    worker_threads: int = Field(default=4, ge=1, le=256, description="Jobs at once per worker process.")
+    heartbeat_timeout_s: float = Field(default=60.0, gt=0,
+                                       description="Redis: after this, a dead worker's jobs are requeued.")
+    maintenance_chance: int = Field(default=20, ge=1, description="Redis: 1 in N fetches looks for dead "
+                                    "workers' jobs (Dramatiq's default 1000 suits busy queues, not a watch's).")
+    job_time_limit_s: float = Field(default=6 * 3600.0, gt=0, description="A job running longer is stopped.")
+    poll_s: float = Field(default=1.0, gt=0, description="How often the scheduler looks for due ticks.")
+
+
 class AlertPolicy(BaseModel):
     """Webhook delivery: exponential backoff ``min(max, base · 2^(n-1))`` between attempts."""
 
@@ -74,6 +106,9 @@ class AlertPolicy(BaseModel):
     base_delay_s: float = Field(default=1.0, gt=0)
     max_delay_s: float = Field(default=300.0, gt=0)
     timeout_s: float = Field(default=10.0, gt=0)
+    resend_unconfirmed: bool = Field(
+        default=False, description="After a crash during a POST, send that alert again (at least once, "
+                                   "relying on Idempotency-Key) instead of never twice.")
 
     def delay(self, attempt: int) -> float:
         """Wait after failed attempt ``attempt`` (1-based)."""
@@ -96,16 +131,23 @@ class WatchConfig(BaseModel):
     sentinel: EndpointWatch = Field(default_factory=EndpointWatch)
     endpoints: dict[str, EndpointOverride] = Field(default_factory=dict,
                                                  description="Per-endpoint overrides of `sentinel`.")
-    suites: dict[str, float] = Field(default_factory=dict, description="Suite name -> hours between runs.")
+    suites: dict[str, float | SuiteSchedule] = Field(default_factory=dict,
+                                                     description="Suite name -> hours between runs.")
     alerts: AlertPolicy = Field(default_factory=AlertPolicy)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
 
     @model_validator(mode="after")
     def _check(self) -> WatchConfig:
         if self.warn_arl_days > self.arl_days:
             raise ValueError("warn_arl_days must not exceed arl_days")
-        if any(h < 0 for h in self.suites.values()):
+        if any(s.period_hours < 0 for s in self.suite_schedules().values()):
             raise ValueError("suite periods must be >= 0 hours")
         return self
+
+    def suite_schedules(self) -> dict[str, SuiteSchedule]:
+        """Every ``[watch.suites]`` entry as a table (a bare number is its period in hours)."""
+        return {name: v if isinstance(v, SuiteSchedule) else SuiteSchedule(period_hours=v)
+                for name, v in self.suites.items()}
 
     def for_endpoint(self, name: str) -> EndpointWatch:
         override = self.endpoints.get(name)
@@ -129,6 +171,12 @@ def parse_watch(raw: Mapping[str, Any], endpoints: ParityConfig, source: str = "
         lines = [f"  watch.{'.'.join(str(p) for p in e['loc'])}: "
                  f"{'unknown field' if e['type'] == 'extra_forbidden' else e['msg']}" for e in exc.errors()]
         raise ConfigError(f"{source}: invalid [watch] section\n" + "\n".join(lines)) from None
+    from parity.suites import suite_names
+
+    bad = sorted(set(watch.suites) - set(suite_names()))
+    if bad:
+        raise ConfigError(f"{source}: [watch.suites] names unknown suites: {', '.join(bad)} "
+                          f"(known: {', '.join(suite_names())})")
     names = {e.name for e in endpoints.endpoints}
     unknown = sorted(set(watch.endpoints) - names)
     if unknown:

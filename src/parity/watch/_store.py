@@ -17,9 +17,9 @@ from parity.store._tables import exchanges
 
 from ._detect import State, Transition
 from ._schedule import Cost
-from ._tables import alerts, costs, states, ticks, transitions
+from ._tables import alerts, costs, jobs, sends, states, ticks, transitions
 
-__all__ = ["AlertRow", "StateRow", "TickRecord", "WatchStore"]
+__all__ = ["AlertRow", "JobRow", "StateRow", "TickRecord", "WatchStore"]
 
 
 class TickRecord(BaseModel):
@@ -41,6 +41,21 @@ class TickRecord(BaseModel):
     exchange_keys: list[str] = Field(default_factory=list)
     costs: dict[str, tuple[int, int]] = Field(default_factory=dict,
                                               description="endpoint -> (requests, tokens) of this tick.")
+    run_id: str | None = Field(default=None, description="A full suite's tick: the run it stored.")
+    verdicts: dict[str, str] = Field(default_factory=dict,
+                                     description="A full suite's tick: endpoint -> verdict of its run.")
+
+
+class JobRow(BaseModel):
+    """A job the scheduler published: one tick of one stream (see docs/watch.md)."""
+
+    key: str
+    endpoint: str
+    stream: str
+    tick_index: int
+    scheduled_at: datetime
+    scheduler: str
+    published_at: datetime | None
 
 
 class StateRow(BaseModel):
@@ -195,3 +210,48 @@ class WatchStore:
             conn.execute(update(alerts).where(alerts.c.key == key).values(
                 status=status, attempts=attempts, last_error=error[:512] if error else None,
                 updated_at=_now()))
+
+    def claim_alert(self, key: str, attempts: int) -> bool:
+        """Mark a pending alert ``sending`` before a POST; False if another sender has it."""
+        with self.engine.begin() as conn:
+            n = conn.execute(update(alerts).where(
+                alerts.c.key == key, alerts.c.status == "pending", alerts.c.attempts == attempts,
+            ).values(status="sending", attempts=attempts + 1, updated_at=_now())).rowcount
+        return bool(n)
+
+    # the send journal and jobs -----------------------------------------
+    def claim_send(self, key: str) -> bool:
+        """Record that the request ``key`` is about to be sent; False if it was recorded before."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(sends).values(key=key, created_at=_now()))
+        except IntegrityError:
+            return False
+        return True
+
+    def add_job(self, key: str, endpoint: str, stream: str, index: int, at: datetime,
+                scheduler: str) -> bool:
+        """Record a job (a tick about to run or be published); False if it was recorded before."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(jobs).values(key=key, endpoint=endpoint, stream=stream, tick_index=index,
+                                                 scheduled_at=at, scheduler=scheduler, created_at=_now()))
+        except IntegrityError:
+            return False
+        return True
+
+    def jobs(self, *, unpublished: bool = False) -> list[JobRow]:
+        q = select(jobs).order_by(jobs.c.scheduled_at, jobs.c.key)
+        if unpublished:
+            q = q.where(jobs.c.published_at.is_(None))
+        with self.engine.connect() as conn:
+            return [JobRow.model_validate(dict(r)) for r in conn.execute(q).mappings()]
+
+    def pending_jobs(self, since: datetime | None = None) -> list[JobRow]:
+        """Jobs scheduled (at or after ``since``) whose tick is not stored yet."""
+        q = (select(jobs).where(~select(ticks.c.id).where(ticks.c.id == jobs.c.key).exists())
+             .order_by(jobs.c.scheduled_at))
+        if since is not None:
+            q = q.where(jobs.c.scheduled_at >= since)
+        with self.engine.connect() as conn:
+            return [JobRow.model_validate(dict(r)) for r in conn.execute(q).mappings()]

@@ -3,6 +3,6 @@ migration 0002 when a store is opened."""
 
 from __future__ import annotations
 
-from parity.store._tables import alerts, costs, states, ticks, transitions
+from parity.store._tables import alerts, costs, jobs, sends, states, ticks, transitions
 
-__all__ = ["alerts", "costs", "states", "ticks", "transitions"]
+__all__ = ["alerts", "costs", "jobs", "sends", "states", "ticks", "transitions"]
