@@ -82,7 +82,7 @@ GREEDY_NULLS = {"replica": "replica", "self": "reference"}
 
 
 async def measure_greedy(args: argparse.Namespace) -> dict[str, Any]:
-    suite = EqualitySuite(logprobs=False, greedy_budget=250, greedy_tokens=args.greedy_tokens)
+    suite = EqualitySuite(logprobs=False, greedy_budget=args.greedy_budget, greedy_tokens=args.greedy_tokens)
     urls = {v: "http://127.0.0.1:9/v1" for v in {"reference", *GREEDY_VARIANTS.values(), "replica"}}
     power = await repeats(GREEDY_VARIANTS, args.repeats_greedy, suite, urls, args.cache, PoolTransport)
     nulls = await repeats(GREEDY_NULLS, args.calibration_greedy, suite, urls, args.cache, PoolTransport)
@@ -176,6 +176,7 @@ def main() -> None:
     ap.add_argument("--repeats-greedy", type=int, default=20)
     ap.add_argument("--calibration-greedy", type=int, default=40, help="runs of the replica and of self")
     ap.add_argument("--greedy-tokens", type=int, default=32)
+    ap.add_argument("--greedy-budget", type=int, default=250, help="rounds (candidate requests) at most")
     ap.add_argument("--noisy-null", default="", help="variants run against themselves (e.g. q3_k_m,q2)")
     ap.add_argument("--calibration-noisy", type=int, default=40, help="runs of each --noisy-null variant")
     ap.add_argument("--run-dir", type=Path, default=ROOT / ".parity" / "testbed")
