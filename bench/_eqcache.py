@@ -89,15 +89,17 @@ def testbed_urls(run_dir: Path) -> dict[str, str]:
 
 
 async def run_seed(seed: int, candidates: dict[str, str], urls: dict[str, str], db: Path,
-                   suite: Any, workdir: Path, transport: Any = None) -> dict[str, Any]:
+                   suite: Any, workdir: Path, transport: Any = None,
+                   reference: str = "reference") -> dict[str, Any]:
     """One equality run (run seed ``seed``) of the reference against ``candidates``
     (endpoint name -> testbed variant serving it), through the cache (or through
-    ``transport(db, variant)`` when given). Verdicts by endpoint."""
+    ``transport(db, variant)`` when given; ``reference``: the variant serving the reference).
+    Verdicts by endpoint."""
     from parity.config import parse_config
     from parity.runner import Runner
     from parity.store import Store
 
-    servers = {"reference": "reference", **candidates}
+    servers = {"reference": reference, **candidates}
     eps = [{"name": n, "base_url": urls[v], "model": "smollm2", "reference": n == "reference",
             "max_concurrency": 8, "timeout_s": 600.0, "max_attempts": 3} for n, v in servers.items()]
     cfg = parse_config({"endpoints": eps, "run": {"seed": seed}})

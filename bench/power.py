@@ -56,11 +56,12 @@ PAPER = ("Gao, Liang & Guestrin (ICLR 2025): MMD + Hamming kernel, 250 samples (
 
 
 async def repeats(variants: dict[str, str], seeds: int, suite: EqualitySuite, urls: dict[str, str],
-                  db: Path, transport: Any = None) -> dict[str, list[dict[str, Any]]]:
+                  db: Path, transport: Any = None, reference: str = "reference"
+                  ) -> dict[str, list[dict[str, Any]]]:
     rows: dict[str, list[dict[str, Any]]] = {n: [] for n in variants}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(seeds):
-            verdicts = await run_seed(seed, variants, urls, db, suite, Path(tmp), transport)
+            verdicts = await run_seed(seed, variants, urls, db, suite, Path(tmp), transport, reference)
             for name in variants:
                 v = verdicts[name]
                 spent = v.metrics["requests_to_decision"].value
@@ -81,11 +82,17 @@ GREEDY_NULLS = {"replica": "replica", "self": "reference"}
 
 
 async def measure_greedy(args: argparse.Namespace) -> dict[str, Any]:
-    suite = EqualitySuite(logprobs=False, greedy_budget=250, greedy_tokens=args.greedy_tokens)
+    suite = EqualitySuite(logprobs=False, greedy_budget=args.greedy_budget, greedy_tokens=args.greedy_tokens)
     urls = {v: "http://127.0.0.1:9/v1" for v in {"reference", *GREEDY_VARIANTS.values(), "replica"}}
     power = await repeats(GREEDY_VARIANTS, args.repeats_greedy, suite, urls, args.cache, PoolTransport)
     nulls = await repeats(GREEDY_NULLS, args.calibration_greedy, suite, urls, args.cache, PoolTransport)
-    return {"greedy": {**nulls, **power}, "greedy_tokens": args.greedy_tokens}
+    # A noisy null: Q3_K_M is not deterministic at temperature 0 on llama.cpp's CPU kernels; as its
+    # own reference, its pool's variation is the whole of H0.
+    noisy = {} if not args.noisy_null else {
+        f"{v} vs itself": (await repeats({"self": v}, args.calibration_noisy, suite, urls, args.cache,
+                                         PoolTransport, reference=v))["self"]
+        for v in args.noisy_null.split(",")}
+    return {"greedy": {**nulls, **noisy, **power}, "greedy_tokens": args.greedy_tokens}
 
 
 def _median(xs: list[float], budget: int) -> str:
@@ -100,6 +107,8 @@ def report_greedy(out: dict[str, Any]) -> None:
           "median tokens to verdict | median rounds to crossing (sentinel ticks) | reference requests |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, rows in out["greedy"].items():
+        if not rows:
+            continue
         cells = [name, str(len(rows))] + [rate(rows, b, key="spent") for b in (25, 50, 100, 250)]
         fail = [r for r in rows if r["verdict"] == Outcome.FAIL.value]
         big = float("inf")
@@ -167,6 +176,9 @@ def main() -> None:
     ap.add_argument("--repeats-greedy", type=int, default=20)
     ap.add_argument("--calibration-greedy", type=int, default=40, help="runs of the replica and of self")
     ap.add_argument("--greedy-tokens", type=int, default=32)
+    ap.add_argument("--greedy-budget", type=int, default=250, help="rounds (candidate requests) at most")
+    ap.add_argument("--noisy-null", default="", help="variants run against themselves (e.g. q3_k_m,q2)")
+    ap.add_argument("--calibration-noisy", type=int, default=40, help="runs of each --noisy-null variant")
     ap.add_argument("--run-dir", type=Path, default=ROOT / ".parity" / "testbed")
     ap.add_argument("--cache", type=Path, default=ROOT / ".parity" / "eqcache.sqlite")
     ap.add_argument("--up", action="store_true", help="start the variants (and stop them after)")

@@ -52,7 +52,7 @@ def reference_verdict(name: str, ref: Sequence[Sample], ref_ex: Sequence[Exchang
     tokens = use_tokens(ref)
     metrics = agreement(ref, None, tokens, design.max_tokens) if ref else {}
     reasons = [f"{len(ref)} sampled answers; sampling {sampling.describe()}",
-               "agreement metrics here are the reference with itself: the noise floor"]
+               "agreement metrics here are the reference with itself: the noise floor"] if ref else []
     if greedy is not None and greedy_sampling is not None:
         metrics["greedy_self_divergence"] = _greedy_self(greedy)
         metrics["completion_tokens"] = _count(completion_tokens(ref_ex)[0], len(ref_ex), "sum of usage")

@@ -141,8 +141,8 @@ class EqualitySuite:
         got: list[Exchange] = list(probe)
         for start in range(0, plan.budget, design.batch):
             stop = min(start + design.batch, plan.budget)
-            got += [x for x in await sender.send_all((c, 0) for c in self.cases(settings, stream, start, stop))
-                    if x.case_id not in {g.case_id for g in got}]
+            # The probe is request 0 of the first batch: already sent.
+            got += await sender.send_all((c, 0) for c in self.cases(settings, stream, max(start, len(probe)), stop))
             # A function of stored answers only: a resumed run takes the same decisions.
             if decide(ref, samples(got, self._order(plan)), design, stop).rejected:
                 return
