@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from parity.report import render_html, render_markdown, results_json
+from parity.store import RunRecord
 from parity.verdict import Estimate, Outcome, Verdict
 from parity.verdict import TestResult as Check
 
@@ -27,7 +28,7 @@ def _verdicts() -> list[Verdict]:
             acc(EVIL, 0.5, Outcome.INCONCLUSIVE), speed]
 
 
-def _run():  # type: ignore[no-untyped-def]
+def _run() -> RunRecord:
     run = make_run()
     run.config["endpoints"][1]["price"] = {"input": 0.2, "output": 0.8}
     return run
