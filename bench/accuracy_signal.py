@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--decoding", default="greedy,card,t0.7")
     ap.add_argument("--variants", default="q2")
     ap.add_argument("--k", type=int, default=4, help="answers per item when sampling (greedy: 1)")
+    ap.add_argument("--limit", type=int, default=None, help="items per task set (first N, seeded order)")
     ap.add_argument("--limit-gsm8k", type=int, default=30, help="GSM8K items (512-token answers)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--run-dir", type=Path, default=ROOT / ".parity" / "testbed")
@@ -109,7 +110,7 @@ def main() -> None:
     for spec in args.tasks.split(","):
         for decoding in args.decoding.split(","):
             k = 1 if decoding == "greedy" else args.k
-            limit = args.limit_gsm8k if spec.endswith("gsm8k") else None
+            limit = args.limit_gsm8k if spec.endswith("gsm8k") else args.limit
             results.append(asyncio.run(one(urls, spec, decoding, k, limit, variants, args.cache, args.seed)))
             r = results[-1]
             for group, row in r["groups"].items():

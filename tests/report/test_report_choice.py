@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from parity.report import render_html, render_markdown, results_json
+from parity.store import RunRecord
 from parity.verdict import Estimate, Outcome, Verdict
 from parity.verdict import TestResult as Check
 
@@ -27,7 +28,7 @@ def _verdicts() -> list[Verdict]:
             acc(EVIL, 0.5, Outcome.INCONCLUSIVE), speed]
 
 
-def _run():  # type: ignore[no-untyped-def]
+def _run() -> RunRecord:
     run = make_run()
     run.config["endpoints"][1]["price"] = {"input": 0.2, "output": 0.8}
     return run
@@ -76,3 +77,11 @@ def test_speed_column_compares_one_bucket_for_every_endpoint() -> None:
     both = [speed("ref", {"≤128": 50.0, "129–512": 40.0}), speed("q8", {"≤128": 20.0, "129–512": 30.0})]
     rows = {r["endpoint"]: r for r in results_json(_run(), both)["choice"]}
     assert rows["q8"]["speed_bucket"] == "[≤128]" and rows["q8"]["speed_tokens_per_s_p50"]["value"] == 20.0
+
+
+def test_spend_per_endpoint_shows_in_a_run_without_accuracy_or_speed() -> None:
+    v = Verdict(endpoint="q8", suite="toolcall", verdict=Outcome.PASS, test="t", alpha=0.05, requests=40,
+                metrics={"tokens_prompt": Estimate(value=1200, n=40), "tokens_completion": Estimate(value=300, n=40),
+                         "cost_usd": Estimate(value=0.0006, n=40)})
+    md = render_markdown(_run(), [v])
+    assert "## Quality, speed and price" in md and "1200 / 300" in md

