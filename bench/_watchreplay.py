@@ -9,7 +9,8 @@ cache, its own file), so the collection is resumable and never repeated.
 
 Replay: a tick of a candidate draws, per prompt of the design, the reference's
 anchor and control from two distinct cached reference answers and the
-candidate's answer from its current pool — uniformly, with replacement across
+candidate's answer from its current pool — three distinct draw numbers (draw
+``k`` of every pool carries the same seed), uniformly, with replacement across
 ticks (answers are *resampled*: a cached answer appears in many ticks) — and
 hands those exchanges to the watch's own :func:`parity.watch.observe`; the
 observations go to the watch's own :class:`parity.watch.Monitor`. The clock is
@@ -119,11 +120,13 @@ def tick_observations(design: SentinelDesign, pools: Pools, source: Source,
     ids = [*design.prompts, *([CANARY] if design.canary else [])]
     xs: list[Exchange] = []
     for pid in ids:
-        ref = pools.answers["reference"][pid]
-        i, j = rng.sample(range(len(ref)), 2)
-        y = rng.choice(pools.answers[source(rng)][pid])
+        ref, cand = pools.answers["reference"][pid], pools.answers[source(rng)][pid]
+        # Draw k of every pool was sent with the same seed: llama.cpp then samples the same
+        # tokens wherever the distributions agree. The watch never sends one seed twice in a
+        # tick, so anchor, control and candidate are three distinct draws.
+        i, j, m = rng.sample(range(min(len(ref), len(cand))), 3)
         xs += [_exchange(ref[i], "reference", f"{pid}#0"), _exchange(ref[j], "reference", f"{pid}#1"),
-               _exchange(y, "candidate", f"{pid}#0")]
+               _exchange(cand[m], "candidate", f"{pid}#0")]
     return observe(design, xs, "reference", "candidate")
 
 

@@ -124,7 +124,8 @@ def test_alarm_resets_and_keeps_changed_while_change_persists() -> None:
 
 
 def test_suspect_clears_back_to_healthy() -> None:
-    mon = Monitor("c", "sentinel", Levels(alarm=100.0, warn=10.0, recovery_ticks=3, window=5))
+    # The ONS bettor alone (no constant bets), whose wealth is easy to follow by hand.
+    mon = Monitor("c", "sentinel", Levels(alarm=100.0, warn=10.0, recovery_ticks=3, window=5, bets=()))
     assert mon.observe("a", T0, [1.0] * 6).statistic < 10  # first bet is 0: 1.5^5 = 7.6
     out = mon.observe("b", T0, [1.0])
     assert out.state is State.SUSPECT and out.statistic >= 10
@@ -180,6 +181,8 @@ def test_constant_bets_detect_a_large_change_in_fewer_observations() -> None:
         raise AssertionError("never")
 
     ons, mix = needed(Detector(window=300)), needed(Detector(window=300, bets=(0.5, 0.9)))
+    assert Monitor("c", "s", Levels.from_times(period_s=300, arl_s=30 * 86400, warn_arl_s=86400,
+                                               recovery_s=3600, window_s=86400)).levels.bets == (0.5, 0.9)
     assert ons == 24  # 1.5^(n-1) >= 8640: the first bet is 0, then |λ| <= 1/2
     assert mix < 20  # (1 + 0.9)^n / 4 >= 8640
     with pytest.raises(ValueError):

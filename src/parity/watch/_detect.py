@@ -54,7 +54,7 @@ _ONS_RATE = 2.0 / (2.0 - math.log(3.0))
 __all__ = ["Detector", "Levels", "Monitor", "State", "TickOutcome", "Transition"]
 
 SCHEMA_VERSION = 1
-DEFAULT_BETS: tuple[float, ...] = ()
+DEFAULT_BETS: tuple[float, ...] = (0.5, 0.9)  # chosen from bench/watch.py (docs/watch.md)
 
 
 class State(enum.StrEnum):
