@@ -58,6 +58,7 @@ def test_the_run_page_is_the_report_without_scripts(store: Store) -> None:
     run_id = re.findall(r'href="/runs/(run-[^"]+)"', c.get("/runs?range=30d").text)[0]
     r = c.get(f"/runs/{run_id}")
     assert r.status_code == 200 and "parity report" in r.text
+    assert "Watch history" in r.text and "<svg" in r.text  # the run's endpoints have sentinel ticks
     assert "script-src" not in r.headers["content-security-policy"]  # default-src 'none': no script runs
     assert c.get("/runs/run-nope").status_code == 404
 

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 from parity.config import EndpointConfig
-from parity.report import render_html
+from parity.report import render_html, watch_for_run
 from parity.store import Store
 
 from ._filters import FilterError, Filters
@@ -101,7 +101,8 @@ class Pages:
             run = self.store.get_run(run_id)
         except KeyError:
             raise HTTPException(404, f"no run {run_id!r} in the store") from None
-        return render_html(run, self.store.verdicts(run_id))
+        verdicts = self.store.verdicts(run_id)
+        return render_html(run, verdicts, watch_for_run(self.store, run.reference, verdicts))
 
     def evidence(self, f: Filters, transition: str | None, run: str | None, endpoint: str | None,
                  suite: str | None) -> dict[str, Any]:
