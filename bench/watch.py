@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/watch.py collect [--up] [--draws 12] [--canary-draws 3]
     .venv/bin/python bench/watch.py delays [--repeats 20] [--period-minutes 5] [--prompts 9] [--blackbox]
+    .venv/bin/python bench/watch.py delays --greedy --no-canary [--prompts 10] [--repeats 40]
     .venv/bin/python bench/watch.py alarms [--runs 6] [--days 30] [--period-minutes 5] [--prompts 9]
+    .venv/bin/python bench/watch.py alarms --greedy --no-canary [--null q3_k_m] [--runs 30]
     .venv/bin/python bench/watch.py detector [--repeats 20] [--days 30] [--model sparse]
     .venv/bin/python bench/watch.py service [--days 30] [--period-minutes 5]
 
@@ -18,6 +20,11 @@ period, then ticks until the watch's ``Monitor`` says ``changed``. Answers
 are resampled from the cache and fed through the watch's own ``observe`` and
 ``Monitor`` on the schedule's simulated clock (``Ticks`` with jitter). The
 delay is from the switch to the scheduled time of the alarming tick.
+
+``--greedy`` (``delays``, ``alarms``): the greedy odd-one-out black-box sentinel
+(``SentinelDesign(blackbox="greedy")``), its answers resampled from the equality suite's greedy
+pools (``bench/blackbox_pools.py``, ``.parity/eqcache.sqlite``; all 56 prompts, no canary);
+``alarms --null POOL`` replays that pool against itself (a noisy null) instead of the replica.
 
 ``alarms``: a healthy replica (cached replica answers against cached
 reference answers) for ``runs`` × ``days`` simulated days: false alarms
