@@ -137,3 +137,66 @@ def run_collect(db: Path, run_dir: Path, up: bool, draws: int, canary_draws: int
     variants = sorted({VARIANTS[p] for p in pools})
     with testbed(run_dir, variants, up) as urls:
         return asyncio.run(collect(db, urls, draws, canary_draws, pools, concurrency))
+
+
+# Greedy black-box sentinel (SentinelDesign(blackbox="greedy")): answers from the equality
+# suite's greedy pools (bench/blackbox_pools.py; .parity/eqcache.sqlite, table ``pools``).
+GREEDY_VARIANTS = {"reference": "reference", "replica": "replica", "q4_0": "q4_0", "template": "template",
+                   "sampling_override": "faults", "q8": "q8", "q3_k_m": "q3_k_m", "q2": "q2"}
+
+
+@dataclass
+class GreedyPools:
+    """Greedy answers (text, cut to the sentinel's 32 tokens): pool -> prompt id -> answers."""
+
+    answers: dict[str, dict[str, list[str]]]
+
+    @classmethod
+    def load(cls, db: Path, pools: list[str]) -> GreedyPools:
+        from blackbox_pools import POOL_TOKENS, _truncate, draw_body, pool_key
+
+        from parity.suites.equality import PROMPTS
+        from parity.watch._sentinel import GREEDY_TOKENS
+
+        assert GREEDY_TOKENS <= POOL_TOKENS
+        conn = sqlite3.connect(db)
+        out: dict[str, dict[str, list[str]]] = {}
+        for pool in pools:
+            by_prompt: dict[str, list[str]] = {}
+            for pid, prompt in PROMPTS:
+                rows = conn.execute("select body from pools where variant=? and key=? order by idx",
+                                    (GREEDY_VARIANTS[pool], pool_key(draw_body(prompt, pid, 0)))).fetchall()
+                if not rows:
+                    raise SystemExit(f"{db}: no greedy pool for {pool}/{pid}; run bench/blackbox_pools.py")
+                by_prompt[pid] = [str(_truncate(orjson.loads(r[0]), GREEDY_TOKENS, False)["choices"][0]
+                                      ["message"]["content"] or "") for r in rows]
+            out[pool] = by_prompt
+        conn.close()
+        return cls(out)
+
+    def count(self, pool: str) -> int:
+        return sum(len(v) for v in self.answers[pool].values())
+
+    def noisy(self, pool: str) -> int:
+        """Prompts whose pool holds more than one distinct answer."""
+        return sum(len(set(v)) > 1 for v in self.answers[pool].values())
+
+
+def greedy_tick_observations(design: SentinelDesign, pools: GreedyPools, source: Source,
+                             rng: random.Random, reference: str = "reference") -> list[float]:
+    """One candidate tick of the greedy sentinel, through the watch's own ``observe``.
+
+    Per prompt: the reference's two answers and the candidate's one are each drawn uniformly,
+    with replacement, from the pools (greedy answers do not depend on the seed where the server
+    is deterministic; where it is not, the pool holds the variation its draws showed).
+    """
+    assert design.greedy and not design.canary
+    xs: list[Exchange] = []
+    for pid in design.prompts:
+        ref = pools.answers[reference][pid]
+        cand = pools.answers[source(rng)][pid]
+        for endpoint, text, cid in (("reference", rng.choice(ref), f"{pid}#0"),
+                                    ("reference", rng.choice(ref), f"{pid}#1"),
+                                    ("candidate", rng.choice(cand), f"{pid}#0")):
+            xs.append(_exchange(Completion(content=text), endpoint, cid))
+    return observe(design, xs, "reference", "candidate")

@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/watch.py collect [--up] [--draws 12] [--canary-draws 3]
     .venv/bin/python bench/watch.py delays [--repeats 20] [--period-minutes 5] [--prompts 9] [--blackbox]
+    .venv/bin/python bench/watch.py delays --greedy --no-canary [--prompts 10] [--repeats 40]
     .venv/bin/python bench/watch.py alarms [--runs 6] [--days 30] [--period-minutes 5] [--prompts 9]
+    .venv/bin/python bench/watch.py alarms --greedy --no-canary [--null q3_k_m] [--runs 30]
     .venv/bin/python bench/watch.py detector [--repeats 20] [--days 30] [--model sparse]
     .venv/bin/python bench/watch.py service [--days 30] [--period-minutes 5]
 
@@ -18,6 +20,11 @@ period, then ticks until the watch's ``Monitor`` says ``changed``. Answers
 are resampled from the cache and fed through the watch's own ``observe`` and
 ``Monitor`` on the schedule's simulated clock (``Ticks`` with jitter). The
 delay is from the switch to the scheduled time of the alarming tick.
+
+``--greedy`` (``delays``, ``alarms``): the greedy odd-one-out black-box sentinel
+(``SentinelDesign(blackbox="greedy")``), its answers resampled from the equality suite's greedy
+pools (``bench/blackbox_pools.py``, ``.parity/eqcache.sqlite``; all 56 prompts, no canary);
+``alarms --null POOL`` replays that pool against itself (a noisy null) instead of the replica.
 
 ``alarms``: a healthy replica (cached replica answers against cached
 reference answers) for ``runs`` × ``days`` simulated days: false alarms
@@ -68,9 +75,12 @@ from scipy.stats import chi2
 from parity.config import parse_config
 from parity.fake import Answer, Call, FakeEndpoint
 from parity.store import Store
+from parity.suites.equality import PROMPTS
 from parity.watch import Levels, Monitor, SentinelDesign, State, Ticks, WatchConfig, WatchService
 
-from _watchreplay import VARIANTS, Pools, Source, pool_design, run_collect, tick_observations  # isort: skip
+from _watchreplay import (  # isort: skip
+    GREEDY_VARIANTS, VARIANTS, GreedyPools, Pools, Source, greedy_tick_observations, pool_design, run_collect,
+    tick_observations)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MODELS: dict[str, Callable[[random.Random], float]] = {
@@ -186,6 +196,7 @@ async def service(args: argparse.Namespace) -> dict[str, Any]:
 
 
 CACHE = Path(__file__).resolve().parent.parent / ".parity" / "watchcache.sqlite"
+GREEDY_CACHE = CACHE.with_name("eqcache.sqlite")  # bench/blackbox_pools.py
 SWITCHES: dict[str, Callable[[float], Source]] = {
     # name -> (share) -> which pool answers a candidate request after the switch
     "q4_0": lambda _s: lambda _r: "q4_0",
@@ -212,12 +223,36 @@ def _levels(args: argparse.Namespace) -> Levels:
 
 def _design(args: argparse.Namespace, seed: int) -> SentinelDesign:
     # The design's prompts: a seeded subset of the cached ones (each repeat its own watch seed).
+    if getattr(args, "greedy", False):  # the greedy pools hold all 56 prompts; no canary answers
+        cached = [pid for pid, _ in PROMPTS]
+        return SentinelDesign(prompts=tuple(random.Random(seed).sample(cached, args.prompts)),
+                              canary=False, seed=seed, blackbox="greedy")
     cached = list(pool_design().prompts)
     return SentinelDesign(prompts=tuple(random.Random(seed).sample(cached, args.prompts)),
                           canary=not args.no_canary, seed=seed)
 
 
-def delay_run(args: argparse.Namespace, pools: Pools, switch: str, seed: int) -> dict[str, Any]:
+Observer = Callable[[SentinelDesign, Source, random.Random], list[float]]
+
+
+def _observer(args: argparse.Namespace, pools: list[str]) -> tuple[Observer, dict[str, int], dict[str, int]]:
+    """How a tick is observed (logprob/Hamming replay or greedy pools); answers and noisy prompts per pool."""
+    if args.greedy:
+        if not args.no_canary:
+            raise SystemExit("--greedy: the greedy pools hold no canary answers; pass --no-canary")
+        gp = GreedyPools.load(args.greedy_cache, pools)
+        ref = getattr(args, "null", None) or "reference"
+        return (lambda d, src, rng: greedy_tick_observations(d, gp, src, rng, ref),
+                {p: gp.count(p) for p in pools}, {p: gp.noisy(p) for p in pools})
+    lp = Pools.load(args.cache, args.draws, args.canary_draws, pools, blackbox=args.blackbox)
+    return (lambda d, src, rng: tick_observations(d, lp, src, rng), {p: lp.count(p) for p in pools}, {})
+
+
+def _mode(args: argparse.Namespace) -> str:
+    return "greedy" if args.greedy else "blackbox" if args.blackbox else "logprobs"
+
+
+def delay_run(args: argparse.Namespace, observer: Observer, switch: str, seed: int) -> dict[str, Any]:
     watch = _watch_config(args)
     rng = random.Random(f"{switch}/{seed}")
     design = _design(args, seed)
@@ -231,7 +266,7 @@ def delay_run(args: argparse.Namespace, pools: Pools, switch: str, seed: int) ->
                            "ticks_after": 0, "observations_after": 0}
     for tick in sched.between(T0, end):
         switched = tick.at >= change
-        obs = tick_observations(design, pools, after if switched else HEALTHY, rng)
+        obs = observer(design, after if switched else HEALTHY, rng)
         out = mon.observe(tick.id, tick.at, obs)
         if switched:
             row["ticks_after"] += 1
@@ -268,10 +303,10 @@ def quantile_ci(xs: list[float], q: float, level: float = 0.95) -> tuple[float, 
 def delays(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     names = list(SWITCHES) if args.switches == "all" else args.switches.split(",")
-    pools = Pools.load(args.cache, args.draws, args.canary_draws, list(VARIANTS), blackbox=args.blackbox)
+    observer, cached, noisy = _observer(args, list(VARIANTS))
     levels = _levels(args)
     per_tick = args.prompts + (0 if args.no_canary else 1)
-    out: dict[str, Any] = {"mode": "blackbox" if args.blackbox else "logprobs",
+    out: dict[str, Any] = {"mode": _mode(args), "noisy_prompts": noisy,
                            "period_minutes": args.period_minutes, "prompts": args.prompts,
                            "canary": not args.no_canary, "requests_per_minute": per_tick / args.period_minutes,
                            "reference_requests_per_minute": 2 * per_tick / args.period_minutes,
@@ -279,10 +314,10 @@ def delays(args: argparse.Namespace) -> dict[str, Any]:
                                       "bets": list(levels.bets)},
                            "repeats": args.repeats, "warmup_hours": args.warmup_hours,
                            "horizon_hours": args.horizon_hours, "share": args.share,
-                           "cached": {p: pools.count(p) for p in VARIANTS}, "switches": {}}
+                           "cached": cached, "switches": {}}
     for name in names:
         t1 = time.perf_counter()
-        rows = [delay_run(args, pools, name, seed) for seed in range(args.repeats)]
+        rows = [delay_run(args, observer, name, seed) for seed in range(args.repeats)]
         xs = [r["delay_min"] if r["delay_min"] is not None else math.inf for r in rows]
         med, p90 = quantile_ci(xs, 0.5), quantile_ci(xs, 0.9)
         detected = sum(r["delay_min"] is not None for r in rows)
@@ -295,16 +330,18 @@ def delays(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def alarm_run(args: argparse.Namespace, pools: Pools, seed: int) -> dict[str, Any]:
+def alarm_run(args: argparse.Namespace, observer: Observer, seed: int) -> dict[str, Any]:
     watch = _watch_config(args)
     rng = random.Random(f"healthy/{seed}")
     design = _design(args, seed)
     sched = Ticks("candidate", "sentinel", args.period_minutes * 60.0, watch.jitter, seed)
     mon = Monitor("candidate", "sentinel", _levels(args))
+    null = getattr(args, "null", None)
+    healthy: Source = HEALTHY if null is None else (lambda _r: null)
     alarms = suspects = ticks = 0
     top = 0.0
     for tick in sched.between(T0, T0 + timedelta(days=args.days)):
-        out = mon.observe(tick.id, tick.at, tick_observations(design, pools, HEALTHY, rng))
+        out = mon.observe(tick.id, tick.at, observer(design, healthy, rng))
         ticks += 1
         top = max(top, out.statistic)
         if out.transition is not None:
@@ -315,16 +352,16 @@ def alarm_run(args: argparse.Namespace, pools: Pools, seed: int) -> dict[str, An
 
 
 def alarms(args: argparse.Namespace) -> dict[str, Any]:
-    pools = Pools.load(args.cache, args.draws, args.canary_draws, ["reference", "replica"],
-                       blackbox=args.blackbox)
+    observer, cached, noisy = _observer(args, ["reference", "replica"] + ([args.null] if args.null else []))
     rows = []
     t0 = time.perf_counter()
     for seed in range(args.runs):
         t1 = time.perf_counter()
-        rows.append(alarm_run(args, pools, seed))
+        rows.append(alarm_run(args, observer, seed))
         print(f"  run {seed}: {rows[-1]} ({time.perf_counter() - t1:.0f} s)", file=sys.stderr, flush=True)
     out = summarise(rows, args.runs * args.days,
-                    {"mode": "testbed replay, " + ("blackbox" if args.blackbox else "logprobs"),
+                    {"mode": "testbed replay, " + _mode(args), "null": args.null or "replica",
+                     "cached": cached, "noisy_prompts": noisy,
                      "period_minutes": args.period_minutes, "prompts": args.prompts,
                      "canary": not args.no_canary, "bets": list(_levels(args).bets)})
     out["wall_s"] = time.perf_counter() - t0
@@ -347,12 +384,17 @@ def main() -> None:
     dl.add_argument("--horizon-hours", type=float, default=48.0)
     al = sub.add_parser("alarms")
     al.add_argument("--runs", type=int, default=6)
+    al.add_argument("--null", default=None, choices=sorted(GREEDY_VARIANTS),
+                    help="--greedy: this pool against itself (a noisy null) instead of replica vs reference")
     for p in (c, dl, al):
         p.add_argument("--cache", type=Path, default=CACHE)
         p.add_argument("--draws", type=int, default=12)
         p.add_argument("--canary-draws", type=int, default=3)
     for p in (dl, al):
         p.add_argument("--blackbox", action="store_true", help="answers without their logprobs")
+        p.add_argument("--greedy", action="store_true", help="the greedy odd-one-out black-box sentinel, "
+                       "replayed from the equality suite's greedy pools (needs --no-canary)")
+        p.add_argument("--greedy-cache", type=Path, default=GREEDY_CACHE)
         p.add_argument("--no-canary", action="store_true")
         p.add_argument("--bets", default=None, help="the detector's constant bets, e.g. 0.5,0.9, or "
                        "none (default: the watch's)")

@@ -94,3 +94,22 @@ worker_threads = 8
                          ('[watch.suites]\nnosuch = 1\n', "unknown suites: nosuch")):
         with pytest.raises(ConfigError, match=message):
             load_watch(_write(tmp_path, bad))
+
+
+def test_black_box_sentinel_per_endpoint(tmp_path: Path) -> None:
+    p = _write(tmp_path, """
+[watch.endpoints.q8]
+logprobs = false
+""")
+    _, watch = load_watch(p)
+    assert watch.for_endpoint("ref").sentinel_blackbox == "hamming"  # logprobs: sampled requests
+    assert watch.for_endpoint("q8").sentinel_blackbox == "greedy"  # the default black-box mode
+    p = _write(tmp_path, """
+[watch.sentinel]
+blackbox = "hamming"
+[watch.endpoints.q8]
+logprobs = false
+""")
+    assert load_watch(p)[1].for_endpoint("q8").sentinel_blackbox == "hamming"
+    with pytest.raises(ConfigError, match="blackbox"):
+        load_watch(_write(tmp_path, '[watch.sentinel]\nblackbox = "mmd"\n'))

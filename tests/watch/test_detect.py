@@ -189,3 +189,48 @@ def test_constant_bets_detect_a_large_change_in_fewer_observations() -> None:
         Detector(window=3, bets=(1.0,))
     with pytest.raises(ValueError):
         Detector(window=3).tick("x", [1.5])
+
+
+def test_odd_one_out_observations_keep_every_bet_valid() -> None:
+    # g in {-1/2, 0, 1} is not symmetric: every factor 1 + λ g must stay > 0 for the bets
+    # the detector may hold (ONS |λ| <= 1/2, constant λ in (0, 1)), under adversarial runs.
+    import numpy as np
+
+    det = Detector(window=50, bets=(0.5, 0.9))
+    seqs = [[-0.5] * 200, [1.0] * 5, [-0.5] * 50, [1.0, -0.5, 0.0] * 100, [-1.0] * 20, [1.0] * 3]
+    for t, seq in enumerate(seqs):
+        for k in range(0, len(seq), 10):
+            gs = seq[k:k + 10]
+            bets = np.concatenate([det._bet, det._bets])
+            assert np.all(np.abs(det._bet) <= 0.5 + 1e-12)
+            assert min(1.0 + b * g for b in bets for g in (-0.5, 0.0, 1.0, *gs)) >= 0.05
+            stat = det.tick(f"{t}/{k}", gs)
+            assert math.isfinite(math.log(stat)) and stat > 0.0
+            assert np.all(np.isfinite(det._log_wealth()))
+
+
+def _odd_h0(rng: random.Random, m: int, decisive: float = 0.5) -> list[float]:
+    # A noisy exchangeable null: in a decisive round each of the 3 answers is the odd one
+    # with probability 1/3 (the candidate's: g = 1, a reference's: g = -1/2); mean 0.
+    return [0.0 if rng.random() >= decisive else (1.0 if rng.random() < 1 / 3 else -0.5) for _ in range(m)]
+
+
+def test_false_alarms_with_odd_one_out_noise_respect_the_arl_bound() -> None:
+    # As for symmetric noise: A = 50, at most ~60 alarms in 3000 ticks (renewals).
+    rng = random.Random(3)
+    det, alarms = Detector(window=40, bets=(0.5, 0.9)), 0
+    for t in range(3000):
+        if det.tick(str(t), _odd_h0(rng, 10)) >= 50.0:
+            alarms += 1
+            det.reset()
+    assert alarms <= 100
+
+
+def test_a_greedy_sentinel_that_sees_the_candidate_odd_alarms_in_two_ticks() -> None:
+    # Defaults (5-minute ticks, 30-day ARL) and 10 greedy rounds per tick: a candidate that
+    # is the odd one on every round crosses alarm = 8640 on the second tick, not the first.
+    levels = Levels.from_times(period_s=300, arl_s=30 * 86400, warn_arl_s=86400, recovery_s=3600,
+                               window_s=86400)
+    mon = Monitor("c", "sentinel", levels)
+    assert mon.observe("0", T0, [1.0] * 10).state is not State.CHANGED
+    assert mon.observe("1", T0, [1.0] * 10).state is State.CHANGED

@@ -271,3 +271,23 @@ async def test_a_blocked_store_call_does_not_stall_the_event_loop(tmp_path: Path
     await svc.aclose()
     assert loop_ran_while_blocked
     assert {r.status for r in recs} == {"done"}
+
+
+async def test_a_black_box_candidate_is_watched_by_greedy_rounds(tmp_path: Path) -> None:
+    w = World(tmp_path, endpoints={"cand": {"logprobs": False}})
+    svc = w.service()
+    assert svc.designs["cand"].greedy and not svc.designs["ref"].greedy
+    await w.minutes(svc, 10)
+    cand = svc.store.ticks("cand", SENTINEL)
+    assert svc.states()[("cand", SENTINEL)] is State.HEALTHY
+    assert all(t.observations == [0.0] * 4 for t in cand)  # deterministic greedy answers agree
+    sent = svc.store.store.exchanges(cand[0].id)
+    prompts = [x for x in sent if not x.case_id.startswith("canary")]
+    assert len(prompts) == 9 and all(x.request["temperature"] == 0.0 and x.request["max_tokens"] == 32
+                                     and "logprobs" not in x.request for x in prompts)
+    w.served["cand"].shift = 0.5  # its greedy answer flips on every prompt
+    await w.minutes(svc, 10)
+    await svc.aclose()
+    trs = svc.store.transitions("cand")
+    assert trs and trs[-1].to_state is State.CHANGED
+    assert svc.states()[("ref", REFERENCE_STREAM)] is State.HEALTHY

@@ -22,6 +22,9 @@ broker_url_env = "PARITY_WATCH_BROKER"
 
 [watch.endpoints.q8]     # per-endpoint overrides of the sentinel
 period_minutes = 2
+
+[watch.endpoints.router] # no logprobs: greedy odd-one-out rounds (blackbox = "greedy", the default)
+logprobs = false
 ```
 """
 
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -53,6 +56,16 @@ class EndpointWatch(BaseModel):
     tokens_per_day: int = Field(default=2_000_000, ge=0, description="Prompt + completion, per UTC day.")
     prompts: int = Field(default=4, ge=1, le=32, description="Logprob/sample prompts per tick.")
     canary: bool = Field(default=True, description="One tool-call canary per tick.")
+    logprobs: bool = Field(default=True, description="The endpoint reports logprobs; false: its sentinel is "
+                           "black-box (`blackbox`).")
+    blackbox: Literal["greedy", "hamming"] = Field(
+        default="greedy", description="The black-box sentinel: greedy odd-one-out rounds (temperature 0, "
+                                      "32 tokens), or sampled answers compared by Hamming distance.")
+
+    @property
+    def sentinel_blackbox(self) -> str:
+        """The SentinelDesign's black-box mode: `blackbox` without logprobs; else the sampled fallback."""
+        return "hamming" if self.logprobs else self.blackbox
 
 
 class EndpointOverride(BaseModel):
@@ -65,6 +78,8 @@ class EndpointOverride(BaseModel):
     tokens_per_day: int | None = Field(default=None, ge=0)
     prompts: int | None = Field(default=None, ge=1, le=32)
     canary: bool | None = None
+    logprobs: bool | None = None
+    blackbox: Literal["greedy", "hamming"] | None = None
 
 
 class SuiteSchedule(BaseModel):

@@ -24,6 +24,19 @@ three times; ``a, x`` as above and ``h`` = the third answer of the same
 prompt from ``lag`` ticks before (used by no other observation), in place of
 ``y``. A change of the reference shows for ``lag`` ticks; a change of a
 candidate never shows there, which is how the two are told apart.
+
+Greedy black box (``blackbox = "greedy"``, for a candidate without logprobs):
+the same three answers per prompt, but each request is the equality suite's
+greedy round (``Sampling.greedy(32)``: temperature 0, 32 tokens, no logprobs),
+and the observation is the odd-one-out ``g`` of
+:func:`parity.stats.odd_one_out_g` on the texts, compared whole: 1 if the
+candidate's answer alone differs, −½ if one reference answer alone differs,
+0 otherwise. Under "no change" the three answers are exchangeable, so ``g``
+has conditional mean 0 (not symmetric: −½ twice as often as 1, which the
+detector's bets allow, since ``1 + λ g >= 1 − |λ| > 0`` for ``|λ| < 1``).
+Assumption: the endpoint honours temperature 0, or failing to is itself the
+change (a sampling override); a reference whose greedy answers vary is valid
+only if a faithful candidate varies the same way (docs/equality.md).
 """
 
 from __future__ import annotations
@@ -37,15 +50,17 @@ import orjson
 
 from parity.case import Case
 from parity.exchange import Exchange
-from parity.stats import hamming_similarity, topk_tv_lower_bound
+from parity.stats import hamming_similarity, odd_one_out_g, topk_tv_lower_bound
 from parity.suites.equality import PROMPTS, Sampling, choose_prompts, sample_seed
 from parity.suites.equality._samples import Sample, to_sample
 
-__all__ = ["CANARY", "SENTINEL", "SentinelDesign", "observe", "observe_reference"]
+__all__ = ["CANARY", "GREEDY", "SENTINEL", "SentinelDesign", "observe", "observe_reference"]
 
 SENTINEL = "sentinel"
 CANARY = "canary"
 LOGPROB_SCALE = 0.05  # the equality suite's first-token scale
+GREEDY = "greedy"  # the black-box mode sending greedy odd-one-out rounds
+GREEDY_TOKENS = 32  # the equality suite's greedy length (docs/equality.md)
 _CANARY_TOOL = {
     "type": "function",
     "function": {
@@ -66,26 +81,40 @@ class SentinelDesign:
     canary: bool = True
     seed: int = 0
     sampling: Sampling = field(default_factory=lambda: Sampling(max_tokens=8))
-    blackbox: str = "hamming"  # the distance used where logprobs are missing (BLACKBOX_DISTANCES)
+    # Where logprobs are missing: GREEDY sends greedy rounds and observes the odd one out;
+    # otherwise the name of the distance between sampled answers (BLACKBOX_DISTANCES).
+    blackbox: str = "hamming"
 
     def __post_init__(self) -> None:
-        if self.blackbox not in BLACKBOX_DISTANCES:
+        if self.blackbox != GREEDY and self.blackbox not in BLACKBOX_DISTANCES:
             raise ValueError(f"unknown black-box distance {self.blackbox!r} "
-                             f"(known: {', '.join(BLACKBOX_DISTANCES)})")
+                             f"(known: {', '.join([GREEDY, *BLACKBOX_DISTANCES])})")
 
     @classmethod
-    def make(cls, n_prompts: int, *, canary: bool = True, seed: int = 0) -> SentinelDesign:
+    def make(cls, n_prompts: int, *, canary: bool = True, seed: int = 0,
+             blackbox: str = "hamming") -> SentinelDesign:
         return cls(prompts=tuple(choose_prompts(seed, max(2, n_prompts))[:n_prompts]),
-                   canary=canary, seed=seed)
+                   canary=canary, seed=seed, blackbox=blackbox)
+
+    @property
+    def greedy(self) -> bool:
+        """Whether the prompts are asked as greedy odd-one-out rounds (temperature 0, no logprobs)."""
+        return self.blackbox == GREEDY
+
+    @property
+    def request_sampling(self) -> Sampling:
+        """The prompts' sampling: ``sampling``, or its greedy form (the equality suite's builder)."""
+        return self.sampling.greedy(GREEDY_TOKENS) if self.greedy else self.sampling
 
     def cases(self, tick_id: str, stream: str, draws: int) -> list[Case]:
         """``draws`` answers per prompt (and of the canary) for one tick and stream."""
         text = dict(PROMPTS)
+        sampling = self.request_sampling
         out: list[Case] = []
         for draw in range(draws):
             for pid in self.prompts:
                 seed = sample_seed(self.seed, f"{tick_id}/{stream}", pid, draw)
-                out.append(Case(id=f"{pid}#{draw}", body=self.sampling.body(text[pid], seed)))
+                out.append(Case(id=f"{pid}#{draw}", body=sampling.body(text[pid], seed)))
             if self.canary:
                 out.append(Case(id=f"{CANARY}#{draw}", body=_canary_body(tick_id, stream, draw)))
         return out
@@ -156,6 +185,15 @@ def _triplet(anchor: Exchange, control: Exchange, other: Exchange, blackbox: str
     return min(max((far[0] - near[0]) / scale, -1.0), 1.0)
 
 
+def _odd_one_out(anchor: Exchange, control: Exchange, other: Exchange) -> float | None:
+    """The greedy round's ``g`` on the answers' texts (compared whole); None when one failed."""
+    texts = [x.completion.content or "" for x in (anchor, control, other)
+             if x.ok and x.completion is not None]
+    if len(texts) < 3:
+        return None
+    return odd_one_out_g(texts[:2], texts[2])
+
+
 def _by_id(exchanges: Sequence[Exchange], endpoint: str) -> dict[str, Exchange]:
     return {x.case_id: x for x in exchanges if x.endpoint == endpoint}
 
@@ -183,7 +221,7 @@ def _observations(design: SentinelDesign, anchor: dict[str, Exchange], control: 
         a, x, y = anchor.get(f"{pid}#0"), control.get(f"{pid}#1"), other.get(f"{pid}#0")
         if a is None or x is None or y is None:
             continue
-        g = _triplet(a, x, y, design.blackbox)
+        g = _odd_one_out(a, x, y) if design.greedy and pid != CANARY else _triplet(a, x, y, design.blackbox)
         if g is not None:
             out.append(g)
     return out

@@ -94,7 +94,8 @@ class WatchService:
         self._monitors: dict[tuple[str, str], Monitor] = {}
         ref = config.reference.name
         self.designs = {e.name: SentinelDesign.make(watch.for_endpoint(e.name).prompts, seed=watch.seed,
-                                                    canary=watch.for_endpoint(e.name).canary)
+                                                    canary=watch.for_endpoint(e.name).canary,
+                                                    blackbox=watch.for_endpoint(e.name).sentinel_blackbox)
                         for e in config.endpoints}
         self.schedules = {e.name: Ticks(e.name, REFERENCE_STREAM if e.name == ref else SENTINEL,
                                         watch.for_endpoint(e.name).period_minutes * 60.0,
