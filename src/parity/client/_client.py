@@ -7,6 +7,7 @@ the fake endpoint plug in there. Retries happen here and only here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,6 +31,7 @@ from ._transport import StaleConnection, default_transport
 
 Sleep = Callable[[float], Awaitable[None]]
 EXCERPT = 300
+_UNBOUNDED = contextlib.nullcontext()
 
 
 class _Failure(Exception):
@@ -61,7 +63,11 @@ class ChatClient:
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.perf_counter,
         max_response_bytes: int | None = None,
+        bound_attempts: bool = True,
     ) -> None:
+        """``bound_attempts=False``: the caller bounds each whole ``chat()`` call by
+        ``endpoint.timeout_s`` itself (the gateway does), so an attempt's own deadline of the same
+        length, armed later, can never pass first and is left out."""
         self.endpoint = endpoint
         self.secrets = Secrets.for_endpoints([endpoint], {endpoint.name: api_key})
         self._max_bytes = max_response_bytes
@@ -79,6 +85,11 @@ class ChatClient:
         connect = min(10.0, endpoint.timeout_s)
         self._timeout = {"connect": connect, "read": endpoint.timeout_s, "write": endpoint.timeout_s,
                          "pool": endpoint.timeout_s}
+        # Inside an attempt, bounded as a whole by timeout_s (``_attempt``), a per-read or
+        # per-write bound of the same timeout_s never passes first (each read starts after the
+        # attempt did): left out, it costs no timer per read.
+        self._in_attempt: dict[str, float | None] = {**self._timeout, "read": None, "write": None}
+        self._bound_attempts = bound_attempts
         # Parsed once: building a request from a str URL and a dict costs 3x more.
         self._headers = httpx.Headers(headers)
         self._url = httpx.URL(f"{endpoint.base_url}/chat/completions")
@@ -184,10 +195,10 @@ class ChatClient:
         try:
             # httpx's timeouts bound each read; this bounds the whole attempt, so a
             # server that drips a stream forever still ends as a timeout.
-            async with asyncio.timeout(self.endpoint.timeout_s):
+            async with asyncio.timeout(self.endpoint.timeout_s) if self._bound_attempts else _UNBOUNDED:
                 if stream:
                     return await self._streamed(content, t0)
-                response = await self._open(content)
+                response = await self._open(content, timeouts=self._in_attempt)
                 try:
                     body = await read_capped(response, self._max_bytes)
                 finally:
@@ -240,7 +251,7 @@ class ChatClient:
         buffer = bytearray()
         ttft: float | None = None
         # The slot is this call's (chat holds it); the attempt's own deadline bounds the reads.
-        r = OpenStream(await self._open(content))
+        r = OpenStream(await self._open(content, timeouts=self._in_attempt))
         try:
             if not 200 <= r.status_code < 300:
                 body = await r.read_capped(self._max_bytes)
