@@ -104,7 +104,11 @@ class EventLog:
         if not self._log.isEnabledFor(level):
             return
         clean = {k: self._clean(v) for k, v in fields.items() if v is not None}
-        self._log.log(level, event, extra={"fields": clean})
+        # Logger.log without the caller lookup (a stack walk per line; no format here shows
+        # the caller): the same record, filters and handlers.
+        log = self._log
+        log.handle(log.makeRecord(log.name, level, "(unknown file)", 0, event, (), None,
+                                  "(unknown function)", {"fields": clean}))
 
     def _clean(self, v: Any) -> Any:
         if isinstance(v, str):

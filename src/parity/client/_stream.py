@@ -105,6 +105,8 @@ class OpenStream:
             self._timer.cancel()
             self._timer = None
         try:
+            if self.response.is_closed:  # closed before: httpx's aclose would do nothing
+                return
             # Shielded: this runs while a disconnected client's task is being cancelled.
             with anyio.CancelScope(shield=True):
                 await self.response.aclose()
