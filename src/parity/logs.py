@@ -25,10 +25,14 @@ FORMATS = ("json", "kv")
 _MAX_VALUE = 500  # characters per field: an upstream error text is bounded here too
 
 
+_SCALARS = frozenset((int, float, bool))
 _BARE = re.compile(r"[\w.\-:/@+,\[\]]+", re.ASCII)
 
 
 def _kv_value(v: Any) -> str:
+    t = type(v)
+    if t is int or t is float:  # digits, '.', '-', '+', 'e', 'inf', 'nan': always bare
+        return str(v)
     if isinstance(v, str):
         text = v
     elif isinstance(v, int | float) and not isinstance(v, bool):
@@ -111,6 +115,8 @@ class EventLog:
                                   "(unknown function)", {"fields": clean}))
 
     def _clean(self, v: Any) -> Any:
+        if type(v) in _SCALARS:
+            return v
         if isinstance(v, str):
             v = self._redact(v)
             return v if len(v) <= _MAX_VALUE else v[: _MAX_VALUE - 1] + "…"

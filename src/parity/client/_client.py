@@ -27,7 +27,7 @@ from ._retry import RetryPolicy, parse_retry_after
 from ._sse import StreamAssembler, StreamError, iter_sse_data
 from ._stream import OpenStream
 from ._tls import tls_context
-from ._transport import StaleConnection, default_transport
+from ._transport import FastTransport, StaleConnection, default_transport
 
 Sleep = Callable[[float], Awaitable[None]]
 EXCERPT = 300
@@ -82,6 +82,7 @@ class ChatClient:
         if http is None:
             self._transport = transport or default_transport(
                 endpoint.max_concurrency, url=endpoint.base_url, tls=endpoint_tls(endpoint))
+        self._lean = isinstance(self._transport, FastTransport)
         connect = min(10.0, endpoint.timeout_s)
         self._timeout = {"connect": connect, "read": endpoint.timeout_s, "write": endpoint.timeout_s,
                          "pool": endpoint.timeout_s}
@@ -113,8 +114,14 @@ class ChatClient:
     async def _open(self, content: bytes, url: httpx.URL | None = None,
                     timeouts: dict[str, float | None] | None = None) -> httpx.Response:
         """Send the request; the response is streaming and must be closed."""
-        request = httpx.Request("POST", url or self._url, headers=self._headers, content=content,
-                                extensions={"timeout": timeouts or self._timeout})
+        if self._lean and content:
+            # FastTransport writes Host (first) and Content-Length (last) itself, the bytes that
+            # httpx's automatic headers give: a request from a stream skips building them.
+            request = httpx.Request("POST", url or self._url, headers=self._headers, stream=httpx.ByteStream(content),
+                                    extensions={"timeout": timeouts or self._timeout})
+        else:
+            request = httpx.Request("POST", url or self._url, headers=self._headers, content=content,
+                                    extensions={"timeout": timeouts or self._timeout})
         if self._transport is None:
             assert self._http is not None
             return await self._http.send(request, stream=True)
