@@ -25,10 +25,14 @@ FORMATS = ("json", "kv")
 _MAX_VALUE = 500  # characters per field: an upstream error text is bounded here too
 
 
+_SCALARS = frozenset((int, float, bool))
 _BARE = re.compile(r"[\w.\-:/@+,\[\]]+", re.ASCII)
 
 
 def _kv_value(v: Any) -> str:
+    t = type(v)
+    if t is int or t is float:  # digits, '.', '-', '+', 'e', 'inf', 'nan': always bare
+        return str(v)
     if isinstance(v, str):
         text = v
     elif isinstance(v, int | float) and not isinstance(v, bool):
@@ -59,7 +63,13 @@ class EventFormatter(logging.Formatter):
         line = {**head, **fields}
         if self.fmt == "json":
             return orjson.dumps(line, default=str).decode()
-        return " ".join(f"{k}={_kv_value(v)}" for k, v in line.items())
+        parts = []
+        for k, v in line.items():  # _kv_value, with the plain string inlined: 15 fields a line
+            if type(v) is str and _BARE.fullmatch(v):
+                parts.append(f"{k}={v}")
+            else:
+                parts.append(f"{k}={_kv_value(v)}")
+        return " ".join(parts)
 
 
 def parse_kv(line: str) -> dict[str, str]:
@@ -103,10 +113,26 @@ class EventLog:
     def emit(self, event: str, level: int = logging.INFO, **fields: Any) -> None:
         if not self._log.isEnabledFor(level):
             return
-        clean = {k: self._clean(v) for k, v in fields.items() if v is not None}
-        self._log.log(level, event, extra={"fields": clean})
+        clean: dict[str, Any] = {}
+        redact = self._redact
+        for k, v in fields.items():  # _clean, with the flat values inlined
+            if v is None:
+                continue
+            t = type(v)
+            if t is str:
+                v = redact(v)
+                clean[k] = v if len(v) <= _MAX_VALUE else v[: _MAX_VALUE - 1] + "…"
+            else:
+                clean[k] = v if t in _SCALARS else self._clean(v)
+        # Logger.log without the caller lookup (a stack walk per line; no format here shows
+        # the caller): the same record, filters and handlers.
+        log = self._log
+        log.handle(log.makeRecord(log.name, level, "(unknown file)", 0, event, (), None,
+                                  "(unknown function)", {"fields": clean}))
 
     def _clean(self, v: Any) -> Any:
+        if type(v) in _SCALARS:
+            return v
         if isinstance(v, str):
             v = self._redact(v)
             return v if len(v) <= _MAX_VALUE else v[: _MAX_VALUE - 1] + "…"

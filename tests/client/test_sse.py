@@ -37,3 +37,25 @@ def test_second_id_for_an_index_and_gaps_are_anomalies() -> None:
 def test_error_event_raises() -> None:
     with pytest.raises(StreamError):
         StreamAssembler().feed(b'{"error": {"message": "overloaded"}}')
+
+
+def _reference_payload(event: bytes) -> bytes | None:
+    """SSE's rule for one event: its data lines, the 'data:' and leading spaces cut, joined by \\n."""
+    data = [line[5:].lstrip(b" ") for line in event.replace(b"\r\n", b"\n").split(b"\n") if line.startswith(b"data:")]
+    return b"\n".join(data) if data else None
+
+
+@pytest.mark.parametrize("events", [
+    [b"data: {\"a\": 1}", b"data:{\"b\": 2}", b"data:   [DONE]"],
+    [b"data: one\ndata: two", b": comment", b"event: x\ndata: y", b"data:"],
+    [b"data: a\rb", b"data: z", b"id: 7"],
+])
+@pytest.mark.parametrize("sep", [b"\n\n", b"\r\n\r\n"])
+def test_sse_payloads_follow_the_rule_on_every_path(events: list[bytes], sep: bytes) -> None:
+    """One-line events take a short path; every event's payload is the rule's, in order, split anywhere."""
+    raw = b"".join((e.replace(b"\n", b"\r\n") if sep == b"\r\n\r\n" else e) + sep for e in events)
+    expected = [p for e in events if (p := _reference_payload(e)) is not None]
+    for cut in range(len(raw) + 1):
+        buffer = bytearray()
+        assert iter_sse_data(buffer, raw[:cut]) + iter_sse_data(buffer, raw[cut:]) == expected
+        assert not buffer

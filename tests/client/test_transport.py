@@ -109,6 +109,26 @@ async def test_content_length_body_and_the_request_as_sent(serve: Callable[[Resp
     assert f"host: {s.url[7:]}".encode() in lines and b"x-key: k" in lines and b"content-length: 7" in lines
 
 
+async def test_chat_client_sends_the_bytes_httpx_auto_headers_give(
+        serve: Callable[[Respond], Awaitable[Server]]) -> None:
+    """ChatClient hands FastTransport a request without httpx's automatic Host and Content-Length
+    (it writes them itself): the request on the wire is byte for byte the one built with them."""
+    s = await serve(ok(b'{"ok": true}'))
+    ep = EndpointConfig(name="e", base_url=s.url + "/v1", model="m", headers={"x-key": "k"})
+    async with ChatClient(ep, api_key="sk-test", transport=FastTransport()) as chat:
+        r = await chat._open(b'{"model": "m"}')
+        await r.aread()
+        await r.aclose()
+    full = httpx.Request("POST", s.url + "/v1/chat/completions", headers=chat._headers, content=b'{"model": "m"}')
+    transport = FastTransport()
+    async with client(transport) as c:
+        r2 = await c.send(full)
+        await r2.aread()
+    assert len(s.requests) == 2 and s.requests[0] == s.requests[1]
+    assert s.requests[0].split(b"\r\n")[1] == f"Host: {s.url[7:]}".encode()
+    assert b"\r\nContent-Length: 14\r\n\r\n" in s.requests[0]
+
+
 async def test_chunked_body_then_the_connection_is_reused(serve: Callable[[Respond], Awaitable[Server]]) -> None:
     async def chunked(n: int, request: bytes, w: asyncio.StreamWriter) -> bool:
         w.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")

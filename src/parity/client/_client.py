@@ -7,6 +7,7 @@ the fake endpoint plug in there. Retries happen here and only here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,10 +27,11 @@ from ._retry import RetryPolicy, parse_retry_after
 from ._sse import StreamAssembler, StreamError, iter_sse_data
 from ._stream import OpenStream
 from ._tls import tls_context
-from ._transport import StaleConnection, default_transport
+from ._transport import FastTransport, StaleConnection, default_transport
 
 Sleep = Callable[[float], Awaitable[None]]
 EXCERPT = 300
+_UNBOUNDED = contextlib.nullcontext()
 
 
 class _Failure(Exception):
@@ -61,7 +63,11 @@ class ChatClient:
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.perf_counter,
         max_response_bytes: int | None = None,
+        bound_attempts: bool = True,
     ) -> None:
+        """``bound_attempts=False``: the caller bounds each whole ``chat()`` call by
+        ``endpoint.timeout_s`` itself (the gateway does), so an attempt's own deadline of the same
+        length, armed later, can never pass first and is left out."""
         self.endpoint = endpoint
         self.secrets = Secrets.for_endpoints([endpoint], {endpoint.name: api_key})
         self._max_bytes = max_response_bytes
@@ -76,9 +82,15 @@ class ChatClient:
         if http is None:
             self._transport = transport or default_transport(
                 endpoint.max_concurrency, url=endpoint.base_url, tls=endpoint_tls(endpoint))
+        self._lean = isinstance(self._transport, FastTransport)
         connect = min(10.0, endpoint.timeout_s)
         self._timeout = {"connect": connect, "read": endpoint.timeout_s, "write": endpoint.timeout_s,
                          "pool": endpoint.timeout_s}
+        # Inside an attempt, bounded as a whole by timeout_s (``_attempt``), a per-read or
+        # per-write bound of the same timeout_s never passes first (each read starts after the
+        # attempt did): left out, it costs no timer per read.
+        self._in_attempt: dict[str, float | None] = {**self._timeout, "read": None, "write": None}
+        self._bound_attempts = bound_attempts
         # Parsed once: building a request from a str URL and a dict costs 3x more.
         self._headers = httpx.Headers(headers)
         self._url = httpx.URL(f"{endpoint.base_url}/chat/completions")
@@ -102,8 +114,14 @@ class ChatClient:
     async def _open(self, content: bytes, url: httpx.URL | None = None,
                     timeouts: dict[str, float | None] | None = None) -> httpx.Response:
         """Send the request; the response is streaming and must be closed."""
-        request = httpx.Request("POST", url or self._url, headers=self._headers, content=content,
-                                extensions={"timeout": timeouts or self._timeout})
+        if self._lean and content:
+            # FastTransport writes Host (first) and Content-Length (last) itself, the bytes that
+            # httpx's automatic headers give: a request from a stream skips building them.
+            request = httpx.Request("POST", url or self._url, headers=self._headers, stream=httpx.ByteStream(content),
+                                    extensions={"timeout": timeouts or self._timeout})
+        else:
+            request = httpx.Request("POST", url or self._url, headers=self._headers, content=content,
+                                    extensions={"timeout": timeouts or self._timeout})
         if self._transport is None:
             assert self._http is not None
             return await self._http.send(request, stream=True)
@@ -184,10 +202,10 @@ class ChatClient:
         try:
             # httpx's timeouts bound each read; this bounds the whole attempt, so a
             # server that drips a stream forever still ends as a timeout.
-            async with asyncio.timeout(self.endpoint.timeout_s):
+            async with asyncio.timeout(self.endpoint.timeout_s) if self._bound_attempts else _UNBOUNDED:
                 if stream:
                     return await self._streamed(content, t0)
-                response = await self._open(content)
+                response = await self._open(content, timeouts=self._in_attempt)
                 try:
                     body = await read_capped(response, self._max_bytes)
                 finally:
@@ -240,7 +258,7 @@ class ChatClient:
         buffer = bytearray()
         ttft: float | None = None
         # The slot is this call's (chat holds it); the attempt's own deadline bounds the reads.
-        r = OpenStream(await self._open(content))
+        r = OpenStream(await self._open(content, timeouts=self._in_attempt))
         try:
             if not 200 <= r.status_code < 300:
                 body = await r.read_capped(self._max_bytes)

@@ -160,6 +160,9 @@ def iter_sse_data(buffer: bytearray, chunk: bytes) -> list[bytes]:
             return out
         event = bytes(buffer[:idx])
         del buffer[: idx + sep]
+        if event.startswith(b"data:") and b"\n" not in event and b"\r" not in event:
+            out.append(event[5:].lstrip(b" "))  # the usual event: one data line
+            continue
         data = [
             line[5:].lstrip(b" ") if line.startswith(b"data:") else None
             for line in event.replace(b"\r\n", b"\n").split(b"\n")

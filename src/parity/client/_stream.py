@@ -22,7 +22,7 @@ __all__ = ["OpenStream"]
 class OpenStream:
     """An open response: status and headers known, the body still to read."""
 
-    __slots__ = ("_deadline", "_expired", "_it", "_reader", "_release", "_timer", "response")
+    __slots__ = ("_deadline", "_expired", "_it", "_loop", "_reader", "_release", "_timer", "response")
 
     def __init__(self, response: httpx.Response, release: Callable[[], None] | None = None) -> None:
         self.response = response
@@ -34,6 +34,7 @@ class OpenStream:
         self._timer: asyncio.TimerHandle | None = None
         self._reader: asyncio.Task[Any] | None = None  # the task in a bounded read, if any
         self._expired = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # the first bounded read's
 
     @property
     def status_code(self) -> int:
@@ -49,13 +50,17 @@ class OpenStream:
         this read only. Transport failures raise httpx's errors."""
         if within is None:
             return await anext(self._it, b"")
-        loop = asyncio.get_running_loop()
+        # the loop looked up once per stream: on Python 3.11 each get_running_loop() (also
+        # inside current_task() without a loop) is a getpid() system call
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
         self._deadline = loop.time() + within
         if within <= 0:
             raise TimeoutError
         if self._timer is None:
             self._timer = loop.call_at(self._deadline, self._expire)
-        task = self._reader = asyncio.current_task()
+        task = self._reader = asyncio.current_task(loop)
         assert task is not None
         cancelling = task.cancelling()
         try:
@@ -73,7 +78,8 @@ class OpenStream:
         self._timer = None
         if self._reader is None:
             return  # between reads: the next read re-arms it
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        assert loop is not None  # set by the read that armed the timer
         if loop.time() < self._deadline:  # a later read moved the deadline
             self._timer = loop.call_at(self._deadline, self._expire)
             return
@@ -99,6 +105,8 @@ class OpenStream:
             self._timer.cancel()
             self._timer = None
         try:
+            if self.response.is_closed:  # closed before: httpx's aclose would do nothing
+                return
             # Shielded: this runs while a disconnected client's task is being cancelled.
             with anyio.CancelScope(shield=True):
                 await self.response.aclose()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 import urllib.request
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable
@@ -242,7 +243,7 @@ class _Body(httpx.AsyncByteStream):
             resp = self._resp
             resp.parser = None  # break the parser's cycle also when the body was not read to its end
             self._pool.release(self._conn, resp.complete and resp.keep_alive and not resp.body,
-                               asyncio.get_running_loop().time())
+                               time.monotonic())
 
 
 class FastTransport(httpx.AsyncBaseTransport):
@@ -283,7 +284,9 @@ class FastTransport(httpx.AsyncBaseTransport):
 
     async def _send(self, pool: _Pool, origin: Origin, data: bytes, request: httpx.Request,
                     timeouts: dict[str, Any]) -> tuple[_Conn, _Response]:
-        conn = pool.take_idle(asyncio.get_running_loop().time())
+        # monotonic, not loop.time(): the same clock on release, and no getpid() (Python 3.11's
+        # get_running_loop) per request
+        conn = pool.take_idle(time.monotonic())
         if conn is not None:
             try:
                 return conn, await self._exchange(conn, data, request, timeouts)
@@ -329,7 +332,10 @@ class FastTransport(httpx.AsyncBaseTransport):
         """Write the request and read up to the end of the response head."""
         try:
             conn.writer.write(data)
-            await _within(conn.writer.drain(), timeouts.get("write"))
+            if conn.writer.transport.get_write_buffer_size():
+                await _within(conn.writer.drain(), timeouts.get("write"))
+            else:  # all sent at once: drain only checks for a lost connection and cannot wait
+                await conn.writer.drain()
         except TimeoutError:
             raise httpx.WriteTimeout("timed out sending the request", request=request) from None
         except OSError as exc:

@@ -182,11 +182,12 @@ class HangUp:
     __slots__ = ("_task", "_watcher", "gone")
 
     def __init__(self, request: Request) -> None:
-        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()  # once: on 3.11 each lookup is a getpid() system call
+        task = asyncio.current_task(loop)
         assert task is not None
         self._task = task
         self.gone = False
-        self._watcher = asyncio.ensure_future(self._watch(request))
+        self._watcher = loop.create_task(self._watch(request))
 
     async def _watch(self, request: Request) -> None:
         await _disconnected(request)

@@ -9,6 +9,7 @@ fill in (model, endpoint, attempts, tokens) through a context variable.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -42,10 +43,17 @@ class GatewayEvents:
         self._gw = gw
         ups = list(gw.upstreams.values())
 
-        def redact(text: str) -> str:
+        def redact_all(text: str) -> str:
             for up in ups:
                 text = up.redact(text)
             return text
+
+        # The access log redacts the same few short strings on every request (method, path,
+        # model, endpoint, outcome): their masked form is remembered (the secrets are fixed).
+        cached = functools.lru_cache(maxsize=1024)(redact_all)
+
+        def redact(text: str) -> str:
+            return cached(text) if len(text) <= 128 else redact_all(text)
 
         self.log = EventLog(redact)
         self.tokens = TokenMetrics(gw.metrics.registry, gw.config.endpoints)

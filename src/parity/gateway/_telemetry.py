@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -21,6 +22,34 @@ ATTEMPT_OUTCOMES = (
 FAILURES = frozenset(ATTEMPT_OUTCOMES) - {"ok", "tool_call_invalid", "client_error"}
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _EWMA = 0.2
+
+
+class _Children:
+    """``labels(...)`` memoised per label values: the very child prometheus_client keeps (it
+    never drops one unless ``remove``/``clear`` is called, which the gateway never does), without
+    its per-call validation, string conversion and lock on the request path."""
+
+    _children: dict[tuple[object, ...], Any]
+
+    def labels(self, *labelvalues: object, **labelkwargs: object) -> Any:
+        if labelkwargs:
+            return super().labels(*labelvalues, **labelkwargs)  # type: ignore[misc]
+        try:
+            cache = self._children
+        except AttributeError:
+            cache = self._children = {}
+        child = cache.get(labelvalues)
+        if child is None:
+            child = cache[labelvalues] = super().labels(*labelvalues)  # type: ignore[misc]
+        return child
+
+
+class CachedCounter(_Children, Counter):
+    """A Counter whose ``labels`` children are looked up in a dict (see ``_Children``)."""
+
+
+class CachedHistogram(_Children, Histogram):
+    """A Histogram whose ``labels`` children are looked up in a dict (see ``_Children``)."""
 
 
 class Window:
@@ -99,29 +128,29 @@ class Metrics:
     ) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter("parity_gateway_requests", "Client requests by final outcome.",
+        self.requests = CachedCounter("parity_gateway_requests", "Client requests by final outcome.",
                                 ["model", "outcome"], registry=r)
-        self.attempts = Counter("parity_gateway_upstream_attempts", "Upstream attempts by outcome.",
+        self.attempts = CachedCounter("parity_gateway_upstream_attempts", "Upstream attempts by outcome.",
                                 ["endpoint", "outcome"], registry=r)
-        self.fallbacks = Counter("parity_gateway_fallbacks", "Requests moved to another endpoint.",
+        self.fallbacks = CachedCounter("parity_gateway_fallbacks", "Requests moved to another endpoint.",
                                  ["model", "reason"], registry=r)
-        self.ejections = Counter("parity_gateway_ejections", "Endpoints ejected by the live test.",
+        self.ejections = CachedCounter("parity_gateway_ejections", "Endpoints ejected by the live test.",
                                  ["endpoint", "signal"], registry=r)
-        self.readmissions = Counter("parity_gateway_readmissions", "Endpoints readmitted after probes.",
+        self.readmissions = CachedCounter("parity_gateway_readmissions", "Endpoints readmitted after probes.",
                                     ["endpoint"], registry=r)
-        self.unattributed = Counter("parity_gateway_unattributed_failures",
+        self.unattributed = CachedCounter("parity_gateway_unattributed_failures",
                                     "Failed attempts not (yet) counted against the endpoint: no other "
                                     "endpoint served the request and too few clients saw such failures.",
                                     ["endpoint", "outcome"], registry=r)
-        self.empty_answers = Counter("parity_gateway_empty_answers",
+        self.empty_answers = CachedCounter("parity_gateway_empty_answers",
                                      "Complete answers with no text and no tool call (finish_reason 'stop').",
                                      ["endpoint"], registry=r)
-        self.probes = Counter("parity_gateway_probes", "Probe requests.", ["endpoint", "outcome"], registry=r)
-        self.ignore_votes = Counter("parity_gateway_ignore_votes", "Client ignore-list votes.",
+        self.probes = CachedCounter("parity_gateway_probes", "Probe requests.", ["endpoint", "outcome"], registry=r)
+        self.ignore_votes = CachedCounter("parity_gateway_ignore_votes", "Client ignore-list votes.",
                                     ["endpoint"], registry=r)
-        self.latency = Histogram("parity_gateway_upstream_latency_seconds", "Upstream latency of good answers.",
+        self.latency = CachedHistogram("parity_gateway_upstream_latency_seconds", "Upstream latency of good answers.",
                                  ["endpoint"], buckets=_LATENCY_BUCKETS, registry=r)
-        self.ttft = Histogram("parity_gateway_upstream_ttft_seconds", "Streams: time to first token.",
+        self.ttft = CachedHistogram("parity_gateway_upstream_ttft_seconds", "Streams: time to first token.",
                               ["endpoint"], buckets=_LATENCY_BUCKETS, registry=r)
         r.register(_LiveCollector(stats, admitted))
 

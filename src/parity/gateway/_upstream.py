@@ -106,8 +106,10 @@ class Upstream:
         self.name = cfg.name
         self.retry = RetryPolicy(max_attempts=1)
         self.max_response_bytes = max_response_bytes
+        # complete() bounds every chat() by cfg.timeout_s: the client's own per-attempt deadline
+        # would never pass first (bound_attempts=False saves its timer per request)
         self.client = ChatClient(cfg, api_key=api_key, transport=transport, retry=self.retry,
-                                 max_response_bytes=max_response_bytes)
+                                 max_response_bytes=max_response_bytes, bound_attempts=False)
         self.transport = transport
         # Streams: no read limit in the transport, the gateway's first-token and idle deadlines
         # bound each read (ChatClient.stream, OpenStream.read).

@@ -12,10 +12,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Gauge
 
 from parity._version import __version__
 from parity.config import EndpointConfig
+
+from ._telemetry import CachedCounter
 
 __all__ = ["TokenMetrics", "usage_of"]
 
@@ -60,9 +62,9 @@ def tokens(usage: Mapping[str, Any] | None) -> tuple[int, int]:
 class TokenMetrics:
     def __init__(self, registry: CollectorRegistry, endpoints: Iterable[EndpointConfig]) -> None:
         self._prices = {e.name: p for e in endpoints if (p := _price(e)) is not None}
-        self.tokens = Counter("parity_gateway_tokens", "Tokens reported by upstreams' usage.",
+        self.tokens = CachedCounter("parity_gateway_tokens", "Tokens reported by upstreams' usage.",
                               ["endpoint", "model", "kind"], registry=registry)
-        self.spend = Counter("parity_gateway_spend_usd", "Spend from usage and the endpoint's price.",
+        self.spend = CachedCounter("parity_gateway_spend_usd", "Spend from usage and the endpoint's price.",
                              ["endpoint", "model"], registry=registry)
         build = Gauge("parity_gateway_build_info", "Always 1; the labels say which build is running.",
                       ["version", "python"], registry=registry)
