@@ -23,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ import orjson
 from parity.case import body_hash
 from parity.client._parse import parse_completion
 from parity.exchange import Completion, Exchange, ExchangeStatus
-from parity.watch import SENTINEL, SentinelDesign, observe
+from parity.watch import SENTINEL, Monitor, SentinelDesign, State, observe
 from parity.watch._sentinel import CANARY
 
 POOL_PROMPTS = 16  # prompts cached per variant (the first 16 of choose_prompts(0, ...))
@@ -200,3 +201,18 @@ def greedy_tick_observations(design: SentinelDesign, pools: GreedyPools, source:
                                     ("candidate", rng.choice(cand), f"{pid}#0")):
             xs.append(_exchange(Completion(content=text), endpoint, cid))
     return observe(design, xs, "reference", "candidate")
+
+
+def count_alarms(mon: Monitor, ticks: Iterable[tuple[str, datetime, list[float]]]) -> dict[str, Any]:
+    """Feed ``(tick id, time, observations)`` to ``mon``; count ticks, alarms and suspect entries."""
+    alarms = suspects = n = 0
+    top = 0.0
+    for tick_id, at, observations in ticks:
+        out = mon.observe(tick_id, at, observations)
+        n += 1
+        top = max(top, out.statistic)
+        if out.transition is not None:
+            alarms += out.transition.to_state is State.CHANGED
+            suspects += out.transition.to_state is State.SUSPECT
+    return {"ticks": n, "alarms": alarms, "suspects": suspects, "max_statistic": top,
+            "alarm": mon.levels.alarm, "warn": mon.levels.warn}

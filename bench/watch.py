@@ -70,7 +70,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from scipy.stats import chi2
 
 from parity.config import parse_config
 from parity.fake import Answer, Call, FakeEndpoint
@@ -78,8 +77,10 @@ from parity.store import Store
 from parity.suites.equality import PROMPTS
 from parity.watch import Levels, Monitor, SentinelDesign, State, Ticks, WatchConfig, WatchService
 
+from _watchstats import quantile_ci, summarise  # isort: skip
 from _watchreplay import (  # isort: skip
-    GREEDY_VARIANTS, VARIANTS, GreedyPools, Pools, Source, greedy_tick_observations, pool_design, run_collect,
+    GREEDY_VARIANTS, VARIANTS, GreedyPools, Pools, Source, count_alarms, greedy_tick_observations, pool_design,
+    run_collect,
     tick_observations)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -90,29 +91,14 @@ MODELS: dict[str, Callable[[random.Random], float]] = {
 }
 
 
-def poisson_ci(k: int, exposure: float) -> tuple[float, float]:
-    """Exact (Garwood) 95% interval for a rate: ``k`` events over ``exposure`` units."""
-    low = 0.0 if k == 0 else chi2.ppf(0.025, 2 * k) / 2
-    high = chi2.ppf(0.975, 2 * k + 2) / 2
-    return low / exposure, high / exposure
-
-
 def run_detector(seed: int, days: float, period_min: float, per_tick: int, model: str) -> dict[str, Any]:
     watch = WatchConfig(sentinel={"period_minutes": period_min})  # type: ignore[arg-type]
     mon = Monitor("cand", "sentinel", watch.levels("cand"))
     rng = random.Random(seed)
     draw = MODELS[model]
     ticks = int(days * 1440 / period_min)
-    alarms = suspects = 0
-    top = 0.0
-    for t in range(ticks):
-        out = mon.observe(str(t), T0, [draw(rng) for _ in range(per_tick)])
-        top = max(top, out.statistic)
-        if out.transition is not None:
-            alarms += out.transition.to_state is State.CHANGED
-            suspects += out.transition.to_state is State.SUSPECT
-    return {"seed": seed, "ticks": ticks, "alarms": alarms, "suspects": suspects, "max_statistic": top,
-            "alarm": mon.levels.alarm, "warn": mon.levels.warn}
+    counts = count_alarms(mon, ((str(t), T0, [draw(rng) for _ in range(per_tick)]) for t in range(ticks)))
+    return {"seed": seed, **counts}
 
 
 def detector(args: argparse.Namespace) -> dict[str, Any]:
@@ -122,19 +108,6 @@ def detector(args: argparse.Namespace) -> dict[str, Any]:
         rows.append(run_detector(seed, args.days, args.period_minutes, args.prompts + 1, args.model))
         print(f"  run {seed}: {rows[-1]} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     return summarise(rows, args.repeats * args.days, {"model": args.model, "mode": "detector"})
-
-
-def summarise(rows: list[dict[str, Any]], days: float, what: dict[str, Any]) -> dict[str, Any]:
-    months = days / 30.0
-    out = dict(what, runs=len(rows), days=days)
-    for key in ("alarms", "suspects"):
-        k = sum(r[key] for r in rows)
-        low, high = poisson_ci(k, months)
-        out[key] = {"count": k, "per_30_days": k / months, "ci95": [low, high]}
-    out["max_statistic"] = max(r["max_statistic"] for r in rows)
-    out["levels"] = {"alarm": rows[0]["alarm"], "warn": rows[0]["warn"]}
-    out["rows"] = rows
-    return out
 
 
 class _Healthy:
@@ -284,22 +257,6 @@ def delay_run(args: argparse.Namespace, observer: Observer, switch: str, seed: i
     return row
 
 
-def quantile_ci(xs: list[float], q: float, level: float = 0.95) -> tuple[float, float, float]:
-    """The ``q`` quantile and its distribution-free interval (binomial order statistics).
-
-    Undetected runs enter as +inf, so an interval end at inf means "beyond the horizon".
-    """
-    from scipy.stats import binom
-
-    s = sorted(xs)
-    n = len(s)
-    point = s[min(n - 1, max(0, math.ceil(q * n) - 1))]
-    a = (1 - level) / 2
-    lo = int(binom.ppf(a, n, q))  # P(B <= lo) >= a: the lo-th order statistic (1-based)
-    hi = int(binom.ppf(1 - a, n, q)) + 1
-    return point, (s[lo - 1] if lo >= 1 else -math.inf), (s[hi - 1] if hi <= n else math.inf)
-
-
 def delays(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     names = list(SWITCHES) if args.switches == "all" else args.switches.split(",")
@@ -338,17 +295,9 @@ def alarm_run(args: argparse.Namespace, observer: Observer, seed: int) -> dict[s
     mon = Monitor("candidate", "sentinel", _levels(args))
     null = getattr(args, "null", None)
     healthy: Source = HEALTHY if null is None else (lambda _r: null)
-    alarms = suspects = ticks = 0
-    top = 0.0
-    for tick in sched.between(T0, T0 + timedelta(days=args.days)):
-        out = mon.observe(tick.id, tick.at, observer(design, healthy, rng))
-        ticks += 1
-        top = max(top, out.statistic)
-        if out.transition is not None:
-            alarms += out.transition.to_state is State.CHANGED
-            suspects += out.transition.to_state is State.SUSPECT
-    return {"seed": seed, "ticks": ticks, "alarms": alarms, "suspects": suspects, "max_statistic": top,
-            "alarm": mon.levels.alarm, "warn": mon.levels.warn}
+    ticks = sched.between(T0, T0 + timedelta(days=args.days))
+    counts = count_alarms(mon, ((k.id, k.at, observer(design, healthy, rng)) for k in ticks))
+    return {"seed": seed, **counts}
 
 
 def alarms(args: argparse.Namespace) -> dict[str, Any]:
