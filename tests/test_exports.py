@@ -20,9 +20,9 @@ EXPORTS: dict[str, set[str]] = {
     "parity.checks": {
         "DELIMITER_LEAK", "DRAFTS", "ERROR_CLASSES", "FINISH_MISMATCH", "Finding", "INVALID_JSON",
         "InvalidSchema", "LOCAL_REGISTRY", "MARKUP_IN_CONTENT", "SCHEMA_MISMATCH", "SchemaCache",
-        "UNKNOWN_NAME", "check_call", "check_finish_reason", "check_markup",
-        "check_reasoning_delimiters", "check_tool_calls", "markup_finding", "parse_arguments",
-        "tool_index",
+        "UNKNOWN_NAME", "canonical_arguments", "check_call", "check_finish_reason", "check_markup",
+        "check_reasoning_delimiters", "check_tool_calls", "k2vv_load_arguments", "load_arguments",
+        "markup_finding", "parse_arguments", "tool_index",
     },
     "parity.client": {
         "ChatClient", "FastTransport", "InvalidBody", "OpenStream", "RateLimiter", "RetryPolicy",

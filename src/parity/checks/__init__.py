@@ -1,5 +1,6 @@
 """Pure checks over Exchanges: no I/O, shared by the verifier and the gateway."""
 
+from ._arguments import canonical_arguments, k2vv_load_arguments, load_arguments, parse_arguments
 from ._finding import Finding
 from ._schema import DRAFTS, LOCAL_REGISTRY, InvalidSchema, SchemaCache
 from .reasoning import DELIMITER_LEAK, check_reasoning_delimiters
@@ -15,7 +16,6 @@ from .toolcall import (
     check_markup,
     check_tool_calls,
     markup_finding,
-    parse_arguments,
     tool_index,
 )
 
@@ -32,11 +32,14 @@ __all__ = [
     "Finding",
     "InvalidSchema",
     "SchemaCache",
+    "canonical_arguments",
     "check_call",
     "check_finish_reason",
     "check_markup",
     "check_reasoning_delimiters",
     "check_tool_calls",
+    "k2vv_load_arguments",
+    "load_arguments",
     "markup_finding",
     "parse_arguments",
     "tool_index",

@@ -15,6 +15,7 @@ import orjson
 
 from parity.exchange import Completion, ToolCall
 
+from ._arguments import canonical_arguments
 from ._finding import Finding
 from ._finish import LENGTH_FINISHES, finish_mismatch
 from ._schema import InvalidSchema, SchemaCache
@@ -106,15 +107,7 @@ def check_tool_call_ids(calls: Sequence[ToolCall]) -> list[Finding]:
 
 def call_signature(calls: Sequence[ToolCall]) -> list[tuple[str, str]]:
     """(name, canonical arguments) per call, order kept; unparseable arguments kept raw."""
-    out: list[tuple[str, str]] = []
-    for call in calls:
-        text = call.arguments.strip()
-        try:
-            args = orjson.dumps(orjson.loads(text or "{}"), option=orjson.OPT_SORT_KEYS).decode()
-        except orjson.JSONDecodeError:
-            args = "raw:" + text
-        out.append((call.name or "", args))
-    return out
+    return [(call.name or "", canonical_arguments(call.arguments)) for call in calls]
 
 
 def check_stop(c: Completion, stops: Sequence[str]) -> list[Finding]:

@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-import orjson
-
 from parity.exchange import Completion, ToolCall
 from parity.families import CallLeak, family, find_call_leak
 
+from ._arguments import parse_arguments
 from ._finding import Finding
 from ._finish import finish_mismatch
 from ._schema import InvalidSchema, SchemaCache
@@ -34,17 +33,6 @@ def tool_index(tools: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             params = fn.get("parameters")
             out[fn["name"]] = params if isinstance(params, dict) else {"type": "object"}
     return out
-
-
-def parse_arguments(call: ToolCall) -> tuple[Any, str | None]:
-    """(value, None) or (None, why) for a call's argument string."""
-    text = call.arguments.strip()
-    if not text:
-        return {}, None  # an empty string is how many servers send "no arguments"
-    try:
-        return orjson.loads(text), None
-    except orjson.JSONDecodeError as exc:
-        return None, str(exc)
 
 
 def check_call(

@@ -46,9 +46,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from parity.case import Case
+from parity.checks.conformance import call_signature
 from parity.exchange import Exchange
 from parity.stats import hamming_similarity, odd_one_out_g, topk_tv_lower_bound
 from parity.suites.equality import PROMPTS, Sampling, choose_prompts, sample_seed
@@ -130,16 +129,9 @@ def _canary_body(tick_id: str, stream: str, draw: int) -> dict[str, Any]:
             "tool_choice": "auto", "temperature": 0.0, "max_tokens": 64, "seed": seed}
 
 
-def _call_signature(x: Exchange) -> bytes:
+def _call_signature(x: Exchange) -> list[tuple[str, str]]:
     assert x.completion is not None
-    calls = []
-    for c in x.completion.tool_calls:
-        try:
-            args: Any = orjson.loads(c.arguments or "{}")
-        except orjson.JSONDecodeError:
-            args = c.arguments
-        calls.append([c.name, args])
-    return orjson.dumps(calls, option=orjson.OPT_SORT_KEYS)
+    return call_signature(x.completion.tool_calls)
 
 
 def _distance(a: Exchange, b: Exchange, blackbox: str = "hamming") -> tuple[float, float] | None:

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import orjson
-
 from parity.case import Case
-from parity.checks import Finding, check_markup, tool_index
+from parity.checks import Finding, check_markup, load_arguments, tool_index
 from parity.checks.text import check_foreign_script, check_special_tokens
 from parity.exchange import Exchange
 from parity.verdict import ProbeResult
@@ -100,10 +98,8 @@ class ForeignScript(_Scan):
 
 
 def _argument_strings(arguments: str) -> list[str]:
-    try:
-        return _strings(orjson.loads(arguments))
-    except orjson.JSONDecodeError:
-        return [arguments]
+    value, error = load_arguments(arguments)
+    return [arguments] if error is not None else _strings(value)
 
 
 class LeakedMarkup(_Scan):

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parity.case import Case
+from parity.checks import check_markup, parse_arguments
 from parity.checks.conformance import call_signature, check_usage
 from parity.checks.text import text_change
-from parity.checks.toolcall import check_markup, parse_arguments
 from parity.exchange import Completion, Exchange
 
 from ._data import NEEDS_TOOL, SYSTEM_TOOLS, TOOLS

@@ -4,8 +4,8 @@ So that a parity run can be summarised, compared and written exactly as K2VV
 would have done it had K2VV sent the requests itself. K2VV's rules, as read in
 its ``tool_calls_eval.py``: a call is valid when its name is among the
 request's tools, that tool has a non-empty ``parameters`` schema, the
-arguments parse as JSON (or already are an object), and ``jsonschema.validate``
-passes -- which validates with the draft the schema declares, the newest draft
+arguments parse with Python's ``json.loads`` (``k2vv_load_arguments``: an empty
+string does not), and ``jsonschema.validate`` passes -- which validates with the draft the schema declares, the newest draft
 when it declares none. A ``tool_calls`` answer is valid when all its calls are;
 with no calls at all it is left undecided (null), which K2VV's summary counts
 as a schema error.
@@ -16,12 +16,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
 from jsonschema import exceptions as js_exceptions
 from jsonschema import validators
 from referencing.exceptions import Unresolvable
 
-from parity.checks import LOCAL_REGISTRY
+from parity.checks import LOCAL_REGISTRY, k2vv_load_arguments
 from parity.exchange import Exchange, ToolCall
 from parity.suites.toolcall._k2vv_models import K2VVResult
 
@@ -39,9 +38,8 @@ def _call_valid(call: ToolCall, tools: list[dict[str, Any]]) -> bool:
     schema = _schema_for(call.name, tools)
     if not schema:  # unknown name, or a tool without parameters: K2VV says invalid
         return False
-    try:
-        args = orjson.loads(call.arguments)
-    except orjson.JSONDecodeError:
+    args, error = k2vv_load_arguments(call.arguments)
+    if error is not None:
         return False
     try:
         cls = validators.validator_for(schema)

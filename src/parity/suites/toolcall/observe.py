@@ -7,9 +7,8 @@ scores parity's own runs and K2VV's result files.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-import orjson
 
 from parity.case import Case
 from parity.checks import (
@@ -19,10 +18,11 @@ from parity.checks import (
     Finding,
     SchemaCache,
     check_tool_calls,
+    load_arguments,
 )
-from parity.exchange import Exchange
+from parity.exchange import Exchange, ToolCall
 
-from .bfcl_match import bfcl_match
+from .bfcl_match import Call, bfcl_match
 
 # What counts as a tool-call error for the error-rate test.
 TOOLCALL_ERRORS = (*ERROR_CLASSES, FINISH_MISMATCH, MARKUP_IN_CONTENT)
@@ -79,16 +79,7 @@ def observe(case: Case, ex: Exchange, schemas: SchemaCache, family: str | None =
     category = case.expected.get("category") if case.expected.get("source") == "bfcl" else None
     bfcl_ok: bool | None = None
     if category is not None:
-        calls = []
-        for call in c.tool_calls:
-            try:
-                args = orjson.loads(call.arguments or "{}")
-            except orjson.JSONDecodeError:
-                args = None
-            calls.append(
-                (call.name or "", args if isinstance(args, dict) else {"__invalid__": True})
-            )
-        bfcl_ok = bfcl_match(category, calls, case.expected).ok
+        bfcl_ok = bfcl_match(category, bfcl_calls(c.tool_calls), case.expected).ok
     return Observation(
         key=case.hash,
         repeat=ex.repeat,
@@ -102,6 +93,16 @@ def observe(case: Case, ex: Exchange, schemas: SchemaCache, family: str | None =
         bfcl_ok=bfcl_ok,
         prompt_tokens=_prompt_tokens(c.usage),
     )
+
+
+def bfcl_calls(calls: Sequence[ToolCall]) -> list[Call]:
+    """The calls as BFCL's matcher reads them: arguments by parity's rule, and an object, else a
+    marker no answer accepts."""
+    out: list[Call] = []
+    for call in calls:
+        args, _ = load_arguments(call.arguments)
+        out.append((call.name or "", args if isinstance(args, dict) else {"__invalid__": True}))
+    return out
 
 
 def _prompt_tokens(usage: dict[str, object] | None) -> int | None:
