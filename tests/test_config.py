@@ -107,3 +107,44 @@ def test_gateway_config_rejects_an_unknown_family() -> None:
            "models": [{"alias": "m", "endpoints": ["a"]}]}
     with pytest.raises(ConfigError, match=r"unknown family 'qwen4'; known families: .*qwen3"):
         parse_gateway_config(raw)
+
+
+# One shape of message for every configuration file: the same mistake in an endpoint reads the
+# same in parity.toml and in the gateway's file, and the [watch] section names its places the
+# same way under "watch".
+ENDPOINT_MISTAKES = [
+    ({"max_attempts": 0}, "endpoints[1] (name 'b').max_attempts: Input should be greater than or equal to 1"),
+    ({"colour": "blue"}, "endpoints[1] (name 'b').colour: unknown field"),
+    ({"reference": "yes"}, "endpoints[1] (name 'b').reference: Input should be a valid boolean"),
+    ({"base_url": "nope"}, "endpoints[1] (name 'b').base_url: "),
+]
+
+
+def _error_lines(call: object) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        call()  # type: ignore[operator]
+    head, *lines = str(err.value).splitlines()
+    assert head.startswith("src.toml: invalid ")
+    return lines
+
+
+@pytest.mark.parametrize(("patch", "line"), ENDPOINT_MISTAKES)
+def test_parity_and_gateway_configs_report_an_endpoint_alike(patch: dict[str, object], line: str) -> None:
+    from parity.gateway import parse_gateway_config
+
+    endpoints = [{"name": "a", "base_url": "http://a.test/v1", "model": "m", "reference": True},
+                 {"name": "b", "base_url": "http://b.test/v1", "model": "m", **patch}]
+    parity = _error_lines(lambda: parse_config({"endpoints": endpoints}, source="src.toml"))
+    gateway = _error_lines(lambda: parse_gateway_config(
+        {"endpoints": endpoints, "models": [{"alias": "m", "endpoints": ["a", "b"]}]}, source="src.toml"))
+    assert parity == gateway
+    assert len(parity) == 1 and parity[0].startswith("  " + line)
+
+
+def test_a_section_names_its_places_under_its_table() -> None:
+    from parity.watch._config import parse_watch
+
+    config = parse_config({"endpoints": [{"name": "a", "base_url": "http://a.test/v1", "model": "m",
+                                          "reference": True}]})
+    lines = _error_lines(lambda: parse_watch({"sentinel": {"colour": 1}}, config, source="src.toml"))
+    assert lines == ["  watch.sentinel.colour: unknown field"]

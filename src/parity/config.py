@@ -153,19 +153,18 @@ class ParityConfig(BaseModel):
         }
 
 
-def _where(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
-    """'endpoints[2] (name "q8").timeout_s' from a pydantic error location."""
+def _where(raw: Any, loc: tuple[int | str, ...]) -> str:
+    """'endpoints[2] (name 'q8').timeout_s' from a pydantic error location: a list item that is a
+    table with a ``name`` (or ``alias``) is labelled with it."""
     parts: list[str] = []
     node: Any = raw
-    for i, step in enumerate(loc):
+    for step in loc:
         if isinstance(step, int):
+            node = node[step] if isinstance(node, list) and 0 <= step < len(node) else None
             label = f"[{step}]"
-            try:
-                node = node[step]
-                if i == 1 and loc[0] == "endpoints" and isinstance(node, Mapping) and "name" in node:
-                    label += f" (name {node['name']!r})"
-            except (IndexError, KeyError, TypeError):
-                node = None
+            if isinstance(node, Mapping):
+                key = "name" if "name" in node else "alias" if "alias" in node else None
+                label += f" ({key} {node[key]!r})" if key else ""
             parts.append(label)
         else:
             parts.append(("." if parts else "") + str(step))
@@ -173,17 +172,28 @@ def _where(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
     return "".join(parts)
 
 
+def config_error(exc: ValidationError, raw: Mapping[str, Any], source: str, what: str,
+                 within: str = "") -> ConfigError:
+    """The one shape of an invalid-configuration message, whichever file or section: a headline
+    naming the file and ``what`` was invalid, then a line per error naming its place
+    (``within`` prefixes a section's places, e.g. ``watch``)."""
+    lines = []
+    for err in exc.errors():
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+        loc = ((within,) if within else ()) + tuple(err["loc"])
+        if not err["loc"]:  # a check across fields: its message names the place itself
+            lines.append(f"  {msg}")
+        else:
+            lines.append(f"  {_where({within: raw} if within else raw, loc)}: {msg}")
+    return ConfigError(f"{source}: invalid {what}\n" + "\n".join(lines))
+
+
 def parse_config(raw: Mapping[str, Any], source: str = "<config>") -> ParityConfig:
     """Validate a decoded TOML document; errors name the field and the endpoint."""
     try:
         config = ParityConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            where = _where(raw, tuple(err["loc"]))
-            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-            lines.append(f"  {where}: {msg}")
-        raise ConfigError(f"{source}: invalid configuration\n" + "\n".join(lines)) from None
+        raise config_error(exc, raw, source, "configuration") from None
     refs = [e.name for e in config.endpoints if e.reference]
     if len(refs) != 1:
         found = ", ".join(refs) if refs else "none"

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from parity.checks import DRAFTS
-from parity.config import ConfigError, EndpointConfig, read_toml
+from parity.config import EndpointConfig, config_error, read_toml
 
 SCHEMA_VERSION = 1
 OPENABLE = ("/healthz", "/metrics", "/v1/models")
@@ -212,36 +212,11 @@ class GatewayConfig(BaseModel):
         return next((m for m in self.models if m.alias == name), None)
 
 
-def _where(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
-    """'models[1] (alias "kimi").policy' from a pydantic error location."""
-    parts: list[str] = []
-    node: Any = raw
-    for step in loc:
-        if isinstance(step, int):
-            node = node[step] if isinstance(node, list) and step < len(node) else None
-            label = f"[{step}]"
-            if isinstance(node, Mapping):
-                key = "name" if "name" in node else "alias" if "alias" in node else None
-                label += f" ({key} {node[key]!r})" if key else ""
-            parts.append(label)
-        else:
-            parts.append(("." if parts else "") + str(step))
-            node = node.get(step) if isinstance(node, Mapping) else None
-    return "".join(parts) or "(top level)"
-
-
 def parse_gateway_config(raw: Mapping[str, Any], source: str = "<gateway config>") -> GatewayConfig:
     try:
         return GatewayConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-            if not err["loc"]:  # a cross-field check: its message names the place itself
-                lines.append(f"  {msg.removeprefix('Value error, ')}")
-                continue
-            lines.append(f"  {_where(raw, tuple(err['loc']))}: {msg}")
-        raise ConfigError(f"{source}: invalid gateway configuration\n" + "\n".join(lines)) from None
+        raise config_error(exc, raw, source, "gateway configuration") from None
 
 
 def load_gateway_config(path: str | Path) -> GatewayConfig:

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from parity.config import ConfigError, ParityConfig, parse_config, read_toml
+from parity.config import ConfigError, ParityConfig, config_error, parse_config, read_toml
 
 from ._detect import Levels
 
@@ -183,9 +183,7 @@ def parse_watch(raw: Mapping[str, Any], endpoints: ParityConfig, source: str = "
     try:
         watch = WatchConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"  watch.{'.'.join(str(p) for p in e['loc'])}: "
-                 f"{'unknown field' if e['type'] == 'extra_forbidden' else e['msg']}" for e in exc.errors()]
-        raise ConfigError(f"{source}: invalid [watch] section\n" + "\n".join(lines)) from None
+        raise config_error(exc, raw, source, "[watch] section", within="watch") from None
     from parity.suites import suite_names
 
     bad = sorted(set(watch.suites) - set(suite_names()))
