@@ -8,26 +8,27 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from parity.cli._suites import make_suites
 from parity.cli.main import app
-from parity.cli.verify import _engine_params, _suites
+from parity.cli.verify import _engine_params
 from parity.suites.equality import EqualitySuite
 from parity.suites.equality._cases import LLAMA_CPP_PARAMS
 
 
 def test_engine_params_reach_the_equality_requests() -> None:
-    (suite,) = _suites(["equality"], None, None, None, budget=60, engine_params={}, logprobs=False)
+    (suite,) = make_suites(["equality"], {"budget": 60, "engine_params": {}, "logprobs": False})
     assert isinstance(suite, EqualitySuite)
     assert suite.budget == 60 and suite.logprobs is False
     body = suite.sampling.body("hi", 1)
     assert not set(LLAMA_CPP_PARAMS) & set(body)  # a strict API sees only OpenAI fields
-    (default,) = _suites(["equality"], None, None, None)
+    (default,) = make_suites(["equality"], {})
     assert set(LLAMA_CPP_PARAMS) <= set(default.sampling.body("hi", 1))
     assert default.budget == 100
 
 
 def test_blackbox_picks_the_equality_method(tmp_path: Path) -> None:
-    (default,) = _suites(["equality"], None, None, None)
-    (mmd,) = _suites(["equality"], None, None, None, blackbox="mmd")
+    (default,) = make_suites(["equality"], {})
+    (mmd,) = make_suites(["equality"], {"blackbox": "mmd"})
     assert (default.blackbox, mmd.blackbox) == ("greedy", "mmd")
     cfg = tmp_path / "parity.toml"
     cfg.write_text('[[endpoints]]\nname = "ref"\nbase_url = "http://127.0.0.1:9/v1"\n'
@@ -69,7 +70,7 @@ def test_a_completed_run_is_reused_not_sent_again(tmp_path: Path) -> None:
         cfg_path = write_config(tmp_path / "parity.toml", url, ("ref", "cand"))
         # what the killed command left: a complete run in the store, no results file, no report
         store = Store(str(db))
-        first = asyncio.run(Runner(load_config(cfg_path), _suites(["toolcall"], None, 6, None), store,
+        first = asyncio.run(Runner(load_config(cfg_path), make_suites(["toolcall"], {"limit": 6}), store,
                                    keys={"ref": None, "cand": None}).run())
         sent = store.count_exchanges(first.run.id)
         store.close()

@@ -11,26 +11,21 @@ import asyncio
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from parity.config import load_config
 from parity.runner import Runner
-from parity.suites import get_suite, suite_names
+from parity.suites import suite_names
 
 from ._common import console, fail, open_store
 from ._explain import explain
 from ._render import RichProgress, verdict_table
+from ._suites import make_suites
 
 # The demo's default: what tells the testbed's variants apart in minutes. The accuracy and
 # speed suites answer other questions at hundreds of requests per variant (--suite adds them).
 DEMO_SUITES = ("toolcall", "conformance", "equality")
-
-
-def _suites(names: list[str], limit: int, max_tokens: int) -> list[Any]:
-    return [get_suite(n, limit=limit, max_tokens=max_tokens) if n == "toolcall" else get_suite(n)
-            for n in names]
 
 
 def demo(
@@ -55,6 +50,8 @@ def demo(
 
     t0 = time.monotonic()
     names = suite or [n for n in suite_names() if n in DEMO_SUITES]
+    # --limit and --max-tokens size the tool-call suite only: accuracy keeps its own lengths
+    suites = make_suites(names, {"limit": limit, "max_tokens": max_tokens}, applies_to=("toolcall",))
     cache = default_cache_dir(os.environ)
     console.print(f"[bold]parity demo[/]: suites {', '.join(names)}; testbed build cache {cache}")
     log = lambda m: console.print(m, markup=False, soft_wrap=True)  # noqa: E731
@@ -69,7 +66,7 @@ def demo(
             store = open_store(str(workdir / "parity.db"))
             progress = RichProgress.make()
             bars = RichProgress(progress)
-            runner = Runner(cfg, _suites(names, limit, max_tokens), store, progress=bars, new_run=True)
+            runner = Runner(cfg, suites, store, progress=bars, new_run=True)
             with progress:
                 result = asyncio.run(runner.run())
                 bars.finish()

