@@ -16,6 +16,7 @@ from ._probe import (
     answer,
     completion,
     excerpt,
+    must,
     user,
 )
 
@@ -29,9 +30,7 @@ class MaxTokensLength(Probe):
         return [self.case("one", {"messages": [user(STORY)], "max_tokens": 1, "temperature": 0})]
 
     def assess(self, steps: Steps) -> Assessment:
-        x = answer(steps, f"{self.name}/one")
-        if isinstance(x, Assessment):
-            return x
+        x = must(answer(steps, f"{self.name}/one"))
         findings = check_max_tokens(completion(x), 1)
         if findings:
             return Assessment(FAIL, "; ".join(f.message for f in findings), [excerpt(x)])
@@ -48,9 +47,7 @@ class MaxTokensHonoured(Probe):
                                     "temperature": 0})]
 
     def assess(self, steps: Steps) -> Assessment:
-        x = answer(steps, f"{self.name}/eight")
-        if isinstance(x, Assessment):
-            return x
+        x = must(answer(steps, f"{self.name}/eight"))
         c = completion(x)
         findings = check_max_tokens(c, 8)
         if findings:

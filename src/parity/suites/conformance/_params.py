@@ -20,6 +20,7 @@ from ._probe import (
     answer,
     completion,
     excerpt,
+    must,
     user,
 )
 
@@ -56,15 +57,11 @@ class StopHonoured(Probe):
         return [self.case("stopped", {**self._BODY, "stop": [stop]})]
 
     def assess(self, steps: Steps) -> Assessment:
-        free = answer(steps, f"{self.name}/free")
-        if isinstance(free, Assessment):
-            return free
+        free = must(answer(steps, f"{self.name}/free"))
         if steps.get(f"{self.name}/stopped") is None:
             return Assessment(INCONCLUSIVE, "the free answer was too short to choose a stop string",
                               [excerpt(free)])
-        x = answer(steps, f"{self.name}/stopped")
-        if isinstance(x, Assessment):
-            return x
+        x = must(answer(steps, f"{self.name}/stopped"))
         stops = [s for s in x.request.get("stop") or [] if isinstance(s, str)]
         findings = check_stop(completion(x), stops)
         if findings:
@@ -83,9 +80,7 @@ class NHonoured(Probe):
                                   "temperature": 0.8, "max_tokens": 8})]
 
     def assess(self, steps: Steps) -> Assessment:
-        x = answer(steps, f"{self.name}/two")
-        if isinstance(x, Assessment):
-            return x
+        x = must(answer(steps, f"{self.name}/two"))
         findings = check_n(completion(x), 2)
         if findings:
             return Assessment(FAIL, findings[0].message + " (n silently ignored)", [excerpt(x)])
@@ -103,9 +98,7 @@ class LogprobsHonoured(Probe):
                                      "top_logprobs": 3, "temperature": 0, "max_tokens": 16})]
 
     def assess(self, steps: Steps) -> Assessment:
-        x = answer(steps, f"{self.name}/greedy")
-        if isinstance(x, Assessment):
-            return x
+        x = must(answer(steps, f"{self.name}/greedy"))
         findings = check_logprobs(completion(x), greedy=True)
         if findings:
             return Assessment(FAIL, "; ".join(f.message for f in findings),
@@ -129,9 +122,7 @@ class ResponseFormatHonoured(Probe):
                                      "response_format": fmt, "temperature": 0, "max_tokens": 200})]
 
     def assess(self, steps: Steps) -> Assessment:
-        x = answer(steps, f"{self.name}/schema")
-        if isinstance(x, Assessment):
-            return x
+        x = must(answer(steps, f"{self.name}/schema"))
         findings = check_json_output(completion(x), CITY_SCHEMA, self.schemas)
         if findings:
             return Assessment(FAIL, findings[0].message[:300], [excerpt(x, findings[0].check)])

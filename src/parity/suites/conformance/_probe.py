@@ -16,13 +16,18 @@ the candidate unless the candidate passes: the probe could not show that the
 behaviour was the endpoint's to get right, and an otherwise clean candidate
 stays clean. A failure where the reference was merely inconclusive stays
 ``inconclusive``.
+
+An ``assess`` ends early with ``must(...)``: ``x = must(answer(steps, case_id))`` is the
+answer, or, when there is none to judge, the end of the assessment with what ``answer``
+said (every subclass's ``assess`` is wrapped to return it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from parity.case import Case
 from parity.exchange import Completion, Exchange, ExchangeStatus
@@ -34,6 +39,7 @@ NOT_APPLICABLE = ProbeOutcome.NOT_APPLICABLE
 # 4xx that mean "not now", not "not supported".
 _TRANSIENT_4XX = frozenset({408, 409, 425, 429})
 EXCERPT = 300
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,33 @@ def answer(steps: Steps, case_id: str, repeat: int = 0) -> Exchange | Assessment
     return x
 
 
+class Ended(Exception):
+    """An assessment ended early by ``must``, carrying its result."""
+
+    def __init__(self, assessment: Assessment) -> None:
+        super().__init__(assessment.reason)
+        self.assessment = assessment
+
+
+def must(got: T | Assessment) -> T:
+    """``got`` when it is what was asked for (an answer, a pair, a list); an Assessment (nothing
+    to judge) ends the calling probe's ``assess`` with it."""
+    if isinstance(got, Assessment):
+        raise Ended(got)
+    return got
+
+
+def _ends_early(assess: Callable[[Probe, Steps], Assessment]) -> Callable[[Probe, Steps], Assessment]:
+    @functools.wraps(assess)
+    def wrapped(self: Probe, steps: Steps) -> Assessment:
+        try:
+            return assess(self, steps)
+        except Ended as end:
+            return end.assessment
+
+    return wrapped
+
+
 def completion(x: Exchange) -> Completion:
     """The completion of an exchange ``unusable`` accepted."""
     assert x.completion is not None
@@ -167,6 +200,12 @@ class Probe:
     rows: ClassVar[tuple[int, ...]] = ()
     repeats: ClassVar[int] = 1
     max_follow_ups: ClassVar[int] = 0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("assess")
+        if own is not None:  # so that ``must`` can end it
+            cls.assess = _ends_early(own)  # type: ignore[method-assign,assignment]
 
     def cases(self) -> list[Case]:
         return []

@@ -26,7 +26,18 @@ from parity.exchange import Exchange
 from ._capability import CapabilityProbe, missing
 from ._content import _Scan
 from ._data import SYSTEM_TOOLS, WEATHER
-from ._probe import FAIL, PASS, UNSUPPORTED, Assessment, Steps, answer, completion, excerpt, user
+from ._probe import (
+    FAIL,
+    PASS,
+    UNSUPPORTED,
+    Assessment,
+    Steps,
+    answer,
+    completion,
+    excerpt,
+    must,
+    user,
+)
 
 CODEWORD = "TANGERINE-5521"
 QUESTION = "A train leaves at 14:05 and arrives at 16:50. How long is the journey? Think it through."
@@ -62,14 +73,10 @@ class ReasoningSwitch(CapabilityProbe):
         return [self.case("on", {**body, **_switch(True)}), self.case("off", {**body, **_switch(False)})]
 
     def assess(self, steps: Steps) -> Assessment:
-        on = answer(steps, f"{self.name}/on")
-        if isinstance(on, Assessment):
-            return on
+        on = must(answer(steps, f"{self.name}/on"))
         if not _reasoning(on):
             return missing("no reasoning_content with thinking switched on", [excerpt(on)])
-        off = answer(steps, f"{self.name}/off")
-        if isinstance(off, Assessment):
-            return off
+        off = must(answer(steps, f"{self.name}/off"))
         if _reasoning(off):
             return Assessment(FAIL, "reasoning_content present with thinking switched off: the switch "
                               "is ignored", [excerpt(off)])
@@ -128,9 +135,7 @@ class ReasoningThenCall(CapabilityProbe):
                                    "max_tokens": 320, **_switch(True)})]
 
     def assess(self, steps: Steps) -> Assessment:
-        x = answer(steps, f"{self.name}/call")
-        if isinstance(x, Assessment):
-            return x
+        x = must(answer(steps, f"{self.name}/call"))
         c = completion(x)
         if not (c.reasoning_content or "").strip():
             return missing("no reasoning_content with thinking switched on", [excerpt(x)])

@@ -26,6 +26,7 @@ from ._probe import (
     answer,
     completion,
     excerpt,
+    must,
     user,
 )
 
@@ -82,9 +83,7 @@ class _SeedVariants(Probe):
 
     def _disagree(self, steps: Steps, first: list[Exchange]) -> Assessment:
         """Answers that must agree did not: decide on the extra seeds' answers too."""
-        xs = self.answers(steps, self.seeds + self.extra_seeds) if self.extra_seeds else first
-        if isinstance(xs, Assessment):
-            return xs
+        xs = must(self.answers(steps, self.seeds + self.extra_seeds)) if self.extra_seeds else first
         counts = Counter(repr(said(x)) for x in xs)
         n, modal, distinct = len(xs), max(counts.values()), len(counts)
         summary = f"{distinct} distinct answer(s) from {n} seeds at {self.params}"
@@ -100,9 +99,7 @@ class _SeedVariants(Probe):
                           "non-reproducible decoding", evidence)
 
     def assess(self, steps: Steps) -> Assessment:
-        xs = self.answers(steps)
-        if isinstance(xs, Assessment):
-            return xs
+        xs = must(self.answers(steps))
         distinct = len({repr(said(x)) for x in xs})
         summary = f"{distinct} distinct answer(s) from {len(xs)} seeds at {self.params}"
         if self.agree and distinct > 1:
@@ -152,12 +149,8 @@ class SeedReproduces(_SeedVariants):
         return [*super().sends(), (first, 1)]  # the first seed twice
 
     def assess(self, steps: Steps) -> Assessment:
-        xs = self.answers(steps)
-        if isinstance(xs, Assessment):
-            return xs
-        again = answer(steps, f"{self.name}/seed{self.seeds[0]}", repeat=1)
-        if isinstance(again, Assessment):
-            return again
+        xs = must(self.answers(steps))
+        again = must(answer(steps, f"{self.name}/seed{self.seeds[0]}", repeat=1))
         same, other = said(again) == said(xs[0]), said(xs[1]) != said(xs[0])
         if same and other:
             return Assessment(PASS, "the seed reproduced its answer; another seed changed it")
@@ -178,12 +171,8 @@ class Penalties(Probe):
                 self.case("on", {**base, "frequency_penalty": 1.5, "presence_penalty": 1.5})]
 
     def assess(self, steps: Steps) -> Assessment:
-        off = answer(steps, f"{self.name}/off")
-        if isinstance(off, Assessment):
-            return off
-        on = answer(steps, f"{self.name}/on")
-        if isinstance(on, Assessment):
-            return on
+        off = must(answer(steps, f"{self.name}/off"))
+        on = must(answer(steps, f"{self.name}/on"))
         if said(off) == said(on):
             return Assessment(FAIL, "penalties made no difference to a repetitive answer",
                               [excerpt(off), excerpt(on)])

@@ -22,6 +22,7 @@ from ._probe import (
     answer,
     completion,
     excerpt,
+    must,
     user,
 )
 
@@ -132,9 +133,7 @@ class _Equivalence(Probe):
         notes: list[str] = []
         protocol = False
         for key in self.keys:
-            got = self._pair(steps, key)
-            if isinstance(got, Assessment):
-                return got
+            got = must(self._pair(steps, key))
             plain, streamed, d = got
             found = "; ".join(d.hard + d.tail + d.soft)
             if d.hard:

@@ -12,7 +12,7 @@ from parity.exchange import Exchange
 
 from ._capability import CapabilityProbe, missing
 from ._data import PARALLEL, SYSTEM_TOOLS, TOOLS
-from ._probe import FAIL, PASS, Assessment, Steps, answer, completion, excerpt, user
+from ._probe import FAIL, PASS, Assessment, Steps, answer, completion, excerpt, must, user
 from ._stream import STREAM_OPTIONS, get_pair, pair
 
 CLOCK: dict[str, Any] = {"type": "function", "function": {
@@ -48,9 +48,7 @@ class _ArgsProbe(CapabilityProbe):
         return None
 
     def assess(self, steps: Steps) -> Assessment:
-        got = get_pair(steps, self.name, "call")
-        if isinstance(got, Assessment):
-            return got
+        got = must(get_pair(steps, self.name, "call"))
         plain, streamed = got
         if not completion(plain).tool_calls:
             return missing("the model made no call (tool_choice 'required')", [excerpt(plain)])
@@ -102,12 +100,8 @@ class ParallelStreamed(CapabilityProbe):
     def assess(self, steps: Steps) -> Assessment:
         compared = 0
         for key, _ in PARALLEL:
-            whole = answer(steps, f"tool_call.parallel/{key}")
-            streamed = answer(steps, f"{self.name}/{key}")
-            for got in (whole, streamed):
-                if isinstance(got, Assessment):
-                    return got
-            assert isinstance(whole, Exchange) and isinstance(streamed, Exchange)
+            whole = must(answer(steps, f"tool_call.parallel/{key}"))
+            streamed = must(answer(steps, f"{self.name}/{key}"))
             a = sorted(str(c.name) for c in completion(whole).tool_calls)
             if len(a) < 2:
                 continue

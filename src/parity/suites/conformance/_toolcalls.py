@@ -23,6 +23,7 @@ from ._probe import (
     answer,
     completion,
     excerpt,
+    must,
     unusable,
     user,
 )
@@ -57,9 +58,7 @@ class RoundTrip(Probe):
                                      "temperature": 0, "max_tokens": 64})]
 
     def assess(self, steps: Steps) -> Assessment:
-        first = answer(steps, f"{self.name}/first")
-        if isinstance(first, Assessment):
-            return first
+        first = must(answer(steps, f"{self.name}/first"))
         calls = completion(first).tool_calls
         if not calls:
             return Assessment(INCONCLUSIVE, "no tool call in the first turn, nothing to echo back",

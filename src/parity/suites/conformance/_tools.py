@@ -21,6 +21,7 @@ from ._probe import (
     answer,
     completion,
     excerpt,
+    must,
     unusable,
     user,
 )
@@ -44,9 +45,7 @@ class _ChoiceProbe(Probe):
         return [self.case("ask", _tool_body(self.question, TOOLS, self.choice))]
 
     def assess(self, steps: Steps) -> Assessment:
-        x = answer(steps, f"{self.name}/ask")
-        if isinstance(x, Assessment):
-            return x
+        x = must(answer(steps, f"{self.name}/ask"))
         findings = check_tool_choice(self.choice, completion(x))
         if findings:
             return Assessment(FAIL, findings[0].message, [excerpt(x)])
@@ -141,9 +140,7 @@ class ToolChoiceAuto(Probe):
         return [self.case("explicit", _tool_body(self.QUESTION, [self.TOOL], "auto"))]
 
     def assess(self, steps: Steps) -> Assessment:
-        x = answer(steps, f"{self.name}/explicit")
-        if isinstance(x, Assessment):
-            return x
+        x = must(answer(steps, f"{self.name}/explicit"))
         default = answer(steps, f"{ToolsReachPrompt.name}/{self.KEY}")
         if isinstance(default, Assessment):
             return Assessment(INCONCLUSIVE if default.outcome is not UNSUPPORTED else UNSUPPORTED,
