@@ -39,7 +39,7 @@ EXPORTS: dict[str, set[str]] = {
     },
     "parity.families": {
         "CallLeak", "DelimiterLeak", "FAMILIES", "Family", "LONGEST_MARKER", "MAX_SCAN",
-        "ParsedCall", "Parser", "SPECIAL_TOKENS", "TemplateError", "coerce_arguments",
+        "ParsedCall", "Parser", "SPECIAL_TOKENS", "SPECIAL_TOKEN_RE", "TemplateError", "coerce_arguments",
         "coerce_value", "emitted", "ends_in_delimiter_start", "ends_in_marker_start", "family",
         "find_call_leak", "find_delimiter_leak", "marker_at", "render", "split_prose",
         "starts_bare",

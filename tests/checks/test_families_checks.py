@@ -16,7 +16,7 @@ from parity.checks import (
 )
 from parity.checks.text import check_special_tokens
 from parity.exchange import Completion, ToolCall
-from parity.families import FAMILIES
+from parity.families import FAMILIES, SPECIAL_TOKEN_RE, SPECIAL_TOKENS
 
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {
     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
@@ -101,6 +101,16 @@ def test_every_family_special_token_is_a_special_token() -> None:
         for token in fam.special_tokens:
             found = [f.detail["token"] for f in check_special_tokens(f"Done.{token}")]
             assert found and all(t in token for t in found), (fam.name, token)
+
+
+def test_one_token_table_for_families_and_formats_without_an_entry() -> None:
+    """The shared shapes (ChatML-like bars, DeepSeek's full-width bars, Llama 2 and Gemma 2-3
+    tokens) live with the families' own tokens: the check finds exactly what the table does."""
+    text = "a<end_of_turn>b<|im_end|>c<｜User｜>d<unk>e[INST]f]~b]g<|turn>h"
+    found = [f.detail["token"] for f in check_special_tokens(text)]
+    assert found == [m.group(0) for m in SPECIAL_TOKEN_RE.finditer(text)]
+    assert found == ["<end_of_turn>", "<|im_end|>", "<｜User｜>", "<unk>", "[INST]", "]~b]", "<|turn>"]
+    assert set(SPECIAL_TOKENS) == {t for f in FAMILIES for t in f.special_tokens}
 
 
 def test_check_tool_calls_takes_the_declared_family() -> None:

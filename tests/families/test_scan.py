@@ -17,7 +17,7 @@ from parity.families import (
 
 def test_exports() -> None:
     assert sorted(parity.families.__all__) == sorted([
-        "FAMILIES", "LONGEST_MARKER", "MAX_SCAN", "SPECIAL_TOKENS", "CallLeak", "DelimiterLeak", "Family",
+        "FAMILIES", "LONGEST_MARKER", "MAX_SCAN", "SPECIAL_TOKENS", "SPECIAL_TOKEN_RE", "CallLeak", "DelimiterLeak", "Family",
         "ParsedCall", "Parser", "TemplateError", "coerce_arguments", "coerce_value", "emitted",
         "ends_in_delimiter_start", "ends_in_marker_start", "family", "find_call_leak", "find_delimiter_leak", "marker_at", "render",
         "split_prose", "starts_bare"])

@@ -8,14 +8,13 @@ row 16) from the accented Latin letters and symbols an answer may hold.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from parity.families import SPECIAL_TOKENS as FAMILY_SPECIAL_TOKENS
+from parity.families import SPECIAL_TOKEN_RE
 
 from ._finding import Finding
 
@@ -26,17 +25,6 @@ SPECIAL_TOKEN = "text.special_token"
 ALWAYS_ALLOWED = frozenset({"LATIN"})
 # Japanese mixes these; Chinese and Japanese share CJK ideographs.
 _SCRIPT_ALIASES = {"HIRAGANA": "JAPANESE", "KATAKANA": "JAPANESE", "KATAKANA-HIRAGANA": "JAPANESE"}
-
-# Control tokens of the open-weight chat formats, as they appear when a server
-# renders them as text instead of stopping or parsing on them: two shapes most
-# formats share, plus every registered family's own (parity.families).
-SPECIAL_TOKENS = re.compile("|".join([
-    r"<\|[A-Za-z0-9_]{2,40}\|>",  # ChatML, Llama 3, Phi, Kimi: <|im_end|>, <|eot_id|>...
-    r"<｜[^｜<>]{1,40}｜>",  # DeepSeek's full-width bars
-    r"<unk>|<pad>|<end_of_turn>|<start_of_turn>",  # Llama 2, Gemma 2-3
-    *(re.escape(t) for t in sorted(FAMILY_SPECIAL_TOKENS, key=len, reverse=True)),
-]))
-
 
 def script_of(ch: str) -> str | None:
     """The script of a letter (None for digits, punctuation, symbols, spaces, emoji)."""
@@ -89,7 +77,7 @@ def check_foreign_script(text: str, prompt: str, min_letters: int = 2) -> list[F
 def check_special_tokens(text: str) -> list[Finding]:
     """``text.special_token`` for each distinct control token found in ``text``."""
     seen: dict[str, int] = {}
-    for m in SPECIAL_TOKENS.finditer(text):
+    for m in SPECIAL_TOKEN_RE.finditer(text):  # the one table: parity.families
         seen.setdefault(m.group(0), m.start())
     return [
         Finding(check=SPECIAL_TOKEN, message=f"special token {token!r} in generated text",

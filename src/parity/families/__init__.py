@@ -14,7 +14,6 @@ from ._repair import coerce_arguments, coerce_value, split_prose
 from ._scan import (
     LONGEST_MARKER,
     MAX_SCAN,
-    SPECIAL_TOKENS,
     CallLeak,
     DelimiterLeak,
     ends_in_delimiter_start,
@@ -25,12 +24,14 @@ from ._scan import (
     marker_at,
     starts_bare,
 )
+from ._tokens import SPECIAL_TOKEN_RE, SPECIAL_TOKENS
 
 __all__ = [
     "FAMILIES",
     "LONGEST_MARKER",
     "MAX_SCAN",
     "SPECIAL_TOKENS",
+    "SPECIAL_TOKEN_RE",
     "CallLeak",
     "DelimiterLeak",
     "Family",

@@ -69,8 +69,6 @@ def ends_in_delimiter_start(text: str) -> bool:
 _DELIMITERS = re.compile("|".join(map(re.escape, sorted({d for f in FAMILIES for d in f.delimiters},
                                                         key=len, reverse=True))))
 
-SPECIAL_TOKENS: tuple[str, ...] = tuple(dict.fromkeys(t for f in FAMILIES for t in f.special_tokens))
-
 
 def family(name: str | None) -> Family | None:
     """The entry for a family name or alias (case-insensitive); None if unknown or not given."""
