@@ -1,6 +1,7 @@
 """Pools of greedy answers per testbed variant and prompt: drawn once, resampled by every repeat.
 
-    .venv/bin/python bench/blackbox_pools.py [--up] [--run-dir .parity/testbed] [--reference 4] [--others 3] [--faults 2]
+    .venv/bin/python bench/blackbox_pools.py [--up] [--run-dir .parity/testbed] [--reference 4]
+        [--others 3] [--faults 2]
 
 The equality suite's black-box test asks every prompt at temperature 0 (docs/equality.md).
 Drawing fresh answers for each of 20–40 repeats x 250 rounds x 8 variants does not fit two
@@ -137,7 +138,8 @@ async def draw(db: Path, urls: dict[str, str], sizes: dict[str, int], concurrenc
 
 def report(db: Path) -> None:
     con = connect(db)
-    print("| variant | prompts | answers | prompts whose pool is not all equal | differs from reference's first answer |")
+    print("| variant | prompts | answers | prompts whose pool is not all equal "
+          "| differs from reference's first answer |")
     print("|---|---|---|---|---|")
     def text(body: bytes) -> str:  # answers drawn at 64 tokens by an earlier draw: cut to POOL_TOKENS
         return str(_truncate(orjson.loads(body), POOL_TOKENS, False)["choices"][0]["message"]["content"])

@@ -126,7 +126,8 @@ def gateway_state(log: Path, scrub: dict[str, bool]) -> str:
     capped = text.count("wait for a request; closing")
     errors = sum(1 for line in text.splitlines() if "level=error" in line or "level=warning" in line)
     return (f"Gateway log: {capped} connections closed by the per-address cap (`max_connections_per_client`), "
-            f"{errors} warning/error lines.\n\nGateway: `parity gateway serve` with its defaults (access log on for every request, kv, "
+            f"{errors} warning/error lines.\n\nGateway: `parity gateway serve` with its defaults "
+            "(access log on for every request, kv, "
             f"to a file: {lines} `request` lines; secret values in the log: {leaked}); in-flight checks on: "
             "tool-call validation against the request's tools, the family-markup scan of the answer's "
             "text, secret scrubbing of answers (2 secrets: the upstream key from `api_key_env`, an "

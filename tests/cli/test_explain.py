@@ -15,7 +15,8 @@ def _probe(name: str, outcome: ProbeOutcome, reason: str = "") -> ProbeResult:
 
 
 VERDICTS = [
-    _v("q2", "equality", Outcome.FAIL, failing_checks=["mmd"], reasons=["answers differ from the reference's: MMD p=0.001"]),
+    _v("q2", "equality", Outcome.FAIL, failing_checks=["mmd"],
+       reasons=["answers differ from the reference's: MMD p=0.001"]),
     _v("q2", "conformance", Outcome.FAIL, probes=[
         _probe("content.foreign_script", ProbeOutcome.FAIL, "3 of 4 answers hold Thai characters"),
         _probe("reasoning.echo", ProbeOutcome.NOT_APPLICABLE, "not applicable: the reference cannot exercise it"),

@@ -171,11 +171,13 @@ def test_pages_fit_a_phone(browser: Any, base: str) -> None:
 def test_endpoint_charts_are_drawn_and_range_changes_them(tab: Page, base: str) -> None:
     tab.open(f"{base}/endpoints/m0-p1?{RANGE}")
     assert tab.drawn() >= 6  # statistic, latency, and the verdict metrics
-    n30 = tab.page.evaluate("() => JSON.parse(document.getElementById('chart-toolcall_error_rate-0').textContent).x.length")
+    n30 = tab.page.evaluate(
+        "() => JSON.parse(document.getElementById('chart-toolcall_error_rate-0').textContent).x.length")
     assert tab.page.locator("table.events tbody tr").count() >= 3  # suspect, changed, recovering, healthy
     tab.shot("endpoint")
     tab.open(f"{base}/endpoints/m0-p1?range=1d")
-    n1 = tab.page.evaluate("() => JSON.parse(document.getElementById('chart-toolcall_error_rate-0').textContent).x.length")
+    n1 = tab.page.evaluate(
+        "() => JSON.parse(document.getElementById('chart-toolcall_error_rate-0').textContent).x.length")
     assert 0 < n1 < n30
     assert tab.errors == []
 
@@ -183,7 +185,8 @@ def test_endpoint_charts_are_drawn_and_range_changes_them(tab: Page, base: str) 
 def test_compare_draws_every_endpoint(tab: Page, base: str) -> None:
     tab.open(f"{base}/compare?{RANGE}&model=org/model-0")
     assert tab.drawn() >= 6
-    labels = tab.page.evaluate("() => JSON.parse(document.getElementById('chart-statistic-0').textContent).series.map(s => s.label)")
+    labels = tab.page.evaluate(
+        "() => JSON.parse(document.getElementById('chart-statistic-0').textContent).series.map(s => s.label)")
     assert sorted(labels) == ["m0-p1", "m0-p2", "m0-ref"]
     tab.shot("compare")
     assert tab.errors == []

@@ -17,10 +17,10 @@ from parity.families import (
 
 def test_exports() -> None:
     assert sorted(parity.families.__all__) == sorted([
-        "FAMILIES", "LONGEST_MARKER", "MAX_SCAN", "SPECIAL_TOKENS", "SPECIAL_TOKEN_RE", "CallLeak", "DelimiterLeak", "Family",
-        "ParsedCall", "Parser", "TemplateError", "coerce_arguments", "coerce_value", "emitted",
-        "ends_in_delimiter_start", "ends_in_marker_start", "family", "find_call_leak", "find_delimiter_leak", "marker_at", "render",
-        "split_prose", "starts_bare"])
+        "FAMILIES", "LONGEST_MARKER", "MAX_SCAN", "SPECIAL_TOKENS", "SPECIAL_TOKEN_RE", "CallLeak",
+        "DelimiterLeak", "Family", "ParsedCall", "Parser", "TemplateError", "coerce_arguments", "coerce_value",
+        "emitted", "ends_in_delimiter_start", "ends_in_marker_start", "family", "find_call_leak",
+        "find_delimiter_leak", "marker_at", "render", "split_prose", "starts_bare"])
     for name in parity.families.__all__:
         assert hasattr(parity.families, name)
 

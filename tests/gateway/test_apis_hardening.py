@@ -141,7 +141,8 @@ def test_a_secret_split_at_every_position_over_responses_events_is_caught(kind: 
         deltas = [orjson.loads(b.partition(b"\ndata: ")[2]) for b in out.split(b"\n\n") if b"\ndata: " in b]
         assert "".join(d["delta"] for d in deltas if d["type"] == f"{kind}.delta") == f"say {MASK} ok sk-"
         done = next(i for i, d in enumerate(deltas) if d["type"] == f"{kind}.done")
-        assert deltas[done - 1]["type"] == f"{kind}.delta" and deltas[done - 1]["delta"].endswith("sk-")  # ...then released
+        # ...then released
+        assert deltas[done - 1]["type"] == f"{kind}.delta" and deltas[done - 1]["delta"].endswith("sk-")
 
 
 def test_held_responses_text_goes_out_before_the_end_or_at_flush() -> None:
@@ -231,8 +232,8 @@ async def test_failures_are_attributed_as_for_chat(harness: Any) -> None:
     cfg = _config(["bad", "good"])
     h = harness({"bad": ApiReflector("http500"), "good": ApiReflector()}, cfg, environ={"KEY": API_KEY})
     for _ in range(6):
-        assert (await h.client.post("/v1/responses", json={"model": "m", "input": "hi",
-                                                              "provider": {"order": ["bad", "good"]}})).status_code == 200
+        body = {"model": "m", "input": "hi", "provider": {"order": ["bad", "good"]}}
+        assert (await h.client.post("/v1/responses", json=body)).status_code == 200
     assert h.gw.ejector.admitted()["bad"] is False
     alone = harness({"x": ApiReflector("http500")}, _config(["x"]), environ={"KEY": API_KEY})
     for _ in range(6):

@@ -84,7 +84,8 @@ def _fields() -> Iterator[Probe]:
     many = [{"type": "function", "function": {"name": f"f{i}", "parameters": {"type": "object"}}} for i in range(300)]
     yield Probe("300 tools", _body(tools=many))
     wide = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(6000)}}
-    yield Probe("6000-property schema", _body(tools=[{"type": "function", "function": {"name": "f", "parameters": wide}}]))
+    yield Probe("6000-property schema",
+                _body(tools=[{"type": "function", "function": {"name": "f", "parameters": wide}}]))
     for extra in [{"tool_choice": {"type": "function", "function": {"name": 7}}}, {"n": 10_000},
                   {"max_tokens": -1}, {"temperature": "hot"}, {"logprobs": "yes"}, {"stop": [None] * 50},
                   {"response_format": {"type": "json_schema", "json_schema": {"schema": {"$ref": "http://x"}}}},

@@ -73,7 +73,8 @@ async def test_hostile_upstreams_of_the_other_apis_give_typed_failures() -> None
         results += await _run(app, probes, keyed=False)
     huge = _app(False, {"huge": ApiReflector(pad=300_000)})  # past max_response_bytes (100 kB here)
     results += await _run(huge, [Probe(f"huge {api} stream={s}", orjson.dumps(
-        {"model": "m", APIS[api]: "hi", "stream": s}), path=f"/v1/{api}") for api in APIS for s in (False, True)], False)
+        {"model": "m", APIS[api]: "hi", "stream": s}), path=f"/v1/{api}")
+        for api in APIS for s in (False, True)], False)
     assert [(p.what, r.status_code) for p, r in results if r.status_code == 500 or r.status_code < 400] == []
     assert [p.what for p, r in results if leaked(r.content)] == []
     for p, r in results:

@@ -38,7 +38,8 @@ def _text(r: httpx.Response) -> str:
 
 async def test_stream_cut_before_first_token_falls_back(harness: Any) -> None:
     cut = FakeEndpoint(lambda b: Answer(cut_after_chunks=1))  # role chunk only, then EOF without [DONE]
-    h = harness({"cut": cut, "ok": FakeEndpoint()}, make_config(["cut", "ok"], alias={"policy": "price", "prices": {"cut": 0}}))
+    h = harness({"cut": cut, "ok": FakeEndpoint()},
+                make_config(["cut", "ok"], alias={"policy": "price", "prices": {"cut": 0}}))
     r = await h.chat(stream=True)
     assert r.status_code == 200 and r.headers["x-parity-endpoint"] == "ok"
     assert _text(r) == "Hello from the fake endpoint." and r.text.endswith("data: [DONE]\n\n")

@@ -55,7 +55,8 @@ HEADERS = st.dictionaries(st.sampled_from(["x-parity-ignore", "x-parity-session"
 def test_the_request_parser_never_fails_hangs_or_leaks() -> None:
     cfg = make_config(["a", "b"], urls={n: f"http://user:{PASSWORD}@{n}.test/v1" for n in ("a", "b")},
                       endpoint={"api_key_env": "KEY", "headers": {"x-provider-key": HEADER}})
-    app = create_app(cfg, transports={"a": httpx.ASGITransport(Reflector()), "b": httpx.ASGITransport(Reflector(piece=2))},
+    app = create_app(cfg, transports={"a": httpx.ASGITransport(Reflector()),
+                                      "b": httpx.ASGITransport(Reflector(piece=2))},
                      environ={"KEY": API_KEY})
     loop = asyncio.new_event_loop()
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gw")

@@ -50,7 +50,8 @@ async def test_empty_answers_are_counted_and_optionally_rejected(harness: Any, s
     assert r.status_code == 200 and r.headers["x-parity-endpoint"] == "blank"  # default: served, but counted
     assert h.metric("parity_gateway_empty_answers_total", endpoint="blank") == 1
     strict = harness({"blank": blank, "ok": FakeEndpoint()},
-                     make_config(["blank", "ok"], alias={"policy": "price", "prices": {"blank": 0}, "reject_empty": True}))
+                     make_config(["blank", "ok"],
+                                 alias={"policy": "price", "prices": {"blank": 0}, "reject_empty": True}))
     r = await strict.chat(stream=stream)
     assert r.status_code == 200 and r.headers["x-parity-endpoint"] == "ok"
     assert strict.metric("parity_gateway_upstream_attempts_total", endpoint="blank", outcome="empty_answer") == 1

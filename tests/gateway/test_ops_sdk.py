@@ -104,7 +104,8 @@ def test_openrouter_provider_body_routes_and_is_not_forwarded() -> None:
             _served_by(url, {"order": "a"})
         with pytest.raises(openai.BadRequestError):
             _served_by(url, {"no_such_field": 1})
-        raw = sdk(url).responses.with_raw_response.create(model="m", input="hi", extra_body={"provider": {"only": ["b"]}})
+        raw = sdk(url).responses.with_raw_response.create(model="m", input="hi",
+                                                          extra_body={"provider": {"only": ["b"]}})
         assert raw.headers["x-parity-endpoint"] == "b"
     assert all("provider" not in r for f in fakes.values() for r in f.requests)
 
@@ -123,8 +124,10 @@ def test_provider_quantizations_use_declared_metadata() -> None:
         assert _served_by(url, {}) == "q4"
 
 
-@pytest.mark.parametrize("garbage", [b"data: [1, 2]\n\ndata: [DONE]\n\n", b"data: {\"choices\": [7]}\n\ndata: [DONE]\n\n",
-                                     b"data: not json\n\n", b"event: x\ndata: {\"type\": \"response.completed\"}\n\n"])
+@pytest.mark.parametrize("garbage", [b"data: [1, 2]\n\ndata: [DONE]\n\n",
+                                     b"data: {\"choices\": [7]}\n\ndata: [DONE]\n\n",
+                                     b"data: not json\n\n",
+                                     b"event: x\ndata: {\"type\": \"response.completed\"}\n\n"])
 async def test_broken_streams_of_other_apis_fall_back(harness: Any, garbage: bytes) -> None:
     from parity.fake import Garbage
 

@@ -56,7 +56,8 @@ async def test_ejection_needs_a_burst_then_probes_readmit(harness: Any) -> None:
 
 async def test_tool_call_error_rate_ejects(harness: Any) -> None:
     bad = FakeEndpoint(lambda b: Answer(content=None, calls=(Call("get_weather", "{x"),)))
-    h = harness({"bad": bad, "ok": FakeEndpoint()}, make_config(["bad", "ok"], alias={"policy": "price", "prices": {"bad": 0}}))
+    h = harness({"bad": bad, "ok": FakeEndpoint()},
+                make_config(["bad", "ok"], alias={"policy": "price", "prices": {"bad": 0}}))
     for _ in range(3):
         assert (await h.chat(tools=TOOLS)).status_code == 200
     assert h.metric("parity_gateway_ejections_total", endpoint="bad", signal="tool_call_error_rate") == 1

@@ -164,7 +164,8 @@ def write_v2_store(url: str) -> None:
         for i, (endpoint, status, latency) in enumerate(
                 [("ep", "ok", 1.25), ("ep", "ok", 0.75), ("ep", "error", 9.0), ("ref", "ok", 5.0)]):
             data = EXCHANGE_JSON.replace('"run_id":"run-old"', '"run_id":"tick-1"').replace(
-                '"endpoint":"ep"', f'"endpoint":"{endpoint}"').replace('"repeat":0', f'"repeat":0,"latency_s":{latency}')
+                '"endpoint":"ep"', f'"endpoint":"{endpoint}"').replace(
+                '"repeat":0', f'"repeat":0,"latency_s":{latency}')
             conn.execute(text(
                 "INSERT INTO parity_exchanges (run_id, endpoint, suite, case_hash, repeat, case_id, status, "
                 "created_at, data) VALUES ('tick-1', :e, 'sentinel', :h, 0, 'c', :s, :t, :d)"),

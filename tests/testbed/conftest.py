@@ -1,6 +1,6 @@
-"""Shared fixtures: a scripted upstream and fault proxies over it (in process), a fake llama.cpp build (tiny Python servers standing in for
-llama-server), and the real testbed for integration tests, built (cached) and
-brought up once per session."""
+"""Shared fixtures: a scripted upstream and fault proxies over it (in process), a fake
+llama.cpp build (tiny Python servers standing in for llama-server), and the real testbed
+for integration tests, built (cached) and brought up once per session."""
 
 from __future__ import annotations
 

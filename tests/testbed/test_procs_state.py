@@ -59,7 +59,8 @@ def test_stop_escalates_to_sigkill(tmp_path: Path) -> None:
     stubborn = [
         sys.executable,
         "-c",
-        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)",
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(60)",
     ]
     log = tmp_path / "stubborn.log"
     pid = spawn(stubborn, log)

@@ -30,8 +30,9 @@ DEMO_SUITES = ("toolcall", "conformance", "equality")
 
 def demo(
     variants: str = typer.Option(None, "--variants", help="Comma-separated testbed variants (default: all)."),
-    suite: list[str] = typer.Option(None, "--suite", "-s", help="Suites to run (default: toolcall, conformance, equality; "
-                                                                   "accuracy and speed on request)."),
+    suite: list[str] = typer.Option(None, "--suite", "-s",
+                                    help="Suites to run (default: toolcall, conformance, equality; "
+                                         "accuracy and speed on request)."),
     limit: int = typer.Option(60, "--limit", min=10, help="Tool-call cases per endpoint."),
     max_tokens: int = typer.Option(32, "--max-tokens", min=8, help="Cap on tool-call answers' length."),
     out: Path = typer.Option(Path("parity-report"), "--out", "-o", help="Where the report goes."),

@@ -35,7 +35,8 @@ def gateway(
         "--otel/--no-otel", help="Export traces over OTLP (the otel extra; configured by the standard "
                                  "OTEL_EXPORTER_OTLP_* variables). On by default when OTEL_EXPORTER_OTLP_ENDPOINT "
                                  "or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set.")] = False,
-    dashboard: Annotated[bool, typer.Option(help="Also serve the read-only dashboard at /dashboard (needs --db).")] = False,
+    dashboard: Annotated[bool, typer.Option(
+        help="Also serve the read-only dashboard at /dashboard (needs --db).")] = False,
 ) -> None:
     """Serve the OpenAI-compatible gateway with uvicorn."""
     import uvicorn

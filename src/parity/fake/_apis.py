@@ -111,7 +111,8 @@ def completion_chunks(a: Answer, model: str, n: int, finish: str) -> list[dict[s
     text = a.content or ""
     pieces = [text[k:k + 4] for k in range(0, len(text), 4)] or [""]
     created = int(time.time())
-    chunks: list[dict[str, Any]] = [{"id": f"cmpl-fake-{n}", "object": "text_completion", "created": created, "model": model,
+    chunks: list[dict[str, Any]] = [{"id": f"cmpl-fake-{n}", "object": "text_completion", "created": created,
+                                     "model": model,
                "choices": [{"index": 0, "text": p, "logprobs": None, "finish_reason": None}]} for p in pieces]
     chunks[-1]["choices"][0]["finish_reason"] = finish
     return chunks

@@ -128,7 +128,8 @@ class Testbed:
         """The variants asked for, plus the switch variant and its targets when a switch is configured."""
         if self.switch is None and self.misroute is None:
             return None if variants is None else list(variants)
-        names = [n for n, v in VARIANTS.items() if v.default] if variants is None else [n.strip() for n in variants if n.strip()]
+        names = ([n for n, v in VARIANTS.items() if v.default] if variants is None
+                 else [n.strip() for n in variants if n.strip()])
         if SWITCH_VARIANT not in names:
             self.log("--switch/--misroute given: starting the switch variant too")
             names.append(SWITCH_VARIANT)

@@ -48,7 +48,9 @@ class _Scan(Probe):
         """What is wrong with one answer; ``family``: the endpoint's declared family."""
         raise NotImplementedError
 
-    def flagged(self, steps: Steps) -> tuple[dict[tuple[str, int], list[Finding]], dict[tuple[str, int], Exchange], int]:
+    def flagged(
+        self, steps: Steps
+    ) -> tuple[dict[tuple[str, int], list[Finding]], dict[tuple[str, int], Exchange], int]:
         found: dict[tuple[str, int], list[Finding]] = {}
         where: dict[tuple[str, int], Exchange] = {}
         scanned = 0

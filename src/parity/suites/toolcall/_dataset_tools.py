@@ -46,7 +46,12 @@ _EMAILS = {"type": "array", "items": {"type": "string"}, "description": "Email a
 TOOLS: dict[str, dict[str, Any]] = {
     t["function"]["name"]: t
     for t in [
-        _tool("get_weather", "Current weather for a city.", {"location": _s("City name, e.g. Paris."), "unit": _UNIT}, ["location"]),
+        _tool(
+            "get_weather",
+            "Current weather for a city.",
+            {"location": _s("City name, e.g. Paris."), "unit": _UNIT},
+            ["location"],
+        ),
         _tool(
             "get_forecast",
             "Daily weather forecast for a city.",
@@ -92,17 +97,34 @@ TOOLS: dict[str, dict[str, Any]] = {
         _tool(
             "convert_units",
             "Convert a quantity between units.",
-            {"value": {"type": "number", "description": "Quantity."}, "from_unit": _s("Unit to convert from."), "to_unit": _s("Unit to convert to.")},
+            {
+                "value": {"type": "number", "description": "Quantity."},
+                "from_unit": _s("Unit to convert from."),
+                "to_unit": _s("Unit to convert to."),
+            },
             ["value", "from_unit", "to_unit"],
         ),
         _tool(
             "list_directory",
             "List the files in a directory.",
-            {"path": _s("Directory path."), "include_hidden": {"type": "boolean", "description": "Also list dotfiles."}},
+            {
+                "path": _s("Directory path."),
+                "include_hidden": {"type": "boolean", "description": "Also list dotfiles."},
+            },
             ["path"],
         ),
-        _tool("read_file", "Read a text file.", {"path": _s("File path."), "max_lines": _int("Stop after this many lines.", 1)}, ["path"]),
-        _tool("move_file", "Move or rename a file.", {"source": _s("Current path."), "destination": _s("New path.")}, ["source", "destination"]),
+        _tool(
+            "read_file",
+            "Read a text file.",
+            {"path": _s("File path."), "max_lines": _int("Stop after this many lines.", 1)},
+            ["path"],
+        ),
+        _tool(
+            "move_file",
+            "Move or rename a file.",
+            {"source": _s("Current path."), "destination": _s("New path.")},
+            ["source", "destination"],
+        ),
         _tool(
             "send_payment",
             "Send money to a recipient.",
@@ -174,7 +196,12 @@ TOOLS: dict[str, dict[str, Any]] = {
             },
             ["origin", "destination", "date"],
         ),
-        _tool("get_news", "Latest news headlines on a topic.", {"topic": _s("Topic."), "max_items": _int("How many headlines.", 1, 10)}, ["topic"]),
+        _tool(
+            "get_news",
+            "Latest news headlines on a topic.",
+            {"topic": _s("Topic."), "max_items": _int("How many headlines.", 1, 10)},
+            ["topic"],
+        ),
     ]
 }  # fmt: skip
 

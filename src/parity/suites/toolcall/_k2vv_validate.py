@@ -5,10 +5,10 @@ would have done it had K2VV sent the requests itself. K2VV's rules, as read in
 its ``tool_calls_eval.py``: a call is valid when its name is among the
 request's tools, that tool has a non-empty ``parameters`` schema, the
 arguments parse with Python's ``json.loads`` (``k2vv_load_arguments``: an empty
-string does not), and ``jsonschema.validate`` passes -- which validates with the draft the schema declares, the newest draft
-when it declares none. A ``tool_calls`` answer is valid when all its calls are;
-with no calls at all it is left undecided (null), which K2VV's summary counts
-as a schema error.
+string does not), and ``jsonschema.validate`` passes -- which validates with the
+draft the schema declares, the newest draft when it declares none. A ``tool_calls``
+answer is valid when all its calls are; with no calls at all it is left undecided
+(null), which K2VV's summary counts as a schema error.
 """
 
 from __future__ import annotations
