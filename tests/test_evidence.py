@@ -109,6 +109,12 @@ def test_an_unknown_old_shape_is_kept_as_written_and_shown_escaped() -> None:
     assert "note: " + SCRIPT in evidence_text(v.evidence[0])
     from parity.report._examples import example
     assert example(v.evidence[0]).fields == [("note", SCRIPT), ("seen", "3")]
+    run = RunRecord.model_validate({"id": "run-1", "fingerprint": "f", "status": "complete",
+                                    "created_at": datetime.now(UTC), "parity_version": "0", "seed": 1,
+                                    "reference": "ref", "suites": ["toolcall"], "datasets": {}, "config": {}})
+    gap = ItemGap(item=SCRIPT, difference=-0.25, answer=SCRIPT)
+    html = render_html(run, [v.model_copy(update={"evidence": [*v.evidence, gap]})])
+    assert SCRIPT not in html and html.count("&lt;script&gt;") >= 4  # legacy (twice), the item and its answer
 
 
 def test_typed_evidence_is_left_alone_and_junk_is_refused() -> None:
