@@ -51,7 +51,7 @@ EXPORTS: dict[str, set[str]] = {
         "uvicorn_config",
     },
     "parity.report": {
-        "ReportPaths", "Results", "SCHEMA_VERSION", "ScoreResults", "WatchHistory", "is_proportion",
+        "ReportPaths", "Results", "SCHEMA_VERSION", "ScoreResults", "WatchHistory", "evidence_text", "is_proportion",
         "render_html", "render_markdown", "results_json", "results_model", "verdict_dict",
         "watch_for_run", "watch_history", "write_report",
     },

@@ -8,6 +8,7 @@ from typing import Any
 from helpers import healthy_script, make_config, transports, weather_cases
 
 from parity.case import Case
+from parity.evidence import ExchangeExcerpt
 from parity.fake import Answer, Call, FakeEndpoint, HttpError
 from parity.runner import Runner
 from parity.store import Store
@@ -34,7 +35,9 @@ async def test_replica_passes_and_broken_parser_fails(store: Store) -> None:
     assert by["replica"].verdict is Outcome.PASS and by["replica"].requests == 200
     assert by["broken"].verdict is Outcome.FAIL
     assert by["broken"].failing_checks == ["tool_call.invalid_json"]
-    assert by["broken"].evidence and by["broken"].evidence[0]["check"] == "tool_call.invalid_json"
+    first = by["broken"].evidence[0]
+    assert isinstance(first, ExchangeExcerpt) and first.check == "tool_call.invalid_json"
+    assert first.response.tool_calls and first.request is not None and first.request.tools == ["get_weather"]
     assert store.get_run(result.run.id).status == "complete"
     assert [v.endpoint for v in store.verdicts(result.run.id)] == ["ref", "replica", "broken"]
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from parity.evidence import EvidenceList
+
 
 class EstimateKind(enum.StrEnum):
     """What an estimate is: decides how it is shown (a proportion in %) and where (a difference
@@ -83,13 +85,15 @@ class ProbeResult(BaseModel):
     outcome: ProbeOutcome
     requests: int = 0
     reason: str = ""
-    evidence: list[dict[str, Any]] = Field(default_factory=list, description="Redacted excerpts.")
+    evidence: EvidenceList = Field(default_factory=list, description="Redacted excerpts of its exchanges.")
 
 
 class Verdict(BaseModel):
     """Per endpoint and suite: pass / fail / inconclusive against the reference."""
 
-    schema_version: int = Field(default=2, description="2: estimates carry their kind.")
+    schema_version: int = Field(
+        default=3, description="The version the verdict was written with. 3: evidence is typed (older "
+                               "excerpts are converted on reading); 2: estimates carry their kind.")
     endpoint: str
     suite: str
     verdict: Outcome
@@ -103,7 +107,7 @@ class Verdict(BaseModel):
     tests: list[TestResult] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list, description="Why, in sentences.")
     failing_checks: list[str] = Field(default_factory=list)
-    evidence: list[dict[str, Any]] = Field(
-        default_factory=list, description="Excerpts of the Exchanges behind the verdict."
+    evidence: EvidenceList = Field(
+        default_factory=list, description="Redacted excerpts of the Exchanges (or items) behind the verdict."
     )
     probes: list[ProbeResult] = Field(default_factory=list, description="Per-probe outcomes, if any.")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from parity.evidence import Evidence, ExchangeExcerpt, ResponseExcerpt
 from parity.exchange import Exchange, ExchangeStatus
 from parity.stats import wilson
 from parity.store import Store
@@ -92,8 +93,9 @@ def _toolcall_verdict(endpoint: str, ref: bool, bad: bool, rng: random.Random, n
         metrics["trigger_agreement"] = Estimate(value=agree, low=agree - 0.04, high=min(1.0, agree + 0.04),
                                                 n=n, method="bootstrap-percentile")
     outcome = Outcome.REFERENCE if ref else (Outcome.FAIL if bad else Outcome.PASS)
-    evidence = [{"check": "tool_call.invalid_json", "case_id": "case-1", "content": HOSTILE}] if hostile(
-        endpoint) else []
+    evidence: list[Evidence] = [ExchangeExcerpt(
+        check="tool_call.invalid_json", case_id="case-1", repeat=0, request=None,
+        response=ResponseExcerpt(status=ExchangeStatus.OK, content=HOSTILE))] if hostile(endpoint) else []
     return Verdict(endpoint=endpoint, suite="toolcall", verdict=outcome, test="Holm(McNemar exact)",
                    p_value=0.001 if bad else 0.4, alpha=0.05, requests=n, metrics=metrics,
                    reasons=["synthetic history"], failing_checks=["tool_call.invalid_json"] if bad else [],

@@ -51,6 +51,7 @@ def test_hostile_text_is_escaped(store: Store) -> None:
     html = c.get(f"/evidence?run={run_id}&endpoint=m0-p2&suite=toolcall").text
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
     assert HOSTILE not in html and "<img" not in html
+    assert "tool_call.invalid_json · case case-1 · repeat 0" in html  # the verdict's own excerpt, typed
 
 
 def test_the_run_page_is_the_report_without_scripts(store: Store) -> None:

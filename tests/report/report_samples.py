@@ -5,6 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from parity.evidence import (
+    ExchangeExcerpt,
+    MessageExcerpt,
+    RequestExcerpt,
+    ResponseExcerpt,
+    ToolCallExcerpt,
+)
+from parity.exchange import ExchangeStatus
 from parity.stats import newcombe_diff, paired_diff, wilson
 from parity.store import RunRecord
 from parity.verdict import Estimate, Outcome, ProbeOutcome, ProbeResult, TestResult, Verdict
@@ -86,12 +94,15 @@ def make_verdicts() -> list[Verdict]:
         "q4-broken", Outcome.FAIL, 9, p_value=0.0004, tests=_tests(0.0001, True),
         reasons=[f"more tool-call errors than the reference: tool_call.invalid_json x9 (reference x0) {SCRIPT}"],
         failing_checks=["tool_call.invalid_json"],
-        evidence=[{
-            "check": "tool_call.invalid_json", "case_id": "weather-3", "repeat": 0,
-            "message": "arguments are not JSON: Expecting ',' delimiter", "content": HOSTILE,
-            "tool_calls": [{"name": "get_weather", "arguments": '{"city": "Paris" "unit": "c"}'}],
-            "finish_reason": "tool_calls", "error": None,
-        }],
+        evidence=[ExchangeExcerpt(
+            check="tool_call.invalid_json", case_id="weather-3", repeat=0,
+            message="arguments are not JSON: Expecting ',' delimiter",
+            request=RequestExcerpt(params={"temperature": 0}, messages=1, tools=["get_weather"],
+                                   last_message=MessageExcerpt(role="user", content=f"Weather in {SCRIPT}?")),
+            response=ResponseExcerpt(
+                status=ExchangeStatus.OK, http_status=200, content=HOSTILE, finish_reason="tool_calls",
+                tool_calls=[ToolCallExcerpt(name="get_weather", arguments='{"city": "Paris" "unit": "c"}')]),
+        )],
     )
     passing = _candidate("q8", Outcome.PASS, 0, metrics={
         **_toolcall_metrics(0), **_effects(0),
@@ -109,7 +120,9 @@ def make_verdicts() -> list[Verdict]:
                         outcome=ProbeOutcome.PASS, requests=2),
             ProbeResult(name="params.logprobs", description="logprobs are returned when asked",
                         outcome=ProbeOutcome.FAIL, requests=2, reason="no logprobs in the answer",
-                        evidence=[{"request": {"logprobs": True}, "response": {"status": "ok", "content": SCRIPT}}]),
+                        evidence=[ExchangeExcerpt(
+                            case_id="params.logprobs/ask", repeat=0, request=RequestExcerpt(params={"logprobs": True}),
+                            response=ResponseExcerpt(status=ExchangeStatus.OK, content=SCRIPT))]),
             ProbeResult(name="params.seed", description="seed is accepted", outcome=ProbeOutcome.UNSUPPORTED),
         ],
     )

@@ -24,11 +24,14 @@ def test_the_published_schemas_are_current() -> None:
 def test_results_carry_probes_evidence_kinds_and_versions(run: RunRecord, verdicts: list[Verdict]) -> None:
     data = json.loads(json.dumps(results_json(run, verdicts)))
     jsonschema.validate(data, json.loads((DOCS / "results-schema.json").read_text()))
-    assert data["schema_version"] == 2 and data["run_schema_version"] == run.schema_version
+    assert data["schema_version"] == 3 and data["run_schema_version"] == run.schema_version
     by_name = {(v["endpoint"], v["suite"]): v for v in data["verdicts"]}
     assert all(v["verdict"] != "reference" for v in data["verdicts"])
     assert any(p["evidence"] for v in by_name.values() for p in v["probes"])
     assert any(v["evidence"] for v in by_name.values())
+    evidence = [e for v in data["verdicts"] for e in [*v["evidence"], *(x for p in v["probes"] for x in p["evidence"])]]
+    assert {e["kind"] for e in evidence} == {"exchange"}
+    assert all(v["schema_version"] == 3 for v in data["verdicts"])
     kinds = {m["kind"] for v in data["verdicts"] for m in v["metrics"].values()}
     assert {"proportion", "difference"} <= kinds
     assert Results.model_validate(data).verdicts == [v for v in verdicts if v.verdict.value != "reference"]
@@ -42,4 +45,4 @@ def test_a_document_of_another_version_is_refused(run: RunRecord, verdicts: list
     except ValueError as exc:
         assert "schema_version" in str(exc)
     else:
-        raise AssertionError("a version-1 document validated as version 2")
+        raise AssertionError("a version-1 document validated as version 3")

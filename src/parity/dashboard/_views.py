@@ -20,6 +20,7 @@ from parity.checks import SchemaCache, check_finish_reason, check_markup, check_
 from parity.checks._finding import Finding
 from parity.checks.text import check_special_tokens
 from parity.exchange import Exchange
+from parity.report import evidence_text
 from parity.verdict import Verdict
 from parity.watch import Transition
 
@@ -259,4 +260,5 @@ def exchange_view(x: Exchange) -> ExchangeView:
 
 
 def verdict_excerpts(v: Verdict) -> list[str]:
-    return [_text(e) for e in v.evidence[:50]]
+    """The verdict's own excerpts, as the report shows them (a title, then 'field: value' lines)."""
+    return [_text(evidence_text(e)) for e in v.evidence[:50]]

@@ -1,5 +1,6 @@
 """Reports: JSON for machines, Markdown and a self-contained HTML page for people."""
 
+from ._examples import evidence_text
 from ._format import is_proportion
 from ._html import render_html
 from ._json import SCHEMA_VERSION, Results, ScoreResults, results_json, results_model, verdict_dict
@@ -13,6 +14,7 @@ __all__ = [
     "Results",
     "ScoreResults",
     "WatchHistory",
+    "evidence_text",
     "is_proportion",
     "render_html",
     "render_markdown",

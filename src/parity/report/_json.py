@@ -4,7 +4,8 @@
 :class:`Results`; ``parity score toolcall --json`` writes a :class:`ScoreResults`.
 Both are published as JSON Schema (docs/results-schema.json, docs/score-schema.json)
 and described in docs/results.md. Version 2 added per-probe results, evidence,
-each estimate's kind and the run's store schema version.
+each estimate's kind and the run's store schema version; version 3 types the
+evidence (``parity.evidence``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from parity.verdict import Estimate, Outcome, Verdict
 from ._choice import choice_json, spend_json
 from ._timeseries import WatchHistory
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Results(BaseModel):
@@ -28,7 +29,7 @@ class Results(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="parity results")
 
-    schema_version: Literal[2] = Field(default=2, description="This document's format version.")
+    schema_version: Literal[3] = Field(default=3, description="This document's format version.")
     run_id: str = Field(description="The run in the store (`parity report --run`).")
     run_schema_version: int = Field(description="The store schema version the run was written with.")
     reference: str = Field(description="The reference endpoint's name.")
@@ -38,7 +39,7 @@ class Results(BaseModel):
     seed: int
     verdicts: list[Verdict] = Field(
         description="Per candidate endpoint and suite: the verdict, its tests, metrics, probes "
-                    "and evidence (redacted excerpts of the exchanges behind it).")
+                    "and evidence (typed, redacted excerpts of the exchanges or items behind it).")
     reference_metrics: dict[str, dict[str, Estimate]] = Field(
         description="Suite -> the reference's own metrics (its agreement with itself: the noise floor).")
     choice: list[dict[str, Any]] = Field(
@@ -56,7 +57,7 @@ class ScoreResults(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="parity score results")
 
-    schema_version: Literal[2] = Field(default=2, description="This document's format version.")
+    schema_version: Literal[3] = Field(default=3, description="This document's format version.")
     verdict: Verdict
     reference_metrics: dict[str, Estimate]
     k2vv: dict[str, Any] = Field(description="K2VV's own figures, computed with its arithmetic.")

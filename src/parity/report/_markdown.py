@@ -13,9 +13,10 @@ from parity.store import RunRecord
 from parity.verdict import Verdict
 
 from ._choice_view import choice_markdown
+from ._examples import Example
 from ._format import HOW_TO_READ, HOW_TO_READ_INTRO, REFERENCE_NOTE
 from ._timeseries import WatchHistory, watch_markdown
-from ._view import Block, Example, ReportView, build_view
+from ._view import Block, ReportView, build_view
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|&#~!])")
 _BADGE = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "⚠️ inconclusive", "reference": "🔷 reference",
@@ -83,7 +84,8 @@ def _leaderboard(view: ReportView) -> list[str]:
 
 
 def _example(e: Example) -> list[str]:
-    parts = [md_code(e.check), e.case_id and f"case {md_code(e.case_id)}", e.repeat and f"repeat {md_text(e.repeat)}"]
+    parts = [md_code(e.check), e.item and f"item {md_code(e.item)}", e.case_id and f"case {md_code(e.case_id)}",
+             e.repeat and f"repeat {md_text(e.repeat)}"]
     title = "- " + (" · ".join(p for p in parts if p) or "excerpt")
     body = "\n".join(f"{k}: {v}" for k, v in e.fields) or "(no excerpt)"
     return [title, "", *("  " + line if line else "" for line in md_fence(body)), ""]

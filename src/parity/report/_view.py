@@ -12,6 +12,7 @@ from typing import Any
 from parity.store import RunRecord
 from parity.verdict import Estimate, Outcome, Verdict
 
+from ._examples import Example, example
 from ._format import (
     NONE,
     OUTCOME_RANK,
@@ -28,7 +29,6 @@ from ._format import (
 )
 
 MAX_EXAMPLES = 50
-_EXAMPLE_KEYS = ("message", "content", "tool_calls", "finish_reason", "error")
 
 
 @dataclass(frozen=True)
@@ -50,16 +50,6 @@ class TestRow:
     e_value: str
     rejected: bool
     detail: str
-
-
-@dataclass(frozen=True)
-class Example:
-    """One excerpt; check, case_id and repeat are empty when the suite did not give them."""
-
-    check: str
-    case_id: str
-    repeat: str
-    fields: list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -165,28 +155,6 @@ def _metric_rows(metrics: dict[str, Estimate]) -> list[MetricRow]:
     return rows
 
 
-def _example(ev: dict[str, Any]) -> Example:
-    fields: list[tuple[str, str]] = []
-    for key in _EXAMPLE_KEYS:
-        v = ev.get(key)
-        if v in (None, "", []):
-            continue
-        if key == "tool_calls" and isinstance(v, list):
-            for call in v:
-                c = call if isinstance(call, dict) else {"name": call}
-                fields.append(("tool call", f"{as_text(c.get('name', '?'))}({as_text(c.get('arguments', ''))})"))
-        else:
-            fields.append((key.replace("_", " "), as_text(v)))
-    shown = {"check", "case_id", "repeat", *_EXAMPLE_KEYS}
-    fields.extend((as_text(k), as_text(v)) for k, v in ev.items() if k not in shown and v not in (None, "", []))
-    return Example(
-        check=as_text(ev.get("check") or ""),
-        case_id=as_text(ev.get("case_id") or ""),
-        repeat=as_text(ev.get("repeat") if ev.get("repeat") is not None else ""),
-        fields=fields,
-    )
-
-
 def _evidence_line(v: Verdict) -> str:
     if v.p_value is not None:
         return f"p (Holm) = {fmt_p(v.p_value)}"
@@ -226,11 +194,11 @@ def _block(v: Verdict, anchor: str) -> Block:
             for t in v.tests
         ],
         failing_checks=list(v.failing_checks),
-        examples=[_example(e) for e in v.evidence[:MAX_EXAMPLES]],
+        examples=[example(e) for e in v.evidence[:MAX_EXAMPLES]],
         examples_left_out=max(len(v.evidence) - MAX_EXAMPLES, 0),
         probes=[
             ProbeRow(p.name, p.outcome.value, p.description, str(p.requests), p.reason,
-                     [_example(e) for e in p.evidence[:MAX_EXAMPLES]])
+                     [example(e) for e in p.evidence[:MAX_EXAMPLES]])
             for p in v.probes
         ],
     )

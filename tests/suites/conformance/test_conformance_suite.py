@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from parity.evidence import ExchangeExcerpt
 from parity.fake import Answer, Call, HttpError, Script, compliant_script, tampered
 from parity.suites.conformance import BUDGET, ConformanceSuite
 from parity.verdict import Outcome, ProbeOutcome, ProbeResult, Verdict
@@ -172,8 +173,8 @@ async def test_probe_catches_its_fault(run_conformance: Any, name: str, fault: s
     assert result.outcome is ProbeOutcome.FAIL, result
     assert verdict.verdict is Outcome.FAIL and name in verdict.failing_checks
     assert result.reason and result.evidence
-    assert all("request" in e and "response" in e for e in result.evidence)
-    assert any(e["probe"] == name for e in verdict.evidence)
+    assert all(isinstance(e, ExchangeExcerpt) and e.request is not None for e in result.evidence)
+    assert any(isinstance(e, ExchangeExcerpt) and e.probe == name for e in verdict.evidence)
 
 
 def test_every_probe_has_a_failing_case() -> None:

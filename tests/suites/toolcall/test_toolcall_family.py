@@ -6,6 +6,7 @@ from families.fixtures import CASES, TOOLS, emit
 
 from parity.case import Case
 from parity.config import EndpointConfig, RunSettings
+from parity.evidence import ExchangeExcerpt
 from parity.exchange import Completion, Exchange, ExchangeStatus
 from parity.suites._base import EvalContext
 from parity.suites.toolcall.suite import ToolcallSuite
@@ -41,7 +42,8 @@ def _leak_families(declared: str | None) -> list[str]:
         "cand": [_exchange(c, "cand", leak) for c in CASES_SENT]})
     (verdict,) = [v for v in suite.evaluate(ctx) if v.endpoint == "cand"]
     assert "tool_call.markup_in_content" in verdict.failing_checks
-    return sorted({e["message"] for e in verdict.evidence if e["check"] == "tool_call.markup_in_content"})
+    return sorted({e.message for e in verdict.evidence
+                   if isinstance(e, ExchangeExcerpt) and e.check == "tool_call.markup_in_content"})
 
 
 def test_declared_family_names_the_leak() -> None:

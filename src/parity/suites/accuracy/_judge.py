@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from parity.evidence import Evidence, ItemGap
 from parity.exchange import Exchange
 from parity.stats.clustered import clustered_mean, design_effect, item_spread, paired_item_diff
 from parity.verdict import Estimate, Outcome, TestResult, Verdict
@@ -62,18 +63,18 @@ def _outcome(d: Decision, design: Design, answered: int, sent: int) -> tuple[Out
                                   f"±{design.margin:g} after {d.items} items: {cs}"]
 
 
-def _evidence(ref: Scores, cand: Scores, exchanges: Sequence[Exchange]) -> list[dict[str, object]]:
+def _evidence(ref: Scores, cand: Scores, exchanges: Sequence[Exchange]) -> list[Evidence]:
     """The items the candidate lost most on, with one of its answers (truncated)."""
     gaps = sorted(((sum(c) / len(c) - sum(ref[i]) / len(ref[i]), i) for i, c in cand.items()
                    if c and ref.get(i)))[:5]
     first = {x.case_id.rpartition("#")[0]: x for x in exchanges if x.ok and x.completion}
-    out: list[dict[str, object]] = []
+    out: list[Evidence] = []
     for gap, item in gaps:
         if gap >= 0:
             break
         x = first.get(item)
         text = (x.completion.content or "") if x and x.completion else ""
-        out.append({"item": item, "difference": round(gap, 3), "answer": text[:200]})
+        out.append(ItemGap(item=item, difference=round(gap, 3), answer=text[:200]))
     return out
 
 

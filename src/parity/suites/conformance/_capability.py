@@ -11,6 +11,7 @@ are ``unsupported`` / ``not_applicable`` there, honestly.
 
 from __future__ import annotations
 
+from parity.evidence import ExchangeExcerpt
 from parity.verdict import ProbeResult
 
 from ._probe import (
@@ -27,7 +28,7 @@ from ._probe import (
 MISSING = "cannot exercise:"  # the reason of an Assessment for "the model did not do it"
 
 
-def missing(what: str, evidence: list[dict[str, object]] | None = None) -> Assessment:
+def missing(what: str, evidence: list[ExchangeExcerpt] | None = None) -> Assessment:
     return Assessment(UNSUPPORTED, f"{MISSING} {what}", list(evidence or []))
 
 

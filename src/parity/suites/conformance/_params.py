@@ -102,7 +102,7 @@ class LogprobsHonoured(Probe):
         findings = check_logprobs(completion(x), greedy=True)
         if findings:
             return Assessment(FAIL, "; ".join(f.message for f in findings),
-                              [excerpt(x, findings[0].check)])
+                              [excerpt(x, findings[0].message, check=findings[0].check)])
         n = len((completion(x).logprobs or {}).get("content") or [])
         return Assessment(PASS, f"{n} token logprobs, greedy and consistent with the content")
 
@@ -125,7 +125,7 @@ class ResponseFormatHonoured(Probe):
         x = must(answer(steps, f"{self.name}/schema"))
         findings = check_json_output(completion(x), CITY_SCHEMA, self.schemas)
         if findings:
-            return Assessment(FAIL, findings[0].message[:300], [excerpt(x, findings[0].check)])
+            return Assessment(FAIL, findings[0].message[:300], [excerpt(x, findings[0].message, check=findings[0].check)])
         return Assessment(PASS, "the content validates against the requested schema")
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from parity.case import Case
+from parity.evidence import ExchangeExcerpt, excerpt_of
 from parity.exchange import Completion, Exchange, ExchangeStatus
 from parity.verdict import ProbeOutcome, ProbeResult
 
@@ -38,7 +39,6 @@ UNSUPPORTED, INCONCLUSIVE = ProbeOutcome.UNSUPPORTED, ProbeOutcome.INCONCLUSIVE
 NOT_APPLICABLE = ProbeOutcome.NOT_APPLICABLE
 # 4xx that mean "not now", not "not supported".
 _TRANSIENT_4XX = frozenset({408, 409, 425, 429})
-EXCERPT = 300
 T = TypeVar("T")
 
 
@@ -46,7 +46,7 @@ T = TypeVar("T")
 class Assessment:
     outcome: ProbeOutcome
     reason: str
-    evidence: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[ExchangeExcerpt] = field(default_factory=list)
     # A broken protocol (a stream whose deltas repeat or vanish, arguments that only
     # break when streamed) is the endpoint's fault whatever the model does: the
     # reference's own noisy failure of the same probe does not excuse it.
@@ -73,37 +73,9 @@ class Steps:
         return [x for x in self.all() if x.case_id.startswith(probe + "/")]
 
 
-def excerpt(x: Exchange, note: str = "") -> dict[str, Any]:
+def excerpt(x: Exchange, note: str = "", *, check: str | None = None) -> ExchangeExcerpt:
     """Evidence for one exchange: what was asked and what came back, trimmed. No headers."""
-    req = {k: v for k, v in x.request.items() if k not in ("messages", "tools", "model")}
-    messages = x.request.get("messages") or []
-    if messages:
-        last = messages[-1]
-        req["last_message"] = {"role": last.get("role"),
-                               "content": str(last.get("content") or "")[:200]}
-        req["messages"] = len(messages)
-    if x.request.get("tools"):
-        req["tools"] = [(t.get("function") or {}).get("name") for t in x.request["tools"]]
-    resp: dict[str, Any] = {"status": x.status.value}
-    if x.http_status is not None:
-        resp["http_status"] = x.http_status
-    if x.error:
-        resp["error"] = x.error[:EXCERPT]
-    c = x.completion
-    if c is not None:
-        resp["content"] = None if c.content is None else c.content[:EXCERPT]
-        resp["tool_calls"] = [{"id": t.id, "name": t.name, "arguments": t.arguments[:200]}
-                              for t in c.tool_calls]
-        resp["finish_reason"] = c.finish_reason
-        resp["usage"] = c.usage
-        if c.n_choices != 1:
-            resp["n_choices"] = c.n_choices
-    if x.stream_anomalies:
-        resp["stream_anomalies"] = x.stream_anomalies[:5]
-    out = {"case_id": x.case_id, "repeat": x.repeat, "request": req, "response": resp}
-    if note:
-        out["note"] = note
-    return out
+    return excerpt_of(x, note, check=check)
 
 
 def unusable(x: Exchange | None, what: str = "") -> Assessment | None:
@@ -241,4 +213,4 @@ class Probe:
     def result(self, a: Assessment, steps: Steps) -> ProbeResult:
         return ProbeResult(name=self.name, description=self.description, outcome=a.outcome,
                            requests=sum(x.attempts for x in steps.owned(self.name)),
-                           reason=a.reason, evidence=a.evidence[:6])
+                           reason=a.reason, evidence=list(a.evidence[:6]))

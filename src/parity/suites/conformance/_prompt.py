@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from parity.case import Case
 from parity.exchange import Exchange
 from parity.verdict import ProbeResult
@@ -117,7 +115,7 @@ class Needle(Probe):
     def _compare(self, x: Exchange, ref: Exchange, summary: str) -> Assessment:
         pt, ref_pt, ref_got = prompt_tokens(x), prompt_tokens(ref), recalled(ref)
         summary += f"; the reference: {'recalled' if ref_got else 'not recalled'}, {ref_pt}"
-        ev: list[dict[str, Any]] = [excerpt(x), excerpt(ref, "reference")]
+        ev = [excerpt(x), excerpt(ref, "reference")]
         if pt is not None and ref_pt is not None and pt < TRUNCATION_SHARE * ref_pt:
             return Assessment(FAIL, summary + ": the context was truncated", ev)
         if ref_got and not recalled(x):

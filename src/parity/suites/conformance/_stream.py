@@ -9,6 +9,7 @@ from parity.case import Case
 from parity.checks import check_markup, parse_arguments
 from parity.checks.conformance import call_signature, check_usage
 from parity.checks.text import text_change
+from parity.evidence import ExchangeExcerpt
 from parity.exchange import Completion, Exchange
 
 from ._data import NEEDS_TOOL, SYSTEM_TOOLS, TOOLS
@@ -128,7 +129,7 @@ class _Equivalence(Probe):
         return out
 
     def assess(self, steps: Steps) -> Assessment:
-        evidence: list[dict[str, Any]] = []
+        evidence: list[ExchangeExcerpt] = []
         fails: list[str] = []
         notes: list[str] = []
         protocol = False

@@ -164,7 +164,7 @@ class WellFormed(Probe):
                                           "reference either"), candidate)
         if n == 0:
             return self.result(Assessment(INCONCLUSIVE, "no tool calls to check"), candidate)
-        evidence = [excerpt(example[(*key, cls)], cls) for key, cls in excess[:4]]
+        evidence = [excerpt(example[(*key, cls)], check=cls) for key, cls in excess[:4]]
         if excess:
             classes = sorted({cls for _, cls in excess})
             return self.result(Assessment(FAIL, f"{len(excess)} malformed call(s) of {n}: "

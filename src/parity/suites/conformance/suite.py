@@ -14,6 +14,7 @@ from typing import Any
 
 from parity.case import Case, dataset_hash
 from parity.config import RunSettings
+from parity.evidence import ExchangeExcerpt
 from parity.exchange import Exchange, requests_spent
 from parity.suites._base import EvalContext, Role, Sender, register
 from parity.verdict import Outcome, ProbeOutcome, ProbeResult, Verdict
@@ -115,8 +116,8 @@ class ConformanceSuite:
                 endpoint=ep.name, suite=NAME, verdict=overall(results), test=TEST_NAME,
                 alpha=s.alpha, requests=requests_spent(exs), reference_requests=requests_spent(ref_ex),
                 probes=results, failing_checks=failing, reasons=_reasons(results, exs),
-                evidence=[{"probe": r.name, **e} for r in results if r.name in failing
-                          for e in r.evidence[: self._evidence]],
+                evidence=[e.model_copy(update={"probe": r.name}) if isinstance(e, ExchangeExcerpt) else e
+                          for r in results if r.name in failing for e in r.evidence[: self._evidence]],
             ))
         return out
 

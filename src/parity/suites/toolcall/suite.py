@@ -6,11 +6,11 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from parity.case import Case, dataset_hash
 from parity.checks import SchemaCache
 from parity.config import RunSettings
+from parity.evidence import Evidence, excerpt_of
 from parity.exchange import Exchange, requests_spent
 from parity.suites._base import EvalContext, Role, Sender, register
 from parity.verdict import Outcome, Verdict
@@ -153,9 +153,9 @@ class ToolcallSuite:
 
     def _evidence_for(
         self, exchanges: Sequence[Exchange], failing: list[str], family: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Evidence]:
         """A few failing answers per failing check, with what was found in them."""
-        per_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        per_check: dict[str, list[Evidence]] = defaultdict(list)
         for x in exchanges:
             case = self._by_hash.get(x.case_hash)
             if case is None:
@@ -163,7 +163,7 @@ class ToolcallSuite:
             if not x.ok:
                 check = f"request.{x.status.value}"
                 if check in failing and len(per_check[check]) < self._evidence:
-                    per_check[check].append(_excerpt(x, check, x.error or ""))
+                    per_check[check].append(excerpt_of(x, x.error or "", check=check))
                 continue
             for f in findings_for(case, x, self.schemas, family):
                 if (
@@ -171,7 +171,7 @@ class ToolcallSuite:
                     and f.check in failing
                     and len(per_check[f.check]) < self._evidence
                 ):
-                    per_check[f.check].append(_excerpt(x, f.check, f.message))
+                    per_check[f.check].append(excerpt_of(x, f.message, check=f.check))
         return [e for check in failing for e in per_check.get(check, [])]
 
 
@@ -191,19 +191,3 @@ def seeded(case: Case, repeat: int, run_seed: int) -> Case:
     out = Case(id=case.id, body=body, expected=case.expected, tags=case.tags)
     out._hash = case.hash
     return out
-
-
-def _excerpt(x: Exchange, check: str, message: str) -> dict[str, Any]:
-    c = x.completion
-    return {
-        "check": check,
-        "case_id": x.case_id,
-        "repeat": x.repeat,
-        "message": message[:400],
-        "content": (c.content or "")[:300] if c else None,
-        "tool_calls": [{"name": t.name, "arguments": t.arguments[:300]} for t in c.tool_calls]
-        if c
-        else [],
-        "finish_reason": c.finish_reason if c else None,
-        "error": x.error,
-    }
