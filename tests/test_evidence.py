@@ -66,8 +66,8 @@ def test_stored_version_2_verdicts_read_with_typed_evidence(store: Store) -> Non
 
     probe = got["cand"].evidence[0]
     assert isinstance(probe, ExchangeExcerpt) and probe.probe == "sampling.temperature_zero"
-    assert probe.request is not None and probe.request.params == {"temperature": 0, "seed": probe.request.params["seed"],
-                                                                   "max_tokens": 40}
+    assert probe.request is not None
+    assert probe.request.params == {"temperature": 0, "seed": probe.request.params["seed"], "max_tokens": 40}
     assert probe.request.messages == 1 and probe.request.last_message is not None
     assert probe.response.usage and probe.response.http_status == 200
     well_formed = next(p for p in got["badjson"].probes if p.name == "tool_call.well_formed")

@@ -125,7 +125,8 @@ class ResponseFormatHonoured(Probe):
         x = must(answer(steps, f"{self.name}/schema"))
         findings = check_json_output(completion(x), CITY_SCHEMA, self.schemas)
         if findings:
-            return Assessment(FAIL, findings[0].message[:300], [excerpt(x, findings[0].message, check=findings[0].check)])
+            first = findings[0]
+            return Assessment(FAIL, first.message[:300], [excerpt(x, first.message, check=first.check)])
         return Assessment(PASS, "the content validates against the requested schema")
 
 
