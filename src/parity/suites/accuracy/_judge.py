@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from parity.exchange import Exchange
@@ -36,16 +37,27 @@ def accuracy_metrics(scores: Scores, answered: int, sent: int) -> dict[str, Esti
     }
 
 
+def _skipped(skipped: Mapping[str, str]) -> tuple[list[str], list[TestResult]]:
+    """Items of the task set that could not be scored offline: a reason line and the list."""
+    if not skipped:
+        return [], []
+    why = Counter(skipped.values())
+    line = (f"{len(skipped)} items not scorable offline, left out: "
+            + "; ".join(f"{n} × {reason}" for reason, n in why.most_common()))
+    return [line], [TestResult(name="not_scorable_offline", detail={"items": dict(skipped)})]
+
+
 def reference_verdict(name: str, scores: Scores, exchanges: Sequence[Exchange], design: Design,
-                      sampling: dict[str, object]) -> Verdict:
+                      sampling: dict[str, object], skipped: Mapping[str, str] | None = None) -> Verdict:
     answered = sum(len(s) for s in scores.values())
+    lines, extra = _skipped(skipped or {})
     return Verdict(
         endpoint=name, suite=NAME, verdict=Outcome.REFERENCE, alpha=design.alpha,
         test=f"reference: every item answered {design.k} times", requests=_requests(exchanges),
         metrics=accuracy_metrics(scores, answered, len(exchanges)),
-        tests=[TestResult(name="item_spread", detail=_spread_detail(scores))],
+        tests=[TestResult(name="item_spread", detail=_spread_detail(scores)), *extra],
         reasons=[f"{len(scores)} items, {answered} answers; sampling {sampling}",
-                 "accuracy interval clustered by item (items are the unit, not answers)"],
+                 "accuracy interval clustered by item (items are the unit, not answers)", *lines],
     )
 
 
