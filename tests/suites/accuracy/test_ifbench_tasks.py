@@ -11,6 +11,7 @@ import pytest
 from helpers import make_config, transports
 
 from parity.fake import Answer, FakeEndpoint
+from parity.report import render_markdown, results_json
 from parity.runner import Runner
 from parity.store import Store
 from parity.suites.accuracy import AccuracySuite, load_task_set, load_tasks, score
@@ -88,3 +89,35 @@ async def test_the_reference_verdict_lists_the_items_left_out(store: Store) -> N
     assert any(r.startswith("47 items not scorable offline") for r in ref.reasons)
     left_out = next(t for t in ref.tests if t.name == "not_scorable_offline")
     assert len(left_out.detail["items"]) == 47
+
+
+@needs_data
+async def test_the_report_states_the_task_set_and_scores_ifbench_items(store: Store) -> None:
+    """A reference answering "no" (the multiples item: its answer); a candidate answering blank."""
+    by_prompt = {t.prompt: t for t in load_tasks("ifbench")}
+
+    def follower(body: dict[str, Any]) -> Answer:
+        task = by_prompt[str(body["messages"][-1]["content"])]
+        text = "14, 21, 28, 35, 42, 49" if "custom:multiples" in task.answer else "no"
+        return Answer(content=text, usage={"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13})
+
+    def blank(body: dict[str, Any]) -> Answer:
+        return Answer(content=" ", usage={"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10})
+
+    suite = AccuracySuite(tasks="ifbench", k=1, batch=300)
+    cfg = make_config("ref", "cand", max_attempts=1)
+    runner = Runner(cfg, [suite], store, new_run=True,
+                    transport=transports({"ref": FakeEndpoint(follower), "cand": FakeEndpoint(blank)}))
+    result = await runner.run()
+    ref = next(v for v in result.verdicts if v.endpoint == "ref")
+    acc = ref.metrics["accuracy"]
+    # "no" follows every instruction of 92 items (the package's checks agree: sub-bullets
+    # without a '*', one line "indented in stairs", ...); the multiples item needs its answer.
+    want = sum(score("ifbench", follower({"messages": [{"content": t.prompt}]}).content or "", t.answer)
+               for t in by_prompt.values())
+    assert want == 93 and acc.n == 247 and acc.value == pytest.approx(want / 247)
+    md = render_markdown(result.run, result.verdicts)
+    assert ("Quality measured on task set ifbench (scorer ifbench), 247 items; 47 items not scorable "
+            "offline" in md)
+    choice = {r["endpoint"]: r for r in results_json(result.run, result.verdicts)["choice"]}
+    assert choice["cand"]["quality_accuracy"]["value"] == 0.0 and choice["ref"]["quality_accuracy"]["n"] == 247

