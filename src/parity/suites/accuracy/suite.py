@@ -108,8 +108,8 @@ class AccuracySuite:
         design = self.design(s)
         ref_ex = ctx.exchanges.get(ctx.reference, [])
         ref = item_scores(ref_ex, self.by_id)
-        about = TaskSetInfo(self.label, sorted({t.scorer for t in self.plan(s).items}),
-                            len(self.plan(s).items), self.skipped)
+        items = self.plan(s).items
+        about = TaskSetInfo(self.label, sorted({t.scorer for t in items}), len(items), self.skipped)
         out = [reference_verdict(ctx.reference, ref, ref_ex, design, self.sampling.describe(), about)]
         for ep in ctx.endpoints:
             if ep.name == ctx.reference:
