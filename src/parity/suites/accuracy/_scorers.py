@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from ._ifbench import follows_all
+
 __all__ = ["SCORERS", "Scorer", "extract_choice", "extract_number", "score"]
 
 Scorer = Callable[[str, str, int], float]  # (answer text, expected, n_choices) -> score
@@ -102,7 +104,13 @@ def regex(text: str, expected: str, n_choices: int = 0) -> float:
     return float(re.search(expected, _visible(text)) is not None)
 
 
-SCORERS: dict[str, Scorer] = {"exact": exact, "numeric": numeric, "choice": choice, "regex": regex}
+def ifbench(text: str, expected: str, n_choices: int = 0) -> float:
+    """1 when the answer follows every IFBench instruction in ``expected`` (see ``_ifbench``)."""
+    return float(follows_all(_visible(text), expected))
+
+
+SCORERS: dict[str, Scorer] = {"exact": exact, "numeric": numeric, "choice": choice, "regex": regex,
+                              "ifbench": ifbench}
 
 
 def score(scorer: str, text: str, expected: str, n_choices: int = 0) -> float:

