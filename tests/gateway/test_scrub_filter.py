@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from parity.gateway._scrub import Scrubber
-from parity.gateway._scrub_filter import DEPTH, may_begin
+from parity.gateway._scrub_filter import DEPTH, risky
 
 SECRETS = ("sk-upstream-a1b2c3d4e5f60718a1b2c3d4e5f60718", "hdr-secret-0f1e2d3c", 'we"ird\\sec/ret',
            "ünï-cødé-sëcret", "a" * (DEPTH + 20) + "tail")
@@ -88,4 +88,7 @@ def test_every_prefix_before_a_closing_quote_is_caught_and_clean_frames_pass() -
             assert not scrubber.inert(frame), (s, k)
     clean = b'data: {"choices": [{"index": 0, "delta": {"content": "current weather "}}]}\n\n'
     assert scrubber.inert(clean)
-    assert may_begin([]) == ()
+    for s in SECRETS:  # whole, in any form, in any frame (not only JSON)
+        for form in {s.encode(), orjson.dumps(s)[1:-1], json.dumps(s)[1:-1].encode()}:
+            assert not scrubber.inert(b"event: x\ndata: " + form + b" and more\n\n"), (s, form)
+    assert len(risky([])) == 1  # escapes only: with no secret the scrubber is off anyway
