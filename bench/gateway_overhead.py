@@ -22,6 +22,11 @@ generator's own cost stays small); a request's latency is the time to its
 complete answer (streams: to [DONE]; TTFT: to the first text); the added
 latency is the difference of quantiles, target minus direct, at the same rate
 and mode. p99 carries a distribution-free 95% interval (order statistics).
+
+Instead of latency, ``--work N`` counts system calls and Python calls per request (perf, cProfile)
+and ``--instr N`` counts instructions per request (valgrind's callgrind): load-robust measures
+for a shared machine, with ``--baseline REF`` measuring the gateway of a git revision beside this
+tree's.
 """
 
 from __future__ import annotations
