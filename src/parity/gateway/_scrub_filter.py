@@ -27,6 +27,7 @@ from collections.abc import Iterable
 
 DEPTH = 24  # bytes of a secret's form followed in the trie (nesting of the compiled pattern)
 _END = rb'"[ \t\r\n]*[,}\]]'  # a JSON string value's closing quote and what may follow a value
+MAX_PATTERNS = 6  # past this many first bytes, one pattern for all of them
 _ESCAPES = re.compile(rb"\\[u/]")
 _HERE = -1  # trie key: a whole form (or a long form's first DEPTH bytes) ends at this node
 _Node = dict[int, "_Node"]
@@ -55,6 +56,10 @@ def risky(forms: Iterable[bytes]) -> tuple[re.Pattern[bytes], ...]:
     or ``\\/`` escapes; any of ``forms`` (a secret's byte forms; one longer than DEPTH by its
     first DEPTH bytes); a JSON string value that ends in the first bytes of a form. One pattern
     per first byte: a pattern that starts with one literal byte is searched for at C speed, an
-    alternation of several is tried at every position (several times slower on a frame)."""
+    alternation of several is tried at every position (about 3x slower on a frame), which
+    pays only once there are more than ``MAX_PATTERNS`` first bytes."""
     heads = _trie(f for f in forms if f)
-    return (_ESCAPES, *(re.compile(re.escape(bytes([c])) + _emit(child)) for c, child in sorted(heads.items())))
+    per_byte = [re.escape(bytes([c])) + _emit(child) for c, child in sorted(heads.items())]
+    if len(per_byte) > MAX_PATTERNS:  # many first bytes: one alternation costs less than a search each
+        return _ESCAPES, re.compile(b"|".join(per_byte))
+    return (_ESCAPES, *(re.compile(p) for p in per_byte))
