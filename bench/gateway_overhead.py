@@ -22,6 +22,11 @@ generator's own cost stays small); a request's latency is the time to its
 complete answer (streams: to [DONE]; TTFT: to the first text); the added
 latency is the difference of quantiles, target minus direct, at the same rate
 and mode. p99 carries a distribution-free 95% interval (order statistics).
+
+Instead of latency, ``--work N`` counts system calls and Python calls per request (perf, cProfile)
+and ``--instr N`` counts instructions per request (valgrind's callgrind): load-robust measures
+for a shared machine, with ``--baseline REF`` measuring the gateway of a git revision beside this
+tree's.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from _gw.cpu import run_cpu, source_of
+from _gw.instr import run_instr
 from _gw.load import load
 from _gw.mock import MODES, upstream_app
 from _gw.procs import PY, gateway, gateway_state, litellm, measure, port, scrubbed, spawn
@@ -80,8 +86,10 @@ def main() -> None:
                     "N requests per mode and repetition at the first of --rates (see _gw/cpu.py)")
     ap.add_argument("--work", type=int, metavar="N", help="instead of latency: system calls and Python calls per "
                     "request, N requests per mode and build (needs perf; see _gw/work.py)")
+    ap.add_argument("--instr", type=int, metavar="N", help="instead of latency: instructions per request under "
+                    "callgrind, N requests per mode and build (needs valgrind; see _gw/instr.py)")
     ap.add_argument("--reps", type=int, default=3, help="--cpu: repetitions, alternating builds")
-    ap.add_argument("--baseline", metavar="REF[,REF]", help="--cpu, --work: also measure the gateway of these git "
+    ap.add_argument("--baseline", metavar="REF[,REF]", help="--cpu, --work, --instr: also measure the gateway of these git "
                     "revisions")
     args = ap.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
@@ -91,15 +99,18 @@ def main() -> None:
     load_before = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="parity-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
-    if args.cpu or args.work:
+    if args.cpu or args.work or args.instr:
         baselines = [r for r in (args.baseline or "").split(",") if r]
         try:
             up_port = port()
             procs.append(spawn([PY, __file__, "_upstream", str(up_port)], up_port, "upstream"))
             upstream = f"http://127.0.0.1:{up_port}"
+            builds = {"this tree": None, **{f"baseline {r}": source_of(r, workdir) for r in baselines}
+                      } if not args.cpu else {}
             if args.work:
-                builds = {"this tree": None, **{f"baseline {r}": source_of(r, workdir) for r in baselines}}
                 cpu = run_work(upstream, workdir, procs, modes, args.work, builds)
+            elif args.instr:
+                cpu = run_instr(upstream, workdir, procs, modes, args.instr, builds)
             else:
                 cpu = run_cpu(upstream, workdir, procs, modes, rates[0], args.cpu, args.reps, baselines)
         finally:

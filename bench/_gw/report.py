@@ -64,6 +64,8 @@ def command(args: argparse.Namespace) -> str:
         cmd += f" --cpu {args.cpu} --reps {args.reps}"
     if getattr(args, "work", None):
         cmd += f" --work {args.work}"
+    if getattr(args, "instr", None):
+        cmd += f" --instr {args.instr}"
     if getattr(args, "baseline", None):
         cmd += f" --baseline {args.baseline}"
     return cmd + (" --no-litellm" if args.no_litellm else "")

@@ -52,18 +52,36 @@ def starts_bare(text: str) -> bool:
 _PREFIXES = frozenset(m[:k] for m in _MARKERS for k in range(1, len(m)))
 
 
+_MARKER_FIRSTS = "".join(sorted({m[0] for m in _MARKERS}))
+
+
+def _ends_in(text: str, firsts: str, prefixes: frozenset[str], longest: int) -> bool:
+    """Whether a suffix of ``text`` is in ``prefixes`` (all shorter than ``longest``, each starting
+    with one of ``firsts``): only suffixes that start with such a character are tried (the
+    common text has few or none in its last characters)."""
+    lo = max(0, len(text) - longest + 1)
+    for ch in firsts:
+        i = text.find(ch, lo)
+        while i >= 0:
+            if text[i:] in prefixes:
+                return True
+            i = text.find(ch, i + 1)
+    return False
+
+
 def ends_in_marker_start(text: str) -> bool:
     """Whether ``text`` ends with the first characters of a call marker (a stream may be
     about to send the rest)."""
-    return any(text[-k:] in _PREFIXES for k in range(1, min(len(text), LONGEST_MARKER) + 1))
+    return _ends_in(text, _MARKER_FIRSTS, _PREFIXES, LONGEST_MARKER)
 _DELIMITER_LIST = sorted({d for f in FAMILIES for d in f.delimiters}, key=len, reverse=True)
 _DELIMITER_PREFIXES = frozenset(d[:k] for d in _DELIMITER_LIST for k in range(1, len(d)))
+_DELIMITER_FIRSTS = "".join(sorted({d[0] for d in _DELIMITER_LIST}))
 _LONGEST_DELIMITER = max(map(len, _DELIMITER_LIST))
 
 
 def ends_in_delimiter_start(text: str) -> bool:
     """Whether ``text`` ends with the first characters of a reasoning delimiter."""
-    return any(text[-k:] in _DELIMITER_PREFIXES for k in range(1, min(len(text), _LONGEST_DELIMITER) + 1))
+    return _ends_in(text, _DELIMITER_FIRSTS, _DELIMITER_PREFIXES, _LONGEST_DELIMITER)
 
 
 _DELIMITERS = re.compile("|".join(map(re.escape, sorted({d for f in FAMILIES for d in f.delimiters},

@@ -125,13 +125,14 @@ class Relay:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         scrub = self.gw.scrubber.stream()
+        scrubbed = scrub.frame
         try:
             async for batch in self.sa.rest(self._on_end):
                 out: list[bytes] = []
                 for frame in batch:
                     if frame == DONE or frame.startswith(b"data: {\"error\""):  # (Responses: done in frame())
                         out.extend(scrub.flush())
-                    out.append(scrub.frame(frame))
+                    out.append(scrubbed(frame))
                 yield b"".join(out)
         finally:
             await self.aclose()

@@ -252,24 +252,28 @@ class StreamAttempt(RelayedStream):
 
     def _event(self, payload: bytes) -> bool:
         """Feed one event; True if it carried text that may go to the client now."""
-        seen = len(self._asm.content)
-        before = seen + len(self._asm.reasoning)
+        asm = self._asm
+        content, reasoning = asm.content, asm.reasoning  # the assembler's lists: they only grow
+        seen = len(content)
+        before = seen + len(reasoning)
         try:
-            self._asm.feed(payload)
+            asm.feed(payload)
         except StreamError as exc:
             raise Broken(str(exc)) from None
-        if self._asm.done:
+        if asm.done:
             self.done = True
             return False  # [DONE] is sent by us, after the held frames validated
         frame = b"data: " + payload + b"\n\n"
-        self._hold = self._hold or bool(self._asm.calls) or self._markup(seen)
-        if self._hold or self._partial():
+        if not self._hold and (asm.calls or (len(content) > seen and self._markup(seen))):
+            self._hold = True
+        if self._hold or (content and self._partial()):
             self._held.append(frame)
             return False
-        self._out.extend(self._held)  # what a partial marker held was harmless after all
-        self._held.clear()
+        if self._held:  # what a partial marker held was harmless after all
+            self._out.extend(self._held)
+            self._held.clear()
         self._out.append(frame)
-        return len(self._asm.content) + len(self._asm.reasoning) > before
+        return len(content) + len(reasoning) > before
 
     def _partial(self) -> bool:
         return self._validator is not None and bool(self._asm.content) and self._validator.may_hold(self._asm.content)
