@@ -89,8 +89,8 @@ def main() -> None:
     ap.add_argument("--instr", type=int, metavar="N", help="instead of latency: instructions per request under "
                     "callgrind, N requests per mode and build (needs valgrind; see _gw/instr.py)")
     ap.add_argument("--reps", type=int, default=3, help="--cpu: repetitions, alternating builds")
-    ap.add_argument("--baseline", metavar="REF[,REF]", help="--cpu, --work, --instr: also measure the gateway of these git "
-                    "revisions")
+    ap.add_argument("--baseline", metavar="REF[,REF]",
+                    help="--cpu, --work, --instr: also measure the gateway of these git revisions")
     args = ap.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     modes = [m for m in args.modes.split(",") if m]

@@ -57,7 +57,8 @@ def _completions(rnd: random.Random, secrets: tuple[str, ...]) -> list[bytes]:
 def _responses(rnd: random.Random, secrets: tuple[str, ...]) -> list[bytes]:
     ids = {"item_id": "i", "output_index": 0, "content_index": 0}
     frames = [b"event: response.output_text.delta\ndata: "
-              + _encode({"type": "response.output_text.delta", **ids, "delta": p}, rnd) + b"\n\n" for p in _texts(rnd, secrets)]
+              + _encode({"type": "response.output_text.delta", **ids, "delta": p}, rnd) + b"\n\n"
+              for p in _texts(rnd, secrets)]
     done = {"type": "response.output_text.done", **ids, "text": "x"}
     return [*frames, b"event: response.output_text.done\ndata: " + orjson.dumps(done) + b"\n\n",
             b'event: response.completed\ndata: {"type": "response.completed"}\n\n']
