@@ -160,7 +160,8 @@ def iter_sse_data(buffer: bytearray, chunk: bytes) -> list[bytes]:
             return out
         event = bytes(buffer[:idx])
         del buffer[: idx + sep]
-        if event.startswith(b"data:") and b"\n" not in event and b"\r" not in event:
+        # find() rather than `in`: on 3.11 `bytes in bytes` first tries the argument as an int and clears a TypeError
+        if event.startswith(b"data:") and event.find(b"\n") < 0 and event.find(b"\r") < 0:
             out.append(event[5:].lstrip(b" "))  # the usual event: one data line
             continue
         data = [
