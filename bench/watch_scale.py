@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from helpers_proc import fake_server, parity_cmd  # noqa: E402
+from helpers_proc import fake_server, parity_cmd
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
