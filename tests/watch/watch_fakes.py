@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from parity.fake import Answer, Call, FakeEndpoint
+from parity.fake import Answer, Call, FakeEndpoint, HttpError
 
 
 def _noise(*parts: object) -> float:
@@ -22,8 +22,17 @@ class Served:
     shift: float = 0.0  # added to the first token's probability
     calls: bool = True  # the canary: calls the tool or not
     name: str = "x"  # keys the noise, so two servers of one model differ only by noise
+    logprobs: str = "yes"  # "yes"; "drop": answers without them; "refuse": 400 when asked for them
 
-    def __call__(self, body: dict[str, Any]) -> Answer:
+    def __call__(self, body: dict[str, Any]) -> Answer | HttpError:
+        if self.logprobs == "refuse" and body.get("logprobs"):
+            return HttpError(400, "logprobs are not supported by this provider")
+        answer = self._answer(body)
+        if self.logprobs == "drop":
+            return Answer(content=answer.content, calls=answer.calls, usage=answer.usage)
+        return answer
+
+    def _answer(self, body: dict[str, Any]) -> Answer:
         text = str(body["messages"][-1]["content"])
         usage = {"prompt_tokens": 10, "completion_tokens": 4, "total_tokens": 14}
         if body.get("tools"):

@@ -100,6 +100,8 @@ class WatchSettings(BaseModel):
                                  "(set it to N sentinel periods; default 3 x 5 min).")
     on_stale: str = Field(default="exclude", pattern="^(exclude|keep)$",
                           description="exclude: a stale endpoint leaves ':verified'; keep: its last state decides.")
+    suites: StrictBool = Field(default=True, description="A scheduled full suite the watch found 'changed' "
+                               "(its run failed) takes the endpoint out of ':verified' too.")
 
     @field_validator("admit")
     @classmethod

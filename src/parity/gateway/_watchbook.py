@@ -6,9 +6,12 @@ reads the states published in Redis at each sync, so an endpoint that the
 watch marks ``changed`` leaves ``MODEL:verified`` within one period. A request
 only looks at the cache.
 
-An endpoint's watch state is the worst over its streams (the sentinel, the
-reference's own stream, later full suites): changed > recovering > suspect >
-healthy. Only the states in ``[watch] admit`` let it into ':verified'
+An endpoint's watch state is the worst over its sentinel streams (its
+sentinel, the reference's own stream): changed > recovering > suspect >
+healthy; and, with ``suites = true`` (default), ``changed`` when a scheduled
+full suite's state is ``changed`` (its last failing run; a suite's
+``recovering`` does not count). Staleness is the sentinel's: a suite ticks
+once a day or a week. Only the states in ``[watch] admit`` let it into ':verified'
 (``healthy`` by default: see docs/gateway.md for why suspect and recovering
 stay out). A state the watch has not refreshed for ``stale_after_s`` is stale:
 said in the header and the metrics, and, with ``on_stale = "exclude"``
@@ -77,9 +80,9 @@ def _epoch(at: datetime) -> float:
     return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
 
 
-def views_from_store(store: Store, endpoints: Sequence[str]) -> dict[str, WatchView]:
+def views_from_store(store: Store, endpoints: Sequence[str], suites: bool = True) -> dict[str, WatchView]:
     """Every configured endpoint's view from the watch's tables (blocking: run it in a thread)."""
-    from parity.watch import WatchStore
+    from parity.watch import REFERENCE_STREAM, SENTINEL, WatchStore
 
     wanted = set(endpoints)
     streams: dict[str, list[WatchView]] = {}
@@ -90,15 +93,21 @@ def views_from_store(store: Store, endpoints: Sequence[str]) -> dict[str, WatchV
                 _epoch(row.updated_at), row.statistic))
     out: dict[str, WatchView] = {}
     for ep, vs in streams.items():
-        worst = max(vs, key=lambda v: (_RANK[v.state], v.stream))
-        out[ep] = WatchView(ep, worst.state, worst.stream, worst.since, min(v.last_tick for v in vs),
-                            worst.statistic)
+        sentinel = [v for v in vs if v.stream in (SENTINEL, REFERENCE_STREAM)]
+        counted = sentinel + [v for v in vs if suites and v.stream not in (SENTINEL, REFERENCE_STREAM)
+                              and v.state == "changed"]
+        if not counted:
+            continue
+        worst = max(counted, key=lambda v: (_RANK[v.state], v.stream))
+        last = min(v.last_tick for v in sentinel) if sentinel else max(v.last_tick for v in counted)
+        out[ep] = WatchView(ep, worst.state, worst.stream, worst.since, last, worst.statistic)
     return out
 
 
 @functools.lru_cache(maxsize=1024)  # the same few views are refused on every request: format once
 def _refused(v: WatchView) -> str:
-    return f"watch {v.state} since {v.since_utc} ({v.stream}, e-CUSUM {v.statistic:.3g})"
+    what = "e-CUSUM" if v.stream.startswith("sentinel") else "evidence"  # a suite: its run's e-value or 1/p
+    return f"watch {v.state} since {v.since_utc} ({v.stream}, {what} {v.statistic:.3g})"
 
 
 @functools.lru_cache(maxsize=1024)  # a handful of transition times, formatted on every answer
@@ -131,7 +140,7 @@ class WatchBook:
     def load(self) -> None:
         """Read the states from the store (blocking: startup, or from a worker thread)."""
         if self._store is not None:
-            self.merge(views_from_store(self._store, self._endpoints))
+            self.merge(views_from_store(self._store, self._endpoints, self.settings.suites))
 
     def maybe_refresh(self) -> None:
         """Start the refresh loop once (called on the request path: a flag check after that).

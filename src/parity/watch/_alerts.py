@@ -49,7 +49,8 @@ def alert_body(t: Transition) -> dict[str, Any]:
         "threshold": t.threshold,
         "alarm": t.alarm,
         "reference_state": t.reference_state.value if t.reference_state else None,
-        "evidence": {"ticks": t.evidence_ticks, "exchanges": t.exchange_keys},
+        "evidence": {"ticks": t.evidence_ticks, "exchanges": t.exchange_keys,
+                     **({"run": t.run_id, "verdict": t.verdict} if t.run_id is not None else {})},
     }
 
 

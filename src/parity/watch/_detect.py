@@ -204,6 +204,8 @@ class Transition(BaseModel):
     evidence_ticks: list[str] = Field(description="Ticks from the start of the leading e-process.")
     exchange_keys: list[str] = Field(description="The exchanges of the causing tick.")
     reference_state: State | None = Field(default=None, description="The reference's own state then.")
+    run_id: str | None = Field(default=None, description="A scheduled suite's transition: the run behind it.")
+    verdict: str | None = Field(default=None, description="A scheduled suite's transition: the run's verdict.")
 
 
 @dataclass(frozen=True)

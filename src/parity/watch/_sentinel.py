@@ -53,7 +53,8 @@ from parity.stats import hamming_similarity, odd_one_out_g, topk_tv_lower_bound
 from parity.suites.equality import PROMPTS, Sampling, choose_prompts, sample_seed
 from parity.suites.equality._samples import Sample, to_sample
 
-__all__ = ["CANARY", "GREEDY", "SENTINEL", "SentinelDesign", "observe", "observe_reference"]
+__all__ = ["CANARY", "GREEDY", "SENTINEL", "SentinelDesign", "has_logprobs", "logprobs_missing", "observe",
+           "observe_reference"]
 
 SENTINEL = "sentinel"
 CANARY = "canary"
@@ -134,18 +135,15 @@ def _call_signature(x: Exchange) -> list[tuple[str, str]]:
     return call_signature(x.completion.tool_calls)
 
 
-def _distance(a: Exchange, b: Exchange, blackbox: str = "hamming") -> tuple[float, float] | None:
-    """``(D(a, b), scale)`` for two answers to the same prompt; None when one failed."""
-    if not (a.ok and b.ok):
-        return None
-    if a.case_id.startswith(CANARY + "#"):
-        return float(_call_signature(a) != _call_signature(b)), 1.0
-    sa, sb = to_sample(a, 0), to_sample(b, 0)
-    if sa is None or sb is None:
-        return None
-    if sa.first_top is not None and sb.first_top is not None:
+def _distance(sa: Sample, sb: Sample, blackbox: str, logprobs: bool) -> tuple[float, float]:
+    """``(D(a, b), scale)`` for two answers to the same prompt, on the basis the triplet shares."""
+    if logprobs and sa.first_top is not None and sb.first_top is not None:
         return topk_tv_lower_bound(sa.first_top, sb.first_top), LOGPROB_SCALE
     return min(max(BLACKBOX_DISTANCES[blackbox](sa, sb), 0.0), 1.0), 1.0
+
+
+def _text_only(s: Sample) -> Sample:
+    return Sample(prompt=s.prompt, index=s.index, order=s.order, text=s.text, tokens=None, first_top=None)
 
 
 def hamming_distance(a: Sample, b: Sample) -> float:
@@ -170,11 +168,61 @@ def _length(a: Sample, b: Sample, tokens: bool) -> int:
 
 
 def _triplet(anchor: Exchange, control: Exchange, other: Exchange, blackbox: str = "hamming") -> float | None:
-    far, near = _distance(anchor, other, blackbox), _distance(anchor, control, blackbox)
-    if far is None or near is None:
+    """``g`` for one prompt; None when an answer failed.
+
+    Both distances are taken on one basis — first-token logprobs only when all three answers
+    report them, tokens only when all three report them, else characters — so that ``D(a, y)``
+    and ``D(a, x)`` stay exchangeable when one answer (a candidate without logprobs) lacks what
+    the others have: mixing bases (a Hamming distance against a total variation) would not be.
+    """
+    if not (anchor.ok and control.ok and other.ok):
         return None
-    scale = max(far[1], near[1])
-    return min(max((far[0] - near[0]) / scale, -1.0), 1.0)
+    if anchor.case_id.startswith(CANARY + "#"):
+        far_c, near_c = (float(_call_signature(anchor) != _call_signature(b)) for b in (other, control))
+        return far_c - near_c
+    a, x, y = to_sample(anchor, 0), to_sample(control, 0), to_sample(other, 0)
+    if a is None or x is None or y is None:
+        return None
+    logprobs = all(s.first_top is not None for s in (a, x, y))
+    if any(s.tokens is None for s in (a, x, y)):
+        a, x, y = _text_only(a), _text_only(x), _text_only(y)
+    far, near = _distance(a, y, blackbox, logprobs), _distance(a, x, blackbox, logprobs)
+    return min(max((far[0] - near[0]) / far[1], -1.0), 1.0)
+
+
+def logprobs_missing(exchanges: Sequence[Exchange], endpoint: str) -> str | None:
+    """Why ``endpoint``'s answers of one tick say it reports no logprobs; None if they do not.
+
+    Asked for logprobs (the sampled sentinel), it either answered its prompts without any — at
+    least one answer, none with first-token logprobs — or refused every prompt it did not answer
+    with a 4xx whose body names logprobs. One tick decides: an endpoint that reports logprobs
+    reports them on every answer, and a failed request (5xx, timeout) is not evidence.
+    """
+    mine = [x for x in exchanges if x.endpoint == endpoint and not x.case_id.startswith(CANARY + "#")]
+    ok = [x for x in mine if x.ok]
+    if any(has_logprobs(x) for x in ok):
+        return None
+    if ok:
+        return f"{len(ok)} of {len(mine)} answers came back without logprobs"
+    refused = [x for x in mine if x.http_status is not None and 400 <= x.http_status < 500
+               and "logprob" in _body_text(x).lower()]
+    if refused and len(refused) == len(mine):
+        return f"{len(refused)} requests refused with HTTP {refused[0].http_status}: " \
+               f"{_body_text(refused[0])[:160]!r}"
+    return None
+
+
+def _body_text(x: Exchange) -> str:
+    parts = [x.error or "", x.raw_excerpt or ""]
+    if x.response is not None:
+        parts.append(orjson.dumps(x.response).decode(errors="replace"))
+    return " ".join(p for p in parts if p)
+
+
+def has_logprobs(x: Exchange) -> bool:
+    """Whether an answer reports first-token logprobs (what the logprob sentinel reads)."""
+    s = to_sample(x, 0)
+    return s is not None and s.first_top is not None
 
 
 def _odd_one_out(anchor: Exchange, control: Exchange, other: Exchange) -> float | None:
@@ -201,8 +249,18 @@ def observe_reference(design: SentinelDesign, now: Sequence[Exchange], past: Seq
                       reference: str) -> list[float]:
     """The reference's tick against its third answers of ``lag`` ticks before (pure)."""
     ref = _by_id(now, reference)
-    old = {cid.replace("#2", "#0"): x for cid, x in _by_id(past, reference).items() if cid.endswith("#2")}
+    old = {cid.replace("#2", "#0"): x for cid, x in _by_id(past, reference).items() if cid.endswith("#2")
+           and _same_request(x, ref.get(cid.replace("#2", "#0")))}
     return _observations(design, ref, ref, old)
+
+
+def _same_request(past: Exchange, now: Exchange | None) -> bool:
+    """Whether a past answer was asked as the current one (all but the seed): after the sentinel
+    switched to black-box, the lagged answers were sampled differently and are not comparable."""
+    if now is None:
+        return False
+    return {k: v for k, v in past.request.items() if k != "seed"} == \
+        {k: v for k, v in now.request.items() if k != "seed"}
 
 
 def _observations(design: SentinelDesign, anchor: dict[str, Exchange], control: dict[str, Exchange],

@@ -14,6 +14,7 @@ calls run in threads: a slow database never stalls the event loop.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,7 +32,7 @@ from ._config import WatchConfig
 from ._detect import Monitor, State
 from ._locks import AdvisoryLock
 from ._schedule import Cost, Tick, Ticks, over_budget
-from ._sentinel import SENTINEL, SentinelDesign, observe, observe_reference
+from ._sentinel import SENTINEL, SentinelDesign, logprobs_missing, observe, observe_reference
 from ._store import StateRow, TickRecord, WatchStore
 from ._suites import SuiteTicks
 
@@ -204,9 +205,32 @@ class WatchService:
         self._clients.clear()
 
     # one tick -----------------------------------------------------------
+    def design(self, endpoint: str) -> tuple[SentinelDesign, str | None]:
+        """The endpoint's sentinel now, and why it is black-box where logprobs were configured (blocking).
+
+        An endpoint found answering without logprobs (:func:`._sentinel.logprobs_missing`) is
+        watched by its configured black-box sentinel from its next tick on; so is a candidate
+        whose reference was (its observations compare with the reference's answers). The switch
+        is read from the endpoint's newest done tick, which carries it (``logprobs_missing``):
+        it survives restarts and reaches every worker.
+        """
+        base, ref = self.designs[endpoint], self.config.reference.name
+        if base.greedy:
+            return base, None
+        why = self._logprobs_missing(endpoint)
+        if why is None and endpoint != ref and self._logprobs_missing(ref) is not None:
+            why = f"the reference {ref} reports no logprobs"
+        if why is None:
+            return base, None
+        return dataclasses.replace(base, blackbox=self.watch.for_endpoint(endpoint).blackbox), why
+
+    def _logprobs_missing(self, endpoint: str) -> str | None:
+        last = self.store.ticks(endpoint, self.schedules[endpoint].stream, status="done", last=1)
+        return last[0].logprobs_missing if last else None
+
     async def _run(self, tick: Tick) -> TickRecord:
         ref = self.config.reference.name
-        design = self.designs[tick.endpoint]
+        design, missing = await asyncio.to_thread(self.design, tick.endpoint)
         is_ref = tick.endpoint == ref
         plan = {ref: 3} if is_ref else {ref: 2, tick.endpoint: 1}
         skip = await asyncio.to_thread(self._over_budget, tick,
@@ -223,7 +247,13 @@ class WatchService:
             obs = observe_reference(design, exchanges, past, ref)
         else:
             obs = observe(design, exchanges, ref, tick.endpoint)
-        return await asyncio.to_thread(self._decide, tick, obs, exchanges)
+        found = logprobs_missing(exchanges, tick.endpoint) if missing is None and not design.greedy else None
+        note = None
+        if found is not None:  # from the next tick on: the black-box sentinel (the detector carries on)
+            mode = self.watch.for_endpoint(tick.endpoint).blackbox
+            missing = note = f"no logprobs since tick {tick.id} ({found}): sentinel switched to {mode} black-box"
+            logger.warning("watch.sentinel %s %s", tick.endpoint, note)
+        return await asyncio.to_thread(self._decide, tick, obs, exchanges, missing, note)
 
     async def skip(self, tick: Tick, why: str) -> TickRecord:
         """Record a tick skipped for its budget (with why), on the candidate's or the reference's account."""
@@ -285,7 +315,8 @@ class WatchService:
             self._monitors[key] = mon
         return self._monitors[key]
 
-    def _decide(self, tick: Tick, obs: list[float], exchanges: list[Exchange]) -> TickRecord:
+    def _decide(self, tick: Tick, obs: list[float], exchanges: list[Exchange], missing: str | None = None,
+                note: str | None = None) -> TickRecord:
         keys = [exchange_key(x) for x in exchanges]
         ref = self.config.reference.name
         if self._locked:  # a shared store: other workers may have moved these streams since
@@ -302,7 +333,7 @@ class WatchService:
             rec = TickRecord(id=tick.id, endpoint=tick.endpoint, stream=tick.stream, index=tick.index,
                              scheduled_at=tick.at, status="done", observations=obs, statistic=out.statistic,
                              state=out.state, alarm=mon.levels.alarm, warn=mon.levels.warn,
-                             exchange_keys=keys, costs=spent)
+                             exchange_keys=keys, costs=spent, logprobs_missing=missing, reason=note)
             row = StateRow(endpoint=tick.endpoint, stream=tick.stream, state=out.state, seq=mon.seq,
                            quiet=mon.quiet, tick_id=tick.id, statistic=out.statistic,
                            updated_at=datetime.now(UTC))

@@ -32,7 +32,8 @@ class TickRecord(BaseModel):
     index: int
     scheduled_at: datetime
     status: Literal["done", "skipped"]
-    reason: str | None = Field(default=None, description="Why a tick was skipped.")
+    reason: str | None = Field(default=None, description="Why a tick was skipped; or, on a done tick, what it "
+                               "changed (its endpoint's sentinel switched to black-box).")
     observations: list[float] = Field(default_factory=list)
     statistic: float | None = None
     state: State | None = None
@@ -41,6 +42,9 @@ class TickRecord(BaseModel):
     exchange_keys: list[str] = Field(default_factory=list)
     costs: dict[str, tuple[int, int]] = Field(default_factory=dict,
                                               description="endpoint -> (requests, tokens) of this tick.")
+    logprobs_missing: str | None = Field(
+        default=None, description="Set from the tick that found the endpoint answering without logprobs "
+                                  "on: why, and the black-box sentinel it has been watched by since.")
     run_id: str | None = Field(default=None, description="A full suite's tick: the run it stored.")
     verdicts: dict[str, str] = Field(default_factory=dict,
                                      description="A full suite's tick: endpoint -> verdict of its run.")

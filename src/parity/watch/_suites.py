@@ -11,7 +11,12 @@ through the watch's send journal: none is sent twice, even across a kill.
 Budget: before the run, the suite's planned requests per endpoint are checked
 against what the UTC day has spent (tokens estimated from the last run of the
 same suite, else the sentinel's per-request estimate); a run that would pass a
-limit is skipped and recorded with why. An adaptive suite that cannot say in
+limit is skipped and recorded with why.
+
+State: each run's verdict for the candidate moves the state of (candidate,
+suite) by :func:`._suitestate.suite_step` (fail → changed; passes → recovering
+→ healthy), stored in the tick's transaction with its transition (the run id
+as evidence) and alert, as a sentinel tick's are. An adaptive suite that cannot say in
 advance how much it sends (``planned`` None) is checked against what is spent
 only, and its real cost is charged when it ends.
 """
@@ -19,6 +24,7 @@ only, and its real cost is charged when it ends.
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +33,13 @@ from parity.config import ConfigError, ParityConfig
 from parity.redaction import Secrets
 from parity.runner import Runner, public_config
 from parity.suites import Role, Suite, get_suite, planned_requests
+from parity.verdict import Verdict
 
+from ._alerts import alert_body, log_transition
+from ._detect import State, Transition
 from ._schedule import Cost, Tick, Ticks, over_budget
-from ._store import TickRecord
+from ._store import StateRow, TickRecord
+from ._suitestate import suite_step
 
 if TYPE_CHECKING:
     from ._service import WatchService
@@ -89,12 +99,36 @@ class SuiteTicks:
         for x in exchanges:
             n, t = spent.get(x.endpoint, (0, 0))
             spent[x.endpoint] = (n + 1, t + usage_tokens(x))
+        verdict = next((v for v in result.verdicts if v.endpoint == tick.endpoint), None)
         rec = TickRecord(id=tick.id, endpoint=tick.endpoint, stream=tick.stream, index=tick.index,
                          scheduled_at=tick.at, status="done", costs=spent, run_id=run.id,
                          verdicts={v.endpoint: v.verdict.value for v in result.verdicts})
-        if not await asyncio.to_thread(svc.store.record_tick, rec):
-            raise RuntimeError(f"tick {tick.id} was recorded by another process")
+        tr = await asyncio.to_thread(self._record, tick, rec, verdict, ref)
+        if tr is not None:
+            log_transition(tr)
         return rec
+
+    def _record(self, tick: Tick, rec: TickRecord, verdict: Verdict | None, ref: str) -> Transition | None:
+        """Store the run's tick with the suite state its verdict leads to, in one transaction."""
+        from ._service import REFERENCE_STREAM
+
+        store = self.service.store
+        row = store.state(tick.endpoint, tick.stream)
+        ref_row = store.state(ref, REFERENCE_STREAM)
+        period_s = self.schedules[(tick.endpoint, tick.stream)].period_s
+        step = suite_step(endpoint=tick.endpoint, suite=tick.stream,
+                          state=row.state if row else State.HEALTHY, quiet=row.quiet if row else 0,
+                          seq=row.seq if row else 0, verdict=verdict,
+                          recovery_runs=max(1, math.ceil(self.service.watch.recovery_minutes * 60.0 / period_s)),
+                          tick_id=tick.id, at=tick.at, run_id=rec.run_id or "",
+                          reference_state=ref_row.state if ref_row else None)
+        rec.statistic, rec.state = step.statistic, step.state
+        state = StateRow(endpoint=tick.endpoint, stream=tick.stream, state=step.state, seq=step.seq,
+                         quiet=step.quiet, tick_id=tick.id, statistic=step.statistic, updated_at=datetime.now(UTC))
+        tr = step.transition
+        if not store.record_tick(rec, state, tr, alert_body(tr) if tr else None):
+            raise RuntimeError(f"tick {tick.id} was recorded by another process")
+        return tr
 
     def _run_record(self, tick: Tick, config: ParityConfig, suite: Suite, secrets: Secrets) -> Any:
         store = self.service.store.store
