@@ -81,7 +81,8 @@ class Model:
     """
 
     ODD = 1.0 / 192
-    SPANS: ClassVar[dict[str, tuple[float, float]]] = {"q4_0": (0.02, 0.2), "template": (0.1, 0.6), "sampling_override": (0.05, 0.5)}
+    SPANS: ClassVar[dict[str, tuple[float, float]]] = {
+        "q4_0": (0.02, 0.2), "template": (0.1, 0.6), "sampling_override": (0.05, 0.5)}
 
     def __init__(self, seed: int = 0, prompts: int = 16) -> None:
         rng = random.Random(seed)

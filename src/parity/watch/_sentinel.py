@@ -46,6 +46,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from parity.case import Case
 from parity.checks.conformance import call_signature
 from parity.exchange import Exchange
