@@ -135,6 +135,41 @@ async def measure(args: argparse.Namespace, urls: dict[str, str]) -> None:
         await asyncio.gather(*(go(*t) for t in todo))
 
 
+def partial_rows(db: Path, seed: int, budget: int) -> list[dict[str, Any]]:
+    """A null run stopped before its budget (its store kept): the decision over the rounds it finished.
+
+    Anytime-valid, so "no FAIL within the k rounds answered" is a valid observation of a run
+    at budget k; the row's ``budget`` is k.
+    """
+    from parity.store import Store
+    from parity.suites.equality._greedy import answers, decide_greedy
+
+    store = Store(str(db))
+    try:
+        exs = store.exchanges(store.list_runs(limit=1)[0].id)
+    finally:
+        store.close()
+    ref = answers(x for x in exs if x.endpoint == "reference")
+    rows = []
+    for name in NULLS:
+        cand = answers(x for x in exs if x.endpoint == name)
+        done = [j for j in cand.by_round if len(ref.by_round.get(j, [])) >= 2]
+        k = 0
+        while k in done:
+            k += 1
+        d = decide_greedy(ref, cand, 0.05, k)
+        mine = [x for x in exs if x.endpoint == name]
+        rows.append({"kind": "null-partial", "seed": seed, "candidate": name, "budget": k,
+                     "verdict": Outcome.FAIL.value if d.rejected else Outcome.PASS.value,
+                     "spent": d.stopped_at or k, "rounds_to_crossing": d.stopped_at,
+                     "tokens": sum((x.completion.usage or {}).get("completion_tokens", 0)
+                                   for x in mine if x.completion is not None),
+                     "reference_requests": 2 * k, "rounds": d.test.n, "candidate_odd": d.test.candidate_odd,
+                     "candidate_differs": d.candidate_differs, "reference_differs": d.reference_differs,
+                     "e": d.test.max_e_value, "wall_s": None})
+    return rows
+
+
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     from scipy.stats import beta
 
@@ -159,6 +194,20 @@ def _median(rows: list[dict[str, Any]], key: str) -> str:
     return "no FAIL" if m == float("inf") else f"{m:.0f}"
 
 
+def _cells(name: str, kind: str, mine: list[dict[str, Any]]) -> list[str]:
+    budgets = sorted({r["budget"] for r in mine})
+    label = name if kind != "null-partial" else f"{name} (stopped early: rounds {budgets[0]}–{budgets[-1]})"
+    rates = [_rate(mine, b) if kind != "null-partial" else
+             (f"{sum(r['verdict'] == Outcome.FAIL.value for r in mine)} FAIL" if b == BUDGETS[0] else "")
+             for b in BUDGETS]
+    return [label, str(len(mine)), "/".join(map(str, budgets)), *rates,
+            _median(mine, "spent"), _median(mine, "tokens"),
+            f"{statistics.median(r['reference_requests'] for r in mine):.0f}",
+            f"{sum(r['candidate_differs'] for r in mine)} / {sum(r['reference_differs'] for r in mine)}"
+            f" of {sum(r['rounds'] or 0 for r in mine)}",
+            ", ".join(f"{v} {sum(r['verdict'] == v for r in mine)}" for v in sorted({r['verdict'] for r in mine}))]
+
+
 def report(out: Path) -> None:
     rows = load(out)
     print(f"# greedy odd-one-out, fresh draws ({out}); α = 0.05; FAIL within b candidate requests")
@@ -166,18 +215,11 @@ def report(out: Path) -> None:
           "| median ref. requests | rounds: cand. differs / ref. pair differs | verdicts |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in (*NULLS, *VARIANTS):
-        mine = [r for r in rows if r["candidate"] == name]
-        if not mine:
-            continue
-        cells = [name, str(len(mine)), str(mine[0]["budget"]), *(_rate(mine, b) for b in BUDGETS),
-                 _median(mine, "spent"), _median(mine, "tokens"),
-                 f"{statistics.median(r['reference_requests'] for r in mine):.0f}",
-                 f"{sum(r['candidate_differs'] for r in mine)} / {sum(r['reference_differs'] for r in mine)}"
-                 f" of {sum(r['rounds'] or 0 for r in mine)}",
-                 ", ".join(f"{v} {sum(r['verdict'] == v for r in mine)}"
-                           for v in sorted({r['verdict'] for r in mine}))]
-        print("| " + " | ".join(cells) + " |")
-    walls = [r["wall_s"] for r in rows]
+        for kind in ("null", "variants", "null-partial"):
+            mine = [r for r in rows if r["candidate"] == name and r["kind"] == kind]
+            if mine:
+                print("| " + " | ".join(_cells(name, kind, mine)) + " |")
+    walls = [r["wall_s"] for r in rows if r["wall_s"] is not None]
     print(f"\nwall per run: median {statistics.median(walls):.0f} s (n = {len(walls)} rows)" if walls else "")
 
 
@@ -193,8 +235,14 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / ".parity" / "power_fresh.jsonl")
     ap.add_argument("--up", action="store_true", help="start the variants (and stop them after)")
     ap.add_argument("--report", action="store_true", help="only print the table of what --out holds")
+    ap.add_argument("--partial", nargs=3, metavar=("DB", "SEED", "BUDGET"),
+                    help="append the finished rounds of an interrupted null run's store to --out")
     args = ap.parse_args()
-    if not args.report:
+    if args.partial:
+        db, seed, budget = args.partial
+        with args.out.open("a") as f:
+            f.writelines(json.dumps(r) + "\n" for r in partial_rows(Path(db), int(seed), int(budget)))
+    elif not args.report:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         servers = [*sorted({"reference", *NULLS.values(), *VARIANTS.values()} - {"faults"}), "faults"]
         with testbed(args.run_dir, servers, args.up) as urls:
