@@ -74,6 +74,7 @@ class EndpointSender:
         reference: Callable[[], Awaitable[list[Exchange]]] | None = None,
         secrets: Secrets | None = None,
         journal: Journal | None = None,
+        to_reference: EndpointSender | None = None,
     ) -> None:
         self.endpoint: EndpointConfig = client.endpoint
         self._journal = journal
@@ -86,12 +87,24 @@ class EndpointSender:
         self._stored = stored
         self._progress = progress
         self.sent = 0
+        self._inflight: dict[tuple[str, int], asyncio.Future[Exchange]] = {}
+        self._to_reference = to_reference
 
     async def send(self, case: Case, repeat: int = 0) -> Exchange:
         key = (case.hash, repeat)
         hit = self._stored.get(key)
         if hit is not None:
             return hit
+        # Several candidates may ask the reference for the same request at once: sent once.
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        task = asyncio.ensure_future(self._send(case, repeat, key))
+        self._inflight[key] = task
+        task.add_done_callback(lambda _t: self._inflight.pop(key, None))
+        return await task
+
+    async def _send(self, case: Case, repeat: int, key: tuple[str, int]) -> Exchange:
         body = self._client.build_body(case.body)
         journal_key = f"{self.run_id}/{self.endpoint.name}/{self.suite}/{case.hash}/{repeat}"
         if self._journal is None or await self._journal.claim(journal_key):
@@ -115,6 +128,15 @@ class EndpointSender:
         if self._reference is None:
             raise RuntimeError("this sender has no access to the reference's exchanges")
         return await self._reference()
+
+    def stored(self) -> list[Exchange]:
+        """Every exchange this sender holds: loaded at start (resume) or sent since."""
+        return list(self._stored.values())
+
+    def to_reference(self) -> EndpointSender:
+        if self._to_reference is None:
+            raise RuntimeError("this sender cannot send to the reference")
+        return self._to_reference
 
 
 def _exchange(reply: Reply, s: EndpointSender, case: Case, repeat: int, body: dict[str, Any]) -> Exchange:
@@ -185,6 +207,7 @@ class Runner:
         self.secrets = Secrets.for_endpoints(config.endpoints, self._keys)
         self.max_error_rate = max_error_rate  # beyond it, an endpoint's verdict is "error"
         self._ref_done: dict[str, asyncio.Future[list[Exchange]]] = {}
+        self._ref_senders: dict[str, EndpointSender] = {}
 
     def start(self) -> tuple[RunRecord, bool]:
         """The run to work on: the newest with the same fingerprint (its ``status`` says whether
@@ -218,38 +241,53 @@ class Runner:
         # Set when the reference has collected a suite: adaptive candidates read its answers.
         loop = asyncio.get_running_loop()
         self._ref_done = {s.name: loop.create_future() for s in self.suites}
-        await asyncio.gather(*(self._endpoint(run.id, e, stored, sent) for e in self.config.endpoints))
+        # One client and one sender per suite for the reference, open until every endpoint is
+        # done: a candidate may ask the reference for more answers (drawn on demand, sent once).
+        ref = self.config.reference
+        ref_client = ChatClient(ref, api_key=self._keys.get(ref.name), transport=self._transport(ref))
+        self._ref_senders = {s.name: self._sender(run.id, s.name, ref_client, stored, None)
+                             for s in self.suites}
+        try:
+            await asyncio.gather(*(self._endpoint(run.id, e, stored, sent, ref_client)
+                                   for e in self.config.endpoints))
+        finally:
+            await ref_client.aclose()
+        sent[ref.name] = sum(s.sent for s in self._ref_senders.values())
         verdicts = await asyncio.to_thread(self.evaluate, run.id)
         await self.store.aio.finish_run(run.id)
         return RunResult(run=await self.store.aio.get_run(run.id), verdicts=verdicts, resumed=resumed,
                          sent=sent)
 
-    async def _endpoint(
-        self, run_id: str, endpoint: EndpointConfig, stored: list[Exchange], sent: dict[str, int]
-    ) -> None:
+    def _sender(self, run_id: str, suite: str, client: ChatClient, stored: list[Exchange],
+                to_reference: EndpointSender | None) -> EndpointSender:
+        name = client.endpoint.name
+        mine = {(x.case_hash, x.repeat): x for x in stored if x.endpoint == name and x.suite == suite}
+        return EndpointSender(run_id=run_id, suite=suite, client=client, store=self.store, stored=mine,
+                              progress=self.progress,
+                              reference=functools.partial(asyncio.shield, self._ref_done[suite]),
+                              secrets=self.secrets, journal=self.journal, to_reference=to_reference)
+
+    async def _endpoint(self, run_id: str, endpoint: EndpointConfig, stored: list[Exchange],
+                        sent: dict[str, int], ref_client: ChatClient) -> None:
         role = Role.REFERENCE if endpoint.reference else Role.CANDIDATE
-        client = ChatClient(endpoint, api_key=self._keys.get(endpoint.name),
-                            transport=self._transport(endpoint))
+        client = ref_client if role is Role.REFERENCE else ChatClient(
+            endpoint, api_key=self._keys.get(endpoint.name), transport=self._transport(endpoint))
         try:
             for suite in self.suites:
-                mine = {
-                    (x.case_hash, x.repeat): x
-                    for x in stored
-                    if x.endpoint == endpoint.name and x.suite == suite.name
-                }
-                planned = planned_requests(suite, role, self.config.run, endpoint)
-                self.progress.planned(endpoint.name, suite.name, planned, len(mine))
-                done = self._ref_done[suite.name]
-                sender = EndpointSender(run_id=run_id, suite=suite.name, client=client,
-                                        store=self.store, stored=mine, progress=self.progress,
-                                        reference=functools.partial(asyncio.shield, done),
-                                        secrets=self.secrets, journal=self.journal)
+                ref_sender = self._ref_senders[suite.name]
+                sender = ref_sender if role is Role.REFERENCE else self._sender(
+                    run_id, suite.name, client, stored, ref_sender)
+                self.progress.planned(endpoint.name, suite.name,
+                                      planned_requests(suite, role, self.config.run, endpoint),
+                                      len(sender.stored()))
                 await suite.collect(sender, role, self.config.run)
-                sent[endpoint.name] = sent.get(endpoint.name, 0) + sender.sent
                 if role is Role.REFERENCE:
-                    done.set_result(list(mine.values()))
+                    self._ref_done[suite.name].set_result(sender.stored())
+                else:
+                    sent[endpoint.name] = sent.get(endpoint.name, 0) + sender.sent
         finally:
-            await client.aclose()
+            if role is not Role.REFERENCE:
+                await client.aclose()
             for f in self._ref_done.values():  # the reference failed: waiting candidates fail too
                 if role is Role.REFERENCE and not f.done():
                     f.set_exception(RuntimeError("the reference's collection did not finish"))

@@ -35,6 +35,14 @@ class Sender(Protocol):
         """
         ...
 
+    def to_reference(self) -> Sender:
+        """A sender to the reference, for answers a candidate needs drawn on demand.
+
+        Stored under the reference's name, shared by every candidate of the run:
+        a request asked by several candidates is sent once.
+        """
+        ...
+
 
 @dataclass
 class EvalContext:

@@ -55,8 +55,12 @@ def test_plan_ids_and_order() -> None:
 
 def test_greedy_requests_are_temperature_zero_without_logprobs() -> None:
     suite = EqualitySuite(logprobs=False)
-    ref = suite.reference_cases(RunSettings(seed=0))
+    settings = RunSettings(seed=0)
+    assert suite.reference_cases(settings) == []  # greedy rounds are drawn on a candidate's demand
+    ref = suite.greedy.reference(suite.greedy_plan(settings), 0)
     assert len(ref) == 200 and len({c.body["seed"] for c in ref}) == 200
+    assert [c.id for c in suite.greedy.reference(suite.greedy_plan(settings), 0, 5, 7)] == [
+        c.id for c in ref[10:14]]
     body = ref[0].body
     assert body["temperature"] == 0.0 and body["max_tokens"] == 32 and "logprobs" not in body
 
@@ -96,8 +100,34 @@ async def test_no_logprobs_mode_skips_the_sampled_plan(run_equality: Run) -> Non
                                       suite=small_suite(logprobs=False))
     assert all(b["temperature"] == 0.0 for a in apps.values() for b in a.requests)
     by = {v.endpoint: v for v in result.verdicts}
-    assert by["ref"].requests == 2 * 48
-    assert by["tilted"].verdict is Outcome.FAIL and by["tilted"].requests % 5 == 0
+    tilted = by["tilted"]
+    assert tilted.verdict is Outcome.FAIL and tilted.requests % 5 == 0 and tilted.requests < 48
+    # The reference answered only the rounds the candidate asked, twice each, and nothing more.
+    assert by["ref"].requests == len(apps["ref"].requests) == 2 * tilted.requests
+    assert tilted.reference_requests == 2 * tilted.requests
+    ref_tokens = tilted.metrics["reference_completion_tokens"].value
+    assert ref_tokens and any(f"reference {2 * tilted.requests} requests, {ref_tokens:.0f} completion tokens"
+                              in r for r in tilted.reasons)
+
+
+async def test_greedy_rounds_of_the_reference_are_shared_and_sent_once(run_equality: Run) -> None:
+    result, apps = await run_equality({"same": lm_script(logprobs=False),
+                                       "same2": lm_script(logprobs=False),
+                                       "tilted": lm_script(logprobs=False, tilt=1.0)},
+                                      suite=small_suite(logprobs=False))
+    by = {v.endpoint: v for v in result.verdicts}
+    assert by["same"].verdict is by["same2"].verdict is Outcome.PASS
+    seeds = [b["seed"] for b in apps["ref"].requests]
+    assert len(seeds) == len(set(seeds)) == 2 * 48  # the longest candidate's rounds, each once
+    assert result.sent["ref"] == 2 * 48
+
+
+async def test_all_logprob_candidates_cost_the_reference_no_greedy_request(run_equality: Run) -> None:
+    result, apps = await run_equality({"same": lm_script(), "shifted": lm_script(sharpen=2.0)},
+                                      suite=small_suite())
+    ref_bodies = apps["ref"].requests
+    assert ref_bodies and all(b["temperature"] == 1 for b in ref_bodies)
+    assert len(ref_bodies) == small_suite().budget == result.sent["ref"]
 
 
 async def test_candidates_with_logprobs_keep_the_logprob_test(run_equality: Run) -> None:

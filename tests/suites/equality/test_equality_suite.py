@@ -32,8 +32,9 @@ async def test_same_distribution_rarely_fails(run_equality: Run) -> None:
 async def test_shift_is_detected_early(run_equality: Run) -> None:
     result, apps = await run_equality({"same": lm_script(), "shifted": lm_script(sharpen=2.0)})
     by = {v.endpoint: v for v in result.verdicts}
-    # The reference answers the sampled plan and, for candidates without logprobs, 48 greedy rounds twice.
-    assert by["ref"].verdict is Outcome.REFERENCE and by["ref"].requests == 48 + 2 * 48
+    # The reference answers the sampled plan only: no candidate lacks logprobs, so no greedy round.
+    assert by["ref"].verdict is Outcome.REFERENCE and by["ref"].requests == 48 == len(apps["ref"].requests)
+    assert "greedy_self_divergence" not in by["ref"].metrics
     assert by["shifted"].verdict is Outcome.FAIL
     # Sequential stopping: decided after the first batch, not the whole budget.
     assert by["shifted"].requests == 12 and len(apps["shifted"].requests) == 12

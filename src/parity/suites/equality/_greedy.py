@@ -9,6 +9,9 @@ turns each round into an observation with conditional mean 0 and bets on
 "the candidate is the odd one" (a test martingale: valid at any stopping
 time). Answers are compared whole, as text.
 
+The reference answers a round only when a candidate asks for it (with the
+candidate's own request); every candidate of a run shares those answers.
+
 Prompts are all of the suite's prompts in an order drawn by the run seed;
 round ``j`` asks prompt ``j mod P``. Method and assumptions: docs/equality.md.
 """
@@ -83,9 +86,12 @@ class GreedyBuilder:
     def candidate(self, plan: GreedyPlan, run_seed: int, stream: str, start: int, stop: int) -> list[Case]:
         return [self._case(plan, run_seed, stream, j, None) for j in range(start, min(stop, plan.budget))]
 
-    def reference(self, plan: GreedyPlan, run_seed: int) -> list[Case]:
+    def reference(self, plan: GreedyPlan, run_seed: int, start: int = 0, stop: int | None = None
+                  ) -> list[Case]:
+        """The reference's answers to rounds ``start``..``stop`` (drawn when a candidate needs them)."""
+        end = plan.budget if stop is None else min(stop, plan.budget)
         return [self._case(plan, run_seed, REFERENCE_STREAM, j, c)
-                for j in range(plan.budget) for c in range(COPIES)]
+                for j in range(start, end) for c in range(COPIES)]
 
 
 @dataclass

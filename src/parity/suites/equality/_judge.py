@@ -11,7 +11,7 @@ from parity.verdict import Estimate, EstimateKind, Outcome, TestResult, Verdict
 
 from ._cases import Sampling
 from ._decide import Decision, Design
-from ._greedy import COPIES, Answers, GreedyDecision, answers, completion_tokens
+from ._greedy import COPIES, Answers, GreedyDecision, answers, completion_tokens, parse_id
 from ._metrics import agreement, decision_metrics
 from ._samples import Sample, use_tokens
 
@@ -53,7 +53,7 @@ def reference_verdict(name: str, ref: Sequence[Sample], ref_ex: Sequence[Exchang
     metrics = agreement(ref, None, tokens, design.max_tokens) if ref else {}
     reasons = [f"{len(ref)} sampled answers; sampling {sampling.describe()}",
                "agreement metrics here are the reference with itself: the noise floor"] if ref else []
-    if greedy is not None and greedy_sampling is not None:
+    if greedy is not None and greedy.by_round and greedy_sampling is not None:
         metrics["greedy_self_divergence"] = _greedy_self(greedy)
         metrics["completion_tokens"] = _count(completion_tokens(ref_ex)[0], len(ref_ex), "sum of usage")
         reasons.append(f"{len(greedy.by_round)} greedy rounds answered ({COPIES} answers each; "
@@ -71,10 +71,15 @@ def greedy_verdict(name: str, d: GreedyDecision, ref_ex: Sequence[Exchange], exs
     """A candidate judged by the greedy odd-one-out test (it reported no logprobs)."""
     cand = answers(exs)
     spent, (tokens, reported) = requests_spent(exs), completion_tokens(exs)
+    # The reference's share for this candidate: the rounds it covered (drawn on demand, shared
+    # with other candidates that covered them too) and the sampled plan, if one was drawn.
+    ref_mine = [x for x in ref_ex if (slot := parse_id(x.case_id)) is None or slot[0] < d.sent]
+    ref_spent, (ref_tokens, ref_reported) = requests_spent(ref_mine), completion_tokens(ref_mine)
     t = d.test
     cost = (f"{spent} candidate requests, {tokens} completion tokens"
             + ("" if reported else " (some answers reported no usage)")
-            + f"; reference {requests_spent(ref_ex)} requests")
+            + f"; reference {ref_spent} requests, {ref_tokens} completion tokens"
+            + ("" if ref_reported else " (some answers reported no usage)"))
     if d.rejected:
         outcome = Outcome.FAIL
         why = [f"equality rejected after {d.stopped_at} greedy rounds: e-value {t.max_e_value:.3g} >= "
@@ -95,6 +100,7 @@ def greedy_verdict(name: str, d: GreedyDecision, ref_ex: Sequence[Exchange], exs
     metrics = {
         "requests_to_decision": _count(float(d.stopped_at or d.sent), budget, "count"),
         "completion_tokens": _count(float(tokens), spent, "sum of usage"),
+        "reference_completion_tokens": _count(float(ref_tokens), ref_spent, "sum of usage"),
         "greedy_candidate_divergence": wilson(d.candidate_differs, t.n),
         "greedy_reference_divergence": wilson(d.reference_differs, t.n),
     }
@@ -103,7 +109,7 @@ def greedy_verdict(name: str, d: GreedyDecision, ref_ex: Sequence[Exchange], exs
                       detail={"alpha": alpha, "rounds": t.n, "decisive_rounds": t.decisive,
                               "candidate_odd": t.candidate_odd, "max_e_value": t.max_e_value})
     return Verdict(endpoint=name, suite=NAME, verdict=outcome, test=GREEDY_TEST, p_value=d.p_value,
-                   e_value=t.e_value, alpha=alpha, requests=spent, reference_requests=requests_spent(ref_ex),
+                   e_value=t.e_value, alpha=alpha, requests=spent, reference_requests=ref_spent,
                    metrics=metrics, tests=[test], reasons=why)
 
 

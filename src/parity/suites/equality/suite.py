@@ -8,12 +8,15 @@ batches of one cycle and stops as soon as the sequential test (see
 A candidate that reports no logprobs (its first sampled answer has none, or
 ``logprobs=False``) is judged by the greedy odd-one-out test instead
 (``_greedy``; ``blackbox="mmd"`` keeps the sampled-text MMD): the reference
-then also answers ``greedy_budget`` rounds twice at temperature 0. Method and
-assumptions: ``docs/equality.md``.
+then also answers, twice at temperature 0, the greedy rounds that candidate
+asks — drawn on demand, next to the candidate's own requests, and shared by
+every candidate, so a run whose candidates all report logprobs sends the
+reference no greedy request. Method and assumptions: ``docs/equality.md``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -95,10 +98,11 @@ class EqualitySuite:
             f"{self.logprob_scale}:{int(self.logprobs)}") + greedy
 
     def planned(self, role: Role, settings: RunSettings) -> int | None:
+        # The reference's own collect sends the sampled plan; its greedy answers are drawn on a
+        # candidate's demand (adaptive, like the candidate's requests).
         if role is not Role.REFERENCE:
             return None
-        greedy = 0 if self.blackbox == "mmd" else 2 * self.greedy_budget
-        return (self.budget if self.sampled else 0) + greedy
+        return self.budget if self.sampled else 0
 
     def greedy_plan(self, settings: RunSettings) -> GreedyPlan:
         return GreedyPlan(greedy_order(settings.seed), self.greedy_budget)
@@ -119,23 +123,20 @@ class EqualitySuite:
         return self.builder.cases(plan, settings.seed, stream, start, stop or plan.budget)
 
     def reference_cases(self, settings: RunSettings) -> list[Case]:
-        """Everything the reference answers: the sampled plan, then the greedy rounds (twice each)."""
-        cases = self.cases(settings, REFERENCE_STREAM) if self.sampled else []
-        if self.blackbox == "greedy":
-            cases += self.greedy.reference(self.greedy_plan(settings), settings.seed)
-        return cases
+        """What the reference's own collect sends: the sampled plan (greedy rounds come on demand)."""
+        return self.cases(settings, REFERENCE_STREAM) if self.sampled else []
 
     async def collect(self, sender: Sender, role: Role, settings: RunSettings) -> None:
         if role is Role.REFERENCE:
             await sender.send_all((c, 0) for c in self.reference_cases(settings))
             return
-        ref_ex = await sender.reference()
         stream = sender.endpoint.name
         probe = await sender.send_all((c, 0) for c in self.cases(settings, stream, 0, 1)) \
             if self.sampled else []
         if self._uses_greedy(probe):
-            await self._collect_greedy(sender, settings, ref_ex)
+            await self._collect_greedy(sender, settings)
             return
+        ref_ex = await sender.reference()
         plan, design = self.plan(settings), self.design(settings)
         ref = samples(ref_ex, self._order(plan))
         got: list[Exchange] = list(probe)
@@ -159,15 +160,21 @@ class EqualitySuite:
         got = samples(probe, {x.case_id: 0 for x in probe})
         return not got or got[0].first_top is None
 
-    async def _collect_greedy(self, sender: Sender, settings: RunSettings, ref_ex: Sequence[Exchange]) -> None:
-        plan, alpha = self.greedy_plan(settings), settings.alpha
-        ref = answers(ref_ex)
+    async def _collect_greedy(self, sender: Sender, settings: RunSettings) -> None:
+        """Batches of rounds: the reference's two answers and the candidate's, sent together."""
+        plan, alpha, seed = self.greedy_plan(settings), settings.alpha, settings.seed
+        to_ref = sender.to_reference()
+        ref_got: list[Exchange] = []
         got: list[Exchange] = []
         for start in range(0, plan.budget, self.greedy_batch):
             stop = min(start + self.greedy_batch, plan.budget)
-            cases = self.greedy.candidate(plan, settings.seed, sender.endpoint.name, start, stop)
-            got += await sender.send_all((c, 0) for c in cases)
-            if decide_greedy(ref, answers(got), alpha, stop).rejected:
+            cases = self.greedy.candidate(plan, seed, sender.endpoint.name, start, stop)
+            r, c = await asyncio.gather(
+                to_ref.send_all((x, 0) for x in self.greedy.reference(plan, seed, start, stop)),
+                sender.send_all((x, 0) for x in cases))
+            ref_got += r
+            got += c
+            if decide_greedy(answers(ref_got), answers(got), alpha, stop).rejected:
                 return
 
     def replay_greedy(self, ref_ex: Sequence[Exchange], cand_ex: Sequence[Exchange],
