@@ -158,3 +158,17 @@ def test_server_argv_differs_only_in_the_variant(tmp_path: Path) -> None:
     template = argv("template")
     assert template[template.index("--chat-template") + 1] == "chatml"
     assert "--chat-template-file" not in template
+
+
+def test_no_prompt_cache_flags(tmp_path: Path) -> None:
+    (tmp_path / "Qwen-Qwen2.5-7B-Instruct.jinja").write_text("")
+
+    def argv(settings: ServerSettings) -> list[str]:
+        return llama_server_argv(Path("llama-server"), tmp_path, VARIANTS["reference"], Path("m.gguf"), 8080,
+                                 settings)
+
+    assert "--no-cache-prompt" not in argv(ServerSettings())  # llama-server's default: cached
+    fresh = argv(ServerSettings(parallel=1, cache_prompt=False))
+    assert fresh[fresh.index("--parallel") + 1] == "1"
+    assert {"--no-cache-prompt"} <= set(fresh)
+    assert fresh[fresh.index("--cache-reuse") + 1] == "0" and fresh[fresh.index("--cache-ram") + 1] == "0"
