@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,35 +18,42 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-# The real testbed: llama.cpp servers built (cached) and brought up once per
-# session, shared by every integration test; taken down at the end with a
-# check that nothing is left running.
+# The real testbed: llama.cpp servers built (cached) and brought up once per session,
+# shared by every integration test that only sends requests; taken down at the end with a
+# check that nothing is left running. A test that stops, restarts or switches variants
+# brings up a testbed of its own (helpers_testbed.bring_up), never this one.
 TESTBED_VARIANTS = ["reference", "replica", "q2", "template", "faults"]
 
 
 @pytest.fixture(scope="session")
-def real_testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    import os
+def real_testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from helpers_testbed import bring_up, take_down
 
-    from parity.testbed import Testbed, build_llama_cpp, default_cache_dir, pid_alive, port_is_free
-
-    cache = default_cache_dir(os.environ)
-    build_llama_cpp(cache)
-    testbed = Testbed(tmp_path_factory.mktemp("testbed-run"), cache, startup_timeout_s=300)
+    testbed = bring_up(tmp_path_factory.mktemp("testbed-run"), TESTBED_VARIANTS, log=print)
     try:
-        testbed.up(TESTBED_VARIANTS)
         yield testbed
     finally:
-        records = [s.record for s in testbed.status()]
-        testbed.down()
-        alive = [r.variant for r in records if pid_alive(r.pid, r.start_ticks)]
-        busy = [r.port for r in records if not port_is_free(r.port)]
-        assert not alive and not busy, f"left running after down: {alive}, ports {busy}"
+        take_down(testbed)
 
 
 @pytest.fixture(scope="session")
-def testbed_config(real_testbed: object, tmp_path_factory: pytest.TempPathFactory) -> object:
+def fault_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The fault proxies' own upstream: a second llama-server set up exactly as the reference
+    (a testbed of its own holding one ``reference``), so that fault traffic never queues or
+    batches with the reference's. A RunningVariant; tests that judge fault endpoints name it
+    their reference too, so that every answer they compare comes from one process."""
+    from helpers_testbed import bring_up, running, take_down
+
+    testbed = bring_up(tmp_path_factory.mktemp("fault-upstream-run"), ["reference"])
+    try:
+        yield running(testbed)["reference"]
+    finally:
+        take_down(testbed)
+
+
+@pytest.fixture(scope="session")
+def testbed_config(real_testbed: Any, tmp_path_factory: pytest.TempPathFactory) -> object:
     from parity.config import load_config
 
-    path = real_testbed.write_config(tmp_path_factory.mktemp("testbed-config") / "parity.toml")  # type: ignore[attr-defined]
+    path = real_testbed.write_config(tmp_path_factory.mktemp("testbed-config") / "parity.toml")
     return load_config(path)

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,10 +16,20 @@ import httpx
 from parity.fake import free_port
 
 
+def wait_until(what: str, check: Callable[[], object], timeout_s: float = 60.0, every_s: float = 0.02) -> None:
+    """Poll ``check`` until it is true; AssertionError naming ``what`` after ``timeout_s`` (a cap
+    against hangs, not a measured time: a condition, never a fixed sleep, is waited for)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(every_s)
+
+
 @contextmanager
-def fake_server(*args: str) -> Iterator[str]:
-    """``python -m parity.fake`` on a free port; yields its /v1 base URL."""
-    port = free_port()
+def fake_server(*args: str, port: int | None = None) -> Iterator[str]:
+    """``python -m parity.fake`` on a free port (or ``port``); yields its /v1 base URL. On exit
+    it is stopped with SIGTERM, which lets it finish (and log) the requests it holds."""
+    port = port or free_port()
     proc = subprocess.Popen([sys.executable, "-m", "parity.fake", "--port", str(port), *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

@@ -2,6 +2,16 @@
 llama.cpp servers) detects a switch of an endpoint, the gateway takes it out of ':verified',
 the switch is undone, the watch sees it recover, and the gateway brings it back.
 
+The test brings up a testbed of its own (reference, replica, template, switch; one slot, no
+prompt cache). On the session's testbed, after tests/testbed had sent the reference (through the
+fault proxies over it) a hundred-odd requests, the replica's first-token distribution differed
+from the reference's on one of the two sentinel prompts every tick (observation 0.511, before
+the switch and after the undo alike; most likely the two servers' prompt caches and slots had different
+histories, so the same prompt took different kernel paths); the e-process kept crossing the
+warning, so the watch went recovering -> changed again, and the test waited for a recovery
+that could not come until its 900-s timeout (reproduced 2026-11-29: `pytest tests/testbed
+tests/integration/test_watch_routing_testbed.py` at commit cf65acf).
+
 The watched endpoint is the testbed's ``switch`` variant: a proxy in front of ``replica`` that
 switches (at run time, through its 127.0.0.1 admin API) to ``template`` — llama.cpp's built-in
 ChatML template instead of the reference's Qwen2.5 one, which changes the prompt of every
@@ -42,16 +52,17 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 import pytest
+from helpers_testbed import bring_up, running, take_down
 
 from parity.gateway import create_app, parse_gateway_config
 from parity.store import Store
-from parity.testbed import RunningVariant, Testbed
+from parity.testbed import RunningVariant
 from parity.watch import State, WatchStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -138,13 +149,15 @@ async def _until(what: str, check: Callable[[], Awaitable[Any]]) -> Any:
 
 
 @pytest.fixture
-async def switch_bed(real_testbed: Any) -> AsyncIterator[dict[str, RunningVariant]]:
-    bed = Testbed(real_testbed.run_dir, real_testbed.cache_dir, switch="template@manual", log=lambda _: None)
-    bed.up(["switch"])
+def switch_bed(tmp_path: Path) -> Iterator[dict[str, RunningVariant]]:
+    """A testbed of the test's own (reference, replica, template and the switch in front of
+    replica): it flips a variant, so it must not share the session's testbed, whose variants
+    other tests may have stopped or restarted (on other ports) before it runs."""
+    bed = bring_up(tmp_path / "testbed", ["reference", "switch"], switch="template@manual")
     try:
-        yield {s.record.variant: s.record for s in bed.status()}
+        yield running(bed)
     finally:
-        bed.stop(["switch"])
+        take_down(bed)
 
 
 async def test_the_gateway_follows_the_watch_through_a_switch_and_back(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import fcntl
 import json
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from helpers_proc import wait_until
 
 from parity.testbed import (
     BuildError,
@@ -63,7 +63,8 @@ def test_build_lock_waits_for_the_holder(tmp_path: Path) -> None:
     def holder() -> None:
         with build_lock(tmp_path, messages.append):
             held.set()
-            time.sleep(0.3)
+            # held until the other side says it is waiting: a condition, not a guessed time
+            wait_until("the second holder waits", lambda: bool(messages), 30, 0.01)
             released.set()
 
     # flock is per open file description, so a thread stands in for another process.

@@ -80,8 +80,9 @@ async def _through_gateway(gw: httpx.AsyncClient, name: str, repair: bool) -> No
         assert '"name":"get_weather"' in s.text and '"finish_reason":"tool_calls"' in s.text
 
 
-async def test_each_family_leak_is_caught_retried_or_repaired(testbed_config: ParityConfig) -> None:
-    upstream = testbed_config.reference.base_url.removesuffix("/v1")
+async def test_each_family_leak_is_caught_retried_or_repaired(testbed_config: ParityConfig,
+                                                              fault_upstream: Any) -> None:
+    upstream = fault_upstream.base_url.removesuffix("/v1")  # the proxies' own, not the reference
     async with httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0)) as http:
         for name in RENDERED:
             proxy = create_app(FaultConfig(upstream=upstream, faults=[FaultSpec(mode=FaultMode.MARKUP_LEAK, rate=1.0)],
@@ -103,8 +104,9 @@ async def test_each_family_leak_is_caught_retried_or_repaired(testbed_config: Pa
             await direct.aclose()
 
 
-async def test_reasoning_leaks_are_caught_and_the_replica_has_none(testbed_config: ParityConfig) -> None:
-    upstream = testbed_config.reference.base_url.removesuffix("/v1")
+async def test_reasoning_leaks_are_caught_and_the_replica_has_none(testbed_config: ParityConfig,
+                                                                   fault_upstream: Any) -> None:
+    upstream = fault_upstream.base_url.removesuffix("/v1")
     names = [f.name for f in FAMILIES if any(closer for _, closer in f.reasoning)]
     async with httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0)) as http:
         for name in names:

@@ -86,7 +86,11 @@ def test_faults_proxy_names_its_faults(real_testbed: Testbed) -> None:
         assert response.status_code == 200
         if fault := response.headers.get(FAULT_HEADER):
             seen.add(fault)
-    assert seen, "12 requests at ~54% fault rate and not one fault"
+    # The proxy draws a fault from a hash of the request and its seed, so these 12 requests
+    # draw the same faults every run. The draw is 60% (ten modes at 6%), 48% for a fault that
+    # applies to a request that is not streamed: were the draws independent, none in 12 would
+    # have probability 0.52**12 = 4e-4.
+    assert seen, "12 requests at ~48% fault rate and not one fault"
 
 
 def test_config_describes_the_running_endpoints(real_testbed: Testbed, tmp_path: Any) -> None:

@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from helpers_proc import wait_until
 
 from parity.config import load_config
 from parity.testbed import (
@@ -76,7 +76,7 @@ def test_up_again_keeps_what_runs(testbed: Testbed) -> None:
 def test_dead_records_are_forgotten_and_their_proxy_follows(testbed: Testbed) -> None:
     reference, proxy = testbed.up(["faults"])
     os.kill(reference.pid, signal.SIGKILL)
-    time.sleep(0.2)
+    wait_until("the killed reference is gone", lambda: not pid_alive(reference.pid, reference.start_ticks))
     new_reference, new_proxy = testbed.up(["faults"])
     assert new_reference.pid != reference.pid
     assert new_proxy.pid != proxy.pid  # it forwarded to the dead reference's port
@@ -111,10 +111,7 @@ def test_down_after_up_crashed(tmp_path: Path, fake_cache_factory: Callable[[str
     up = subprocess.Popen(
         [sys.executable, "-c", CRASHING_UP, str(run_dir), str(fake_cache_factory("hang"))], env=env
     )
-    deadline = time.monotonic() + 30
-    while len(load_state(run_dir).processes) < 2:
-        assert time.monotonic() < deadline, "up never recorded its servers"
-        time.sleep(0.1)
+    wait_until("up recorded its servers", lambda: len(load_state(run_dir).processes) >= 2, 30)
     up.kill()  # `up` dies while waiting for health: its servers are orphans now
     up.wait()
     orphans = load_state(run_dir).processes
@@ -161,3 +158,17 @@ def test_server_argv_differs_only_in_the_variant(tmp_path: Path) -> None:
     template = argv("template")
     assert template[template.index("--chat-template") + 1] == "chatml"
     assert "--chat-template-file" not in template
+
+
+def test_no_prompt_cache_flags(tmp_path: Path) -> None:
+    (tmp_path / "Qwen-Qwen2.5-7B-Instruct.jinja").write_text("")
+
+    def argv(settings: ServerSettings) -> list[str]:
+        return llama_server_argv(Path("llama-server"), tmp_path, VARIANTS["reference"], Path("m.gguf"), 8080,
+                                 settings)
+
+    assert "--no-cache-prompt" not in argv(ServerSettings())  # llama-server's default: cached
+    fresh = argv(ServerSettings(parallel=1, cache_prompt=False))
+    assert fresh[fresh.index("--parallel") + 1] == "1"
+    assert {"--no-cache-prompt"} <= set(fresh)
+    assert fresh[fresh.index("--cache-reuse") + 1] == "0" and fresh[fresh.index("--cache-ram") + 1] == "0"

@@ -103,6 +103,12 @@ class ServerSettings:
     seed: int = 42
     repeat_penalty: float = 1.0
     host: str = "127.0.0.1"
+    # False: every request is computed from scratch (--no-cache-prompt --cache-reuse 0
+    # --cache-ram 0). A reused prefix sends the rest of the prompt, or only its last token,
+    # down another kernel path, which can flip a greedy near-tie: repeats of one request
+    # then differ. Tests that compare answers want this off, and one slot (parallel=1),
+    # so that no request is batched with another's.
+    cache_prompt: bool = True
 
     @property
     def context_per_slot(self) -> int:
@@ -144,6 +150,8 @@ def llama_server_argv(
         "--no-webui",
         "--jinja",
     ]
+    if not settings.cache_prompt:
+        argv += ["--no-cache-prompt", "--cache-reuse", "0", "--cache-ram", "0"]
     if variant.template_file is not None:
         template = templates_dir / variant.template_file
         if not template.is_file():
