@@ -91,11 +91,7 @@ class ConformalCusum:
         keep = self._log[-(self.window - 1):] if self.window > 1 else self._log[:0]
         self._log = np.vstack([keep, np.zeros((1, len(self.bets)))])
         self._log += np.log1p(self.bets * (gain - 1.0))
-        mixed = np.logaddexp.reduce(self._log, axis=1) - math.log(len(self.bets))
-        top = float(mixed.max())
-        stat = math.inf if top > 709.0 else math.exp(top)
-        if stat >= self.alarm:
-            self._log = self._log[:0]
+        stat, self._log = _mixed_stat(self._log, len(self.bets), self.alarm)
         return stat
 
 
@@ -124,9 +120,13 @@ class EvalueCusum:
         self._log = np.vstack([keep, np.zeros((1, len(self.bets)))])
         with np.errstate(divide="ignore"):
             self._log += sum((np.log1p(self.bets * (e - 1.0)) for e in evalues), np.zeros(len(self.bets)))
-        mixed = np.logaddexp.reduce(self._log, axis=1) - math.log(len(self.bets))
-        top = float(mixed.max())
-        stat = math.inf if top > 709.0 else math.exp(top)
-        if stat >= self.alarm:
-            self._log = self._log[:0]
+        stat, self._log = _mixed_stat(self._log, len(self.bets), self.alarm)
         return stat
+
+
+def _mixed_stat(log: np.ndarray, n_bets: int, alarm: float) -> tuple[float, np.ndarray]:
+    """The CUSUM statistic over windows, mixed over the bets (``math.inf`` past 709 nats), and the
+    log-wealth rows to keep (none after an alarm)."""
+    top = float((np.logaddexp.reduce(log, axis=1) - math.log(n_bets)).max())
+    stat = math.inf if top > 709.0 else math.exp(top)
+    return stat, (log[:0] if stat >= alarm else log)
