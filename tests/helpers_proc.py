@@ -50,6 +50,15 @@ def fake_server(*args: str, port: int | None = None) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+def wait_in_flight(base_url: str, done: Callable[[int], bool], timeout_s: float = 60.0) -> None:
+    """Poll a fake server's /health until ``done(requests in flight)``: what a test waits for
+    instead of sleeping (work under way before a signal, or drained after a kill)."""
+    deadline = time.monotonic() + timeout_s
+    while not done(httpx.get(f"{base_url.removesuffix('/v1')}/health", timeout=5).json()["in_flight"]):
+        assert time.monotonic() < deadline, "fake server: requests in flight never reached the expected count"
+        time.sleep(0.02)
+
+
 def write_config(path: Path, base_url: str, names: tuple[str, ...], extra: str = "") -> Path:
     blocks = []
     for i, n in enumerate(names):

@@ -6,11 +6,10 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from helpers_proc import fake_server, parity_cmd, write_config
+from helpers_proc import fake_server, parity_cmd, wait_in_flight, write_config
 from typer.testing import CliRunner
 
 from parity.cli._exit import ExitCode, verdict_exit
@@ -122,12 +121,7 @@ def test_interrupt_exits_130(tmp_path: Path) -> None:
                                 # A shell's background job inherits SIGINT ignored: restore it.
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
-            db = tmp_path / "p.db"
-            for _ in range(400):  # the run has started once its row is in the store
-                if db.exists() and db.stat().st_size > 0:
-                    break
-                time.sleep(0.05)
-            time.sleep(0.5)
+            wait_in_flight(url, lambda n: n > 0)  # interrupted with requests under way
             os.kill(proc.pid, signal.SIGINT)
             _, err = proc.communicate(timeout=60)
         finally:

@@ -106,6 +106,19 @@ def test_connections_per_address_are_capped_and_heads_bounded() -> None:
         assert r.status_code == 200
 
 
+class _Entered:
+    """The gateway's app, noting each time the server hands it a request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.entered = threading.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.entered.set()
+        await self.app(scope, receive, send)
+
+
 class _Watched:
     """An upstream that takes its time, and notes whether its request was abandoned."""
 
@@ -132,15 +145,17 @@ def test_client_hang_up_cancels_the_attempt_and_blames_nobody(caplog: pytest.Log
     cfg = make_config(["a"])
     app = create_app(cfg, transports={"a": httpx.ASGITransport(upstream)})
     gw = app.state.gateway
-    with served(app, cfg) as port, caplog.at_level(logging.ERROR):
+    reading = _Entered(app)  # the server called the app: the head is in, the body is being read
+    with served(reading, cfg) as port, caplog.at_level(logging.ERROR):
         s = socket.create_connection(("127.0.0.1", port))
         s.sendall(_post_head(len(body), path=path) + body)
         assert upstream.started.wait(20)
         s.close()
         assert upstream.cancelled.wait(20)  # not left running to its timeout
+        reading.entered.clear()
         half = socket.create_connection(("127.0.0.1", port))  # gone during the upload
         half.sendall(_post_head(len(body), path=path) + body[:5])
-        time.sleep(0.2)
+        assert reading.entered.wait(20)
         half.close()
         deadline = time.monotonic() + 20
         while gw.metrics.registry.get_sample_value(

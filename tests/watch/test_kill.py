@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from helpers_proc import fake_server, parity_cmd, write_config
+from helpers_proc import fake_server, parity_cmd, wait_in_flight, write_config
 
 WATCH = """
 [watch]
@@ -44,7 +44,7 @@ def test_kill_9_mid_tick_then_restart(tmp_path: Path) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         at_kill = stored(db)
-        time.sleep(0.5)  # the server finishes (and logs) what was in flight
+        wait_in_flight(url, lambda n: n == 0)  # the server finishes (and logs) what was in flight
         sent_before = len(log.read_text().splitlines())
         done = subprocess.run(parity_cmd("watch", "--config", str(cfg), "--db", str(db), "--once"),
                               capture_output=True, text=True, cwd=tmp_path, timeout=120)

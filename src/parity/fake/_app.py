@@ -38,6 +38,9 @@ class FakeEndpoint:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._n = 0
+        # Requests received and not yet answered: /health reports it, so that a test can wait
+        # for work to be in flight (or drained) instead of sleeping.
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -50,7 +53,7 @@ class FakeEndpoint:
                     return
         path = scope["path"]
         if scope["method"] == "GET" and path in ("/health", "/v1/health"):
-            await _json(send, 200, {"status": "ok"})
+            await _json(send, 200, {"status": "ok", "in_flight": self.in_flight})
             return
         if scope["method"] == "GET" and path.endswith("/models"):
             await _json(send, 200, {"object": "list", "data": [{"id": self.model, "object": "model"}]})
@@ -75,7 +78,11 @@ class FakeEndpoint:
             behavior = dataclasses.replace(
                 behavior, content=f"{behavior.content or ''} (you sent {headers})",
                 extra={**behavior.extra, "echo": headers})
-        await self._behave(behavior, body, send, api)
+        self.in_flight += 1
+        try:
+            await self._behave(behavior, body, send, api)
+        finally:
+            self.in_flight -= 1
 
     async def _behave(self, behavior: Behavior, body: dict[str, Any], send: Send, api: str = "chat") -> None:
         if isinstance(behavior, Slow):
