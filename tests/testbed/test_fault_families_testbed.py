@@ -5,6 +5,11 @@ it when the alias asks, whole or streamed), and the replica's own answers stay c
 
 SmolLM2-135M almost never calls a tool and has no reasoning: the calls leaked here are the
 proxy's (synthesised from the request's tools when the model made none), not the model's.
+
+Every family's leak is made from the same greedy request, which the proxies' upstream (one slot,
+no prompt cache: the same bytes each time) answers once per body; the proxies get that answer
+replayed (``_Replay``), so the test costs the model a handful of answers, not one per family
+and attempt. The replica, which the gateway retries on, answers every time.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from parity.checks import check_markup, check_reasoning_delimiters
@@ -35,7 +41,35 @@ WEATHER = {"type": "function", "function": {
 
 def _body(model: str, stream: bool = False) -> dict[str, Any]:
     return {"model": model, "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
-            "tools": [WEATHER], "temperature": 0, "max_tokens": 48, "stream": stream}
+            "tools": [WEATHER], "temperature": 0, "max_tokens": 16, "stream": stream}
+
+
+class _Replay(httpx.AsyncBaseTransport):
+    """The upstream's answer to a request body it has answered before, replayed (its model
+    field aside): a greedy answer of a one-slot server without prompt cache, computed once."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.answers: dict[tuple[str, bytes], tuple[int, list[tuple[str, str]], bytes]] = {}
+        self.computed = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = orjson.loads(request.content)
+        body.pop("model", None)
+        key = (request.url.path, orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
+        if key not in self.answers:
+            r = await self.inner.handle_async_request(request)
+            content = await r.aread()
+            await r.aclose()
+            self.computed += 1
+            kept = [(k, v) for k, v in r.headers.multi_items()
+                    if k.lower() not in ("content-length", "transfer-encoding", "content-encoding")]
+            self.answers[key] = (r.status_code, kept, content)
+        status, headers, content = self.answers[key]
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def _gateway(cfg: ParityConfig, proxy: Any, repair: bool) -> Any:
@@ -83,7 +117,8 @@ async def _through_gateway(gw: httpx.AsyncClient, name: str, repair: bool) -> No
 async def test_each_family_leak_is_caught_retried_or_repaired(testbed_config: ParityConfig,
                                                               fault_upstream: Any) -> None:
     upstream = fault_upstream.base_url.removesuffix("/v1")  # the proxies' own, not the reference
-    async with httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0)) as http:
+    replay = _Replay()
+    async with httpx.AsyncClient(transport=replay, timeout=httpx.Timeout(300.0, connect=10.0)) as http:
         for name in RENDERED:
             proxy = create_app(FaultConfig(upstream=upstream, faults=[FaultSpec(mode=FaultMode.MARKUP_LEAK, rate=1.0)],
                                            annotate=True, leak_families=[name], templates_dir=str(TEMPLATES)),
@@ -102,13 +137,14 @@ async def test_each_family_leak_is_caught_retried_or_repaired(testbed_config: Pa
                     await gw.aclose()
                     await app.state.gateway.aclose()
             await direct.aclose()
+    assert replay.computed == 2  # the greedy request, whole and streamed: answered once each
 
 
 async def test_reasoning_leaks_are_caught_and_the_replica_has_none(testbed_config: ParityConfig,
                                                                    fault_upstream: Any) -> None:
     upstream = fault_upstream.base_url.removesuffix("/v1")
     names = [f.name for f in FAMILIES if any(closer for _, closer in f.reasoning)]
-    async with httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0)) as http:
+    async with httpx.AsyncClient(transport=_Replay(), timeout=httpx.Timeout(300.0, connect=10.0)) as http:
         for name in names:
             proxy = create_app(FaultConfig(upstream=upstream, faults=[FaultSpec(mode=FaultMode.REASONING_LEAK,
                                                                                    rate=1.0)],
