@@ -95,38 +95,10 @@ class ConformalCusum:
         return stat
 
 
-def rank_evalue(d_y: float, d_controls: Sequence[float]) -> float:
-    """``(K+1)·1{D(a, y) is the largest}/#{largest}`` over ``y`` and ``K`` controls: mean 1 whenever
-    ``y`` and the controls are exchangeable given the anchor (the watch's null, per request).
-
-    With ties everywhere (a healthy, deterministic replica) it is exactly 1: nothing is lost;
-    a misrouted answer farther than every control gets ``K + 1``.
-    """
-    top = max(d_y, *d_controls) if d_controls else d_y
-    if d_y < top:
-        return 0.0
-    return (len(d_controls) + 1) / (1 + sum(d == top for d in d_controls))
-
-
-class EvalueCusum:
-    """e-CUSUM over per-tick products of bets ``Π_i (1 − λ + λ e_i)``, mixed over ``bets``."""
-
-    def __init__(self, alarm: float, window: int, bets: Sequence[float] = (0.25, 0.5, 0.9)) -> None:
-        self.alarm, self.window, self.bets = alarm, window, np.asarray(bets)
-        self._log = np.zeros((0, len(self.bets)))
-
-    def tick(self, evalues: Sequence[float]) -> float:
-        keep = self._log[-(self.window - 1):] if self.window > 1 else self._log[:0]
-        self._log = np.vstack([keep, np.zeros((1, len(self.bets)))])
-        with np.errstate(divide="ignore"):
-            self._log += sum((np.log1p(self.bets * (e - 1.0)) for e in evalues), np.zeros(len(self.bets)))
-        stat, self._log = _mixed_stat(self._log, len(self.bets), self.alarm)
-        return stat
-
-
 def _mixed_stat(log: np.ndarray, n_bets: int, alarm: float) -> tuple[float, np.ndarray]:
     """The CUSUM statistic over windows, mixed over the bets (``math.inf`` past 709 nats), and the
-    log-wealth rows to keep (none after an alarm)."""
+    log-wealth rows to keep (none after an alarm). (The K-controls detector, which shared this, is
+    the watch's own now: ``parity.watch.EvalueDetector``.)"""
     top = float((np.logaddexp.reduce(log, axis=1) - math.log(n_bets)).max())
     stat = math.inf if top > 709.0 else math.exp(top)
     return stat, (log[:0] if stat >= alarm else log)

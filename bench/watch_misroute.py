@@ -14,7 +14,8 @@ them); after a switch, each candidate request goes to the other pool with probab
   ``g = clip((D(a, y) − D(a, x)) / 0.05, −1, 1)`` — what the sentinel observes;
 * ``conformal``: :class:`_watchconformal.ConformalCusum` on the tick score ``Σ_i D(a_i, y_i)``
   (null: stationarity);
-* ``controls`` (``--controls K``): :class:`_watchconformal.EvalueCusum` on the rank e-values of
+* ``controls`` (``--controls K``): the watch's own K-controls detector (``[watch.sentinel] controls``:
+  :class:`parity.watch.EvalueDetector` on :func:`parity.watch.rank_evalue`) — the rank e-values of
   ``D(a, y)`` among ``K`` fresh reference controls ``D(a, x_k)`` per request (the watch's null;
   the reference answers ``K + 1`` more times per candidate request).
 
@@ -39,9 +40,9 @@ import numpy as np
 
 from parity.stats import topk_tv_lower_bound
 from parity.suites.equality._samples import to_sample
-from parity.watch import Monitor, State, Ticks, WatchConfig
+from parity.watch import Monitor, State, Ticks, WatchConfig, rank_evalue
 
-from _watchconformal import ConformalCusum, EvalueCusum, rank_evalue  # isort: skip
+from _watchconformal import ConformalCusum  # isort: skip
 from _watchreplay import VARIANTS, Pools, _exchange, pool_design  # isort: skip
 from _watchstats import poisson_ci, quantile_ci  # isort: skip
 
@@ -138,7 +139,7 @@ class Run:
         self.sched = Ticks("candidate", "sentinel", args.period_minutes * 60.0, watch.jitter, seed)
         self.watch = Monitor("candidate", "sentinel", levels)
         self.conformal = ConformalCusum(levels.alarm, levels.window, seed=seed)
-        self.controls = EvalueCusum(levels.alarm, levels.window)
+        self.controls = Monitor("candidate", "sentinel", levels, controls=max(2, self.k))
 
     def step(self, tick_id: str, at: datetime, pool: str, share: float) -> dict[str, bool]:
         obs, score, evalues = [], 0.0, []
@@ -154,7 +155,8 @@ class Run:
         fired = {"watch": out.transition is not None and out.transition.to_state is State.CHANGED,
                  "conformal": self.conformal.tick(score) >= self.conformal.alarm}
         if self.k:
-            fired["controls"] = self.controls.tick(evalues) >= self.controls.alarm
+            ctl = self.controls.observe(tick_id, at, evalues)
+            fired["controls"] = ctl.transition is not None and ctl.transition.to_state is State.CHANGED
         return fired
 
 

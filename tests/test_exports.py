@@ -104,10 +104,10 @@ EXPORTS: dict[str, set[str]] = {
     },
     "parity.watch": {
         "AlertPolicy", "AlertRow", "AlertSender", "Cost", "Detector", "EndpointOverride",
-        "EndpointWatch", "Levels", "Monitor", "REFERENCE_STREAM", "SENTINEL", "SentinelDesign",
-        "State", "StateRow", "Tick", "TickOutcome", "TickRecord", "Ticks", "Transition",
+        "EndpointWatch", "EvalueDetector", "Levels", "Monitor", "REFERENCE_STREAM", "SENTINEL",
+        "SentinelDesign", "State", "StateRow", "Tick", "TickOutcome", "TickRecord", "Ticks", "Transition",
         "WatchConfig", "WatchService", "WatchStore", "alert_body", "exchange_key", "load_watch",
-        "observe", "observe_reference", "over_budget", "parse_watch",
+        "observe", "observe_reference", "over_budget", "parse_watch", "rank_evalue",
     },
 }
 

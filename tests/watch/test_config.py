@@ -113,3 +113,22 @@ logprobs = false
     assert load_watch(p)[1].for_endpoint("q8").sentinel_blackbox == "hamming"
     with pytest.raises(ConfigError, match="blackbox"):
         load_watch(_write(tmp_path, '[watch.sentinel]\nblackbox = "mmd"\n'))
+
+
+def test_reference_controls_default_to_one_and_override_per_endpoint(tmp_path: Path) -> None:
+    _, watch = load_watch(_write(tmp_path, "[watch]\n"))
+    assert watch.for_endpoint("q8").controls == 1  # today's paired observation
+    _, watch = load_watch(_write(tmp_path, """
+[watch.sentinel]
+controls = 10
+[watch.endpoints.q8]
+controls = 19
+"""))
+    assert watch.sentinel.controls == 10 and watch.for_endpoint("q8").controls == 19
+
+
+@pytest.mark.parametrize("bad", ["[watch.sentinel]\ncontrols = 0\n", "[watch.sentinel]\ncontrols = 33\n",
+                                 "[watch.endpoints.q8]\ncontrols = 0\n", '[watch.sentinel]\ncontrols = "many"\n'])
+def test_reference_controls_out_of_range_are_config_errors(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(ConfigError, match=r"controls"):
+        load_watch(_write(tmp_path, bad))

@@ -13,7 +13,16 @@ from parity.watch._config import (
     load_watch,
     parse_watch,
 )
-from parity.watch._detect import Detector, Levels, Monitor, State, TickOutcome, Transition
+from parity.watch._detect import (
+    Detector,
+    EvalueDetector,
+    Levels,
+    Monitor,
+    State,
+    TickOutcome,
+    Transition,
+    rank_evalue,
+)
 from parity.watch._schedule import Cost, Tick, Ticks, over_budget
 from parity.watch._sentinel import SENTINEL, SentinelDesign, observe, observe_reference
 from parity.watch._service import REFERENCE_STREAM, WatchService, exchange_key
@@ -29,6 +38,7 @@ __all__ = [
     "Detector",
     "EndpointOverride",
     "EndpointWatch",
+    "EvalueDetector",
     "Levels",
     "Monitor",
     "SentinelDesign",
@@ -49,4 +59,5 @@ __all__ = [
     "observe_reference",
     "over_budget",
     "parse_watch",
+    "rank_evalue",
 ]

@@ -12,6 +12,7 @@ jitter = 0.2             # ticks move by up to ±10% of the period
 period_minutes = 5
 requests_per_day = 20000
 tokens_per_day = 2000000
+controls = 1             # reference controls per candidate request; K > 1: rank e-values (opt-in)
 
 [watch.suites]           # full suites, hours between runs (per candidate; 0: off)
 toolcall = 24
@@ -44,6 +45,7 @@ __all__ = ["AlertPolicy", "EndpointOverride", "EndpointWatch", "EngineConfig", "
            "load_watch", "parse_watch"]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+MAX_CONTROLS = 32  # the reference answers up to 33 times per candidate request
 
 
 class EndpointWatch(BaseModel):
@@ -61,6 +63,11 @@ class EndpointWatch(BaseModel):
     blackbox: Literal["greedy", "hamming"] = Field(
         default="greedy", description="The black-box sentinel: greedy odd-one-out rounds (temperature 0, "
                                       "32 tokens), or sampled answers compared by Hamming distance.")
+    controls: int = Field(
+        default=1, ge=1, le=MAX_CONTROLS,
+        description="Reference controls per candidate request (a candidate's setting). 1: the paired "
+                    "observation g; K > 1: the reference answers K + 1 times per candidate request and "
+                    "each request gives a rank e-value (docs/watch.md, 'K controls').")
 
     @property
     def sentinel_blackbox(self) -> str:
@@ -80,6 +87,7 @@ class EndpointOverride(BaseModel):
     canary: bool | None = None
     logprobs: bool | None = None
     blackbox: Literal["greedy", "hamming"] | None = None
+    controls: int | None = Field(default=None, ge=1, le=MAX_CONTROLS)
 
 
 class SuiteSchedule(BaseModel):

@@ -35,6 +35,12 @@ The state machine (per endpoint and suite), with ``warn < alarm`` and
 Recovery is absence of evidence at a power that found the change, not a test
 of equivalence: ``recovery_ticks`` should exceed the detection delay of the
 changes one cares about.
+
+With ``K > 1`` reference controls per candidate request (``[watch.sentinel]
+controls``), each observation is instead an e-value ``e >= 0`` with conditional
+mean at most 1 (:func:`rank_evalue`), and :class:`EvalueDetector` bets on those:
+each process is a mixture of products ``Π (1 − λ + λ e)``, again a non-negative
+supermartingale from 1, so the same argument and the same thresholds hold.
 """
 
 from __future__ import annotations
@@ -51,10 +57,12 @@ from pydantic import BaseModel, ConfigDict, Field
 # The online Newton step's rate, as parity.stats.BettingTest uses it.
 _ONS_RATE = 2.0 / (2.0 - math.log(3.0))
 
-__all__ = ["Detector", "Levels", "Monitor", "State", "TickOutcome", "Transition"]
+__all__ = ["Detector", "EvalueDetector", "Levels", "Monitor", "State", "TickOutcome", "Transition",
+           "rank_evalue"]
 
 SCHEMA_VERSION = 1
 DEFAULT_BETS: tuple[float, ...] = (0.5, 0.9)  # chosen from bench/watch.py (docs/watch.md)
+CONTROL_BETS: tuple[float, ...] = (0.25, 0.5, 0.9)  # bench/watch_misroute.py's (docs/benchmarks.md)
 
 
 class State(enum.StrEnum):
@@ -183,6 +191,87 @@ class Detector:
         return list(self._ids)
 
 
+def rank_evalue(d_y: float, d_controls: Sequence[float]) -> float:
+    """``(K+1)·1{D(a, y) is the largest}/#{largest}`` over the candidate's ``D(a, y)`` and the ``K``
+    controls' ``D(a, x_k)`` (all distances from the same anchor ``a``).
+
+    Validity: whenever ``y`` and the controls are exchangeable given the anchor (the candidate
+    serves what the reference serves: the sentinel's null), every one of the ``K + 1`` answers is
+    equally likely to be the one that came from the candidate, and the average of this e-value over
+    those positions is exactly 1 (a tie for the largest splits ``K + 1`` among the tied), so its
+    conditional mean is at most 1. With ties everywhere (a deterministic replica) it is exactly 1:
+    nothing is lost; a candidate answer strictly farther than every control gets ``K + 1``; one that
+    is not among the farthest gets 0.
+    """
+    if not d_controls:
+        raise ValueError("the rank e-value needs at least one control")
+    top = max(d_y, *d_controls)
+    if d_y < top:
+        return 0.0
+    return (len(d_controls) + 1) / (1 + sum(d == top for d in d_controls))
+
+
+class EvalueDetector:
+    """e-CUSUM over per-observation e-values, with :class:`Detector`'s interface and window.
+
+    Each process is the mixture ``mean_λ Π_s (1 − λ + λ e_s)`` over the constant bets
+    ``bets`` (``0 < λ < 1``): for ``e_s >= 0`` with conditional mean ``<= 1`` each product is a
+    non-negative supermartingale from 1, and so is their average; the statistic is the largest
+    process, and the guarantee of the module docstring holds with the same thresholds.
+    """
+
+    def __init__(self, *, window: int, bets: Sequence[float] = CONTROL_BETS) -> None:
+        if window < 1:
+            raise ValueError(f"window must be >= 1, got {window}")
+        if not bets or any(not 0.0 < b < 1.0 for b in bets):
+            raise ValueError(f"bets must lie in (0, 1), got {list(bets)}")
+        self._window = window
+        self._bets = np.asarray(bets, dtype=float)
+        self.reset()
+
+    def reset(self) -> None:
+        """Drop every process (after an alarm)."""
+        self._ids: list[str] = []
+        self._log = np.zeros((0, len(self._bets)))  # log-wealth of each process and bet
+
+    def tick(self, tick_id: str, observations: Sequence[float]) -> float:
+        """Start a process, bet every e-value of the tick, return the statistic."""
+        es = [float(e) for e in observations]
+        if any(not 0.0 <= e < math.inf for e in es):  # also rejects NaN
+            raise ValueError(f"e-values must be finite and >= 0, got {es}")
+        cut = max(0, len(self._ids) - (self._window - 1))
+        self._ids = [*self._ids[cut:], tick_id]
+        self._log = np.vstack([self._log[cut:], np.zeros((1, len(self._bets)))])
+        gain = np.zeros(len(self._bets))
+        for e in es:
+            gain += np.log1p(self._bets * (e - 1.0))
+        self._log += gain
+        return self.statistic
+
+    def _log_wealth(self) -> np.ndarray:
+        out: np.ndarray = np.logaddexp.reduce(self._log, axis=1) - math.log(len(self._bets))
+        return out
+
+    @property
+    def statistic(self) -> float:
+        """``max_j K_t^(j)``; 1 before any tick."""
+        if not self._ids:
+            return 1.0
+        top = float(np.max(self._log_wealth()))
+        return math.inf if top > 709.0 else math.exp(top)
+
+    @property
+    def since(self) -> str | None:
+        """The tick at which the process holding the statistic started (its evidence)."""
+        if not self._ids:
+            return None
+        return self._ids[int(np.argmax(self._log_wealth()))]
+
+    @property
+    def started(self) -> list[str]:
+        return list(self._ids)
+
+
 class Transition(BaseModel):
     """One change of state, with the statistic and the evidence behind it."""
 
@@ -217,7 +306,11 @@ class TickOutcome:
 
 @dataclass
 class Monitor:
-    """Detector + state machine for one endpoint and suite. Restored by replaying ticks."""
+    """Detector + state machine for one endpoint and suite. Restored by replaying ticks.
+
+    ``controls`` > 1: the observations are rank e-values (the sentinel's K-controls mode) and
+    the detector is :class:`EvalueDetector`; else they are ``g`` in [-1, 1] and it is :class:`Detector`.
+    """
 
     endpoint: str
     suite: str
@@ -225,10 +318,14 @@ class Monitor:
     state: State = State.HEALTHY
     quiet: int = 0  # consecutive ticks below warn since the last alarm
     seq: int = 0  # transitions so far
-    detector: Detector = field(init=False)
+    controls: int = 1
+    detector: Detector | EvalueDetector = field(init=False)
 
     def __post_init__(self) -> None:
-        self.detector = Detector(window=self.levels.window, bets=self.levels.bets)
+        if self.controls < 1:
+            raise ValueError(f"controls must be >= 1, got {self.controls}")
+        self.detector = (EvalueDetector(window=self.levels.window) if self.controls > 1
+                         else Detector(window=self.levels.window, bets=self.levels.bets))
 
     def observe(self, tick_id: str, at: datetime, observations: Sequence[float],
                 exchange_keys: Sequence[str] = (), reference_state: State | None = None) -> TickOutcome:

@@ -25,6 +25,15 @@ prompt from ``lag`` ticks before (used by no other observation), in place of
 ``y``. A change of the reference shows for ``lag`` ticks; a change of a
 candidate never shows there, which is how the two are told apart.
 
+K controls (``controls = K`` > 1, opt-in): per candidate prompt the reference answers
+``K + 1`` times — the anchor ``a`` and controls ``x_1 .. x_K`` — and the observation is the
+rank e-value :func:`parity.watch.rank_evalue` of ``D(a, y)`` among the ``D(a, x_k)``, the same
+``D`` on the same shared basis (in the greedy mode: whether the texts differ; for the canary:
+whether the call decisions differ), over the controls that answered. Under the same null (``y``
+and the controls exchangeable given ``a``) it has mean at most 1; the detector bets on it as an
+e-value (:class:`parity.watch.EvalueDetector`). The reference's own stream keeps its three
+answers and ``g``: ``controls`` is a candidate's setting.
+
 Greedy black box (``blackbox = "greedy"``, for a candidate without logprobs):
 the same three answers per prompt, but each request is the equality suite's
 greedy round (``Sampling.greedy(32)``: temperature 0, 32 tokens, no logprobs),
@@ -54,6 +63,8 @@ from parity.exchange import Exchange
 from parity.stats import hamming_similarity, odd_one_out_g, topk_tv_lower_bound
 from parity.suites.equality import PROMPTS, Sampling, choose_prompts, sample_seed
 from parity.suites.equality._samples import Sample, to_sample
+
+from ._detect import rank_evalue
 
 __all__ = ["CANARY", "GREEDY", "SENTINEL", "SentinelDesign", "has_logprobs", "logprobs_missing", "observe",
            "observe_reference"]
@@ -86,17 +97,26 @@ class SentinelDesign:
     # Where logprobs are missing: GREEDY sends greedy rounds and observes the odd one out;
     # otherwise the name of the distance between sampled answers (BLACKBOX_DISTANCES).
     blackbox: str = "hamming"
+    # Reference controls per candidate request: 1 is the paired ``g``; K > 1 the rank e-value.
+    controls: int = 1
 
     def __post_init__(self) -> None:
+        if self.controls < 1:
+            raise ValueError(f"controls must be >= 1, got {self.controls}")
         if self.blackbox != GREEDY and self.blackbox not in BLACKBOX_DISTANCES:
             raise ValueError(f"unknown black-box distance {self.blackbox!r} "
                              f"(known: {', '.join([GREEDY, *BLACKBOX_DISTANCES])})")
 
     @classmethod
     def make(cls, n_prompts: int, *, canary: bool = True, seed: int = 0,
-             blackbox: str = "hamming") -> SentinelDesign:
+             blackbox: str = "hamming", controls: int = 1) -> SentinelDesign:
         return cls(prompts=tuple(choose_prompts(seed, max(2, n_prompts))[:n_prompts]),
-                   canary=canary, seed=seed, blackbox=blackbox)
+                   canary=canary, seed=seed, blackbox=blackbox, controls=controls)
+
+    @property
+    def reference_draws(self) -> int:
+        """The reference's answers per prompt on a candidate's tick: the anchor and the controls."""
+        return 1 + self.controls
 
     @property
     def greedy(self) -> bool:
@@ -244,12 +264,15 @@ def observe(design: SentinelDesign, exchanges: Sequence[Exchange], reference: st
             candidate: str) -> list[float]:
     """The tick's observations for a candidate, in the design's fixed order (pure)."""
     ref, cand = _by_id(exchanges, reference), _by_id(exchanges, candidate)
+    if design.controls > 1:
+        return _rank_observations(design, ref, cand)
     return _observations(design, ref, ref, cand)
 
 
 def observe_reference(design: SentinelDesign, now: Sequence[Exchange], past: Sequence[Exchange],
                       reference: str) -> list[float]:
-    """The reference's tick against its third answers of ``lag`` ticks before (pure)."""
+    """The reference's tick against its third answers of ``lag`` ticks before (pure; ``g`` whatever
+    ``design.controls``: the reference's own stream is not a candidate's)."""
     ref = _by_id(now, reference)
     old = {cid.replace("#2", "#0"): x for cid, x in _by_id(past, reference).items() if cid.endswith("#2")
            and _same_request(x, ref.get(cid.replace("#2", "#0")))}
@@ -277,3 +300,45 @@ def _observations(design: SentinelDesign, anchor: dict[str, Exchange], control: 
         if g is not None:
             out.append(g)
     return out
+
+
+def _rank_observations(design: SentinelDesign, ref: dict[str, Exchange],
+                       cand: dict[str, Exchange]) -> list[float]:
+    """Per prompt (and canary) the rank e-value of the candidate's answer among the controls.
+
+    Controls that failed are left out (K' < K answered): the rank e-value over the ones that
+    answered is valid as long as whether a request fails does not depend on the answer it would
+    have drawn. No observation when the anchor, the candidate or every control failed.
+    """
+    out: list[float] = []
+    for pid in [*design.prompts, *([CANARY] if design.canary else [])]:
+        a, y = ref.get(f"{pid}#0"), cand.get(f"{pid}#0")
+        xs = [x for k in range(1, design.reference_draws) if (x := ref.get(f"{pid}#{k}")) is not None and x.ok]
+        if a is None or y is None or not (a.ok and y.ok) or not xs:
+            continue
+        ds = _distances(a, y, xs, design)
+        if ds is not None:
+            out.append(rank_evalue(ds[0], ds[1:]))
+    return out
+
+
+def _distances(anchor: Exchange, other: Exchange, controls: list[Exchange],
+               design: SentinelDesign) -> list[float] | None:
+    """``[D(a, y), D(a, x_1), ...]`` on one basis for all (as :func:`_triplet`); None if unreadable."""
+    answers = [other, *controls]
+    if anchor.case_id.startswith(CANARY + "#"):
+        sig = _call_signature(anchor)
+        return [float(_call_signature(b) != sig) for b in answers]
+    if design.greedy:
+        texts = [(x.completion.content or "") if x.completion is not None else None for x in (anchor, *answers)]
+        if any(t is None for t in texts):
+            return None
+        return [float(t != texts[0]) for t in texts[1:]]
+    samples = [to_sample(x, 0) for x in (anchor, *answers)]
+    if any(s is None for s in samples):
+        return None
+    ss = [s for s in samples if s is not None]
+    logprobs = all(s.first_top is not None for s in ss)
+    if any(s.tokens is None for s in ss):
+        ss = [_text_only(s) for s in ss]
+    return [_distance(ss[0], b, design.blackbox, logprobs)[0] for b in ss[1:]]

@@ -94,9 +94,12 @@ class WatchService:
         self._clients: dict[str, ChatClient] = {}
         self._monitors: dict[tuple[str, str], Monitor] = {}
         ref = config.reference.name
+        # `controls` is a candidate's setting: the reference's own stream compares with its past.
         self.designs = {e.name: SentinelDesign.make(watch.for_endpoint(e.name).prompts, seed=watch.seed,
                                                     canary=watch.for_endpoint(e.name).canary,
-                                                    blackbox=watch.for_endpoint(e.name).sentinel_blackbox)
+                                                    blackbox=watch.for_endpoint(e.name).sentinel_blackbox,
+                                                    controls=1 if e.name == ref else
+                                                    watch.for_endpoint(e.name).controls)
                         for e in config.endpoints}
         self.schedules = {e.name: Ticks(e.name, REFERENCE_STREAM if e.name == ref else SENTINEL,
                                         watch.for_endpoint(e.name).period_minutes * 60.0,
@@ -232,7 +235,7 @@ class WatchService:
         ref = self.config.reference.name
         design, missing = await asyncio.to_thread(self.design, tick.endpoint)
         is_ref = tick.endpoint == ref
-        plan = {ref: 3} if is_ref else {ref: 2, tick.endpoint: 1}
+        plan = {ref: 3} if is_ref else {ref: design.reference_draws, tick.endpoint: 1}
         skip = await asyncio.to_thread(self._over_budget, tick,
                                        {e: design.requests(n) for e, n in plan.items()})
         if skip is not None:
@@ -307,13 +310,22 @@ class WatchService:
         if key not in self._monitors:
             levels = self.watch.levels(endpoint)
             row = self.store.state(endpoint, stream)
-            mon = Monitor(endpoint, stream, levels)
+            mon = Monitor(endpoint, stream, levels, controls=self.controls(endpoint, stream))
             if row is not None:
                 mon.state, mon.seq, mon.quiet = row.state, row.seq, row.quiet
             done = self.store.ticks(endpoint, stream, status="done", last=levels.window)
-            mon.rebuild([(t.id, t.observations) for t in done])
+            # Only the ticks since `controls` last changed: older ones hold the other kind of
+            # observation (g or e-values); leaving them out only drops processes (still valid).
+            same = len(done)
+            while same > 0 and done[same - 1].controls == mon.controls:
+                same -= 1
+            mon.rebuild([(t.id, t.observations) for t in done[same:]])
             self._monitors[key] = mon
         return self._monitors[key]
+
+    def controls(self, endpoint: str, stream: str) -> int:
+        """Reference controls per request of a stream's ticks (1 but on a candidate's sentinel)."""
+        return self.designs[endpoint].controls if stream == SENTINEL else 1
 
     def _decide(self, tick: Tick, obs: list[float], exchanges: list[Exchange], missing: str | None = None,
                 note: str | None = None) -> TickRecord:
@@ -333,7 +345,8 @@ class WatchService:
             rec = TickRecord(id=tick.id, endpoint=tick.endpoint, stream=tick.stream, index=tick.index,
                              scheduled_at=tick.at, status="done", observations=obs, statistic=out.statistic,
                              state=out.state, alarm=mon.levels.alarm, warn=mon.levels.warn,
-                             exchange_keys=keys, costs=spent, logprobs_missing=missing, reason=note)
+                             exchange_keys=keys, costs=spent, logprobs_missing=missing, reason=note,
+                             controls=mon.controls)
             row = StateRow(endpoint=tick.endpoint, stream=tick.stream, state=out.state, seq=mon.seq,
                            quiet=mon.quiet, tick_id=tick.id, statistic=out.statistic,
                            updated_at=datetime.now(UTC))

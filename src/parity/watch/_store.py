@@ -34,7 +34,10 @@ class TickRecord(BaseModel):
     status: Literal["done", "skipped"]
     reason: str | None = Field(default=None, description="Why a tick was skipped; or, on a done tick, what it "
                                "changed (its endpoint's sentinel switched to black-box).")
-    observations: list[float] = Field(default_factory=list)
+    observations: list[float] = Field(default_factory=list, description="The detector's input, per prompt: "
+                                      "g in [-1, 1], or with `controls` > 1 rank e-values in [0, K + 1].")
+    controls: int = Field(default=1, description="Reference controls per candidate request the tick was "
+                          "observed with (1: g; K > 1: rank e-values, the e-value detector).")
     statistic: float | None = None
     state: State | None = None
     alarm: float | None = Field(default=None, description="The alarm level the tick was judged by.")
