@@ -182,3 +182,32 @@ def test_aliases_follow_the_filters_and_say_unknown_without_a_gateway(store: Sto
     assert ">unknown<" in html
     assert "No gateway aliases known" not in html
     assert "No gateway aliases known" in client(store).get("/?range=30d").text
+
+
+def test_evidence_says_whether_observations_are_g_or_e_values(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from parity.watch import State, Transition
+    from parity.watch._store import StateRow, TickRecord, WatchStore
+
+    store = Store(str(tmp_path / "w.db"))
+    ws, ep, t0 = WatchStore(store), "<img src=x onerror=alert(1)>", NOW - timedelta(hours=1)
+    ids = [f"t{i}" for i in range(4)]
+    for i, tid in enumerate(ids):  # `controls` went from 1 to 10 after two ticks
+        k = 1 if i < 2 else 10
+        rec = TickRecord(id=tid, endpoint=ep, stream="sentinel", index=i, scheduled_at=t0 + timedelta(minutes=5 * i),
+                         status="done", statistic=2.0 ** i, state=State.HEALTHY, controls=k,
+                         observations=[0.5, -0.25] if k == 1 else [11.0, 11.0, 0.0])
+        tr = None
+        if i == 3:
+            tr = Transition(id="tr1", endpoint=ep, suite="sentinel", seq=1, from_state=State.HEALTHY,
+                            to_state=State.SUSPECT, at=rec.scheduled_at, tick_id=tid, statistic=8.0, threshold=5.0,
+                            alarm=100.0, warn=5.0, evidence_ticks=ids, exchange_keys=[])
+        row = StateRow(endpoint=ep, stream="sentinel", state=State.HEALTHY, seq=int(tr is not None), quiet=0,
+                       tick_id=tid, statistic=rec.statistic or 0.0, updated_at=rec.scheduled_at)
+        assert ws.record_tick(rec, row, tr)
+    html = client(store).get("/evidence?transition=tr1").text
+    store.close()
+    assert html.count("mean g 0.125") == 2 and html.count("mean e-value (10 controls) 7.33") == 2
+    assert "about 1 when healthy" in html
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html

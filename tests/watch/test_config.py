@@ -132,3 +132,20 @@ controls = 19
 def test_reference_controls_out_of_range_are_config_errors(tmp_path: Path, bad: str) -> None:
     with pytest.raises(ConfigError, match=r"controls"):
         load_watch(_write(tmp_path, bad))
+
+
+def test_logprobs_reprobe_ticks_default_a_day_and_override_per_endpoint(tmp_path: Path) -> None:
+    _, watch = load_watch(_write(tmp_path, "[watch]\n"))
+    assert watch.for_endpoint("q8").logprobs_reprobe_ticks == 288  # a day at 5-minute ticks
+    _, watch = load_watch(_write(tmp_path, "[watch.sentinel]\nlogprobs_reprobe_ticks = 12\n"
+                                           "[watch.endpoints.q8]\nlogprobs_reprobe_ticks = 0\n"))
+    assert watch.for_endpoint("ref").logprobs_reprobe_ticks == 12
+    assert watch.for_endpoint("q8").logprobs_reprobe_ticks == 0
+
+
+@pytest.mark.parametrize("bad", ["[watch.sentinel]\nlogprobs_reprobe_ticks = -1\n",
+                                 '[watch.endpoints.q8]\nlogprobs_reprobe_ticks = "daily"\n',
+                                 "[watch.sentinel]\nlogprobs_reprobe_tick = 5\n"])
+def test_logprobs_reprobe_ticks_mistakes_are_config_errors(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(ConfigError, match=r"logprobs_reprobe_tick"):
+        load_watch(_write(tmp_path, bad))

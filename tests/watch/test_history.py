@@ -41,7 +41,7 @@ def test_prints_trends_transitions_ticks_and_runs(db: str) -> None:
     code, text = _cli("--db", db, "--since", "2026-02-28")
     assert code == 0, text
     for piece in ("trends", "transitions", "healthy → suspect", "→ changed", "ticks (20 newest",
-                  "suite runs", "toolcall", "valid_json 0.975", "statistic (log)", "mean_observation"):
+                  "suite runs", "toolcall", "valid_json 0.975", "statistic (log)", "mean g"):
         assert piece in text, piece
     assert any(ch in text for ch in "▁▂▃▄▅▆▇█")
     assert "config is never printed" not in text
@@ -51,7 +51,7 @@ def test_filters_by_endpoint_stream_and_metric(db: str) -> None:
     code, text = _cli("ref", "--db", db, "--since", "2026-02-28", "--suite", "sentinel-reference",
                       "--metric", "statistic", "--limit", "0")
     assert code == 0, text
-    assert "cand" not in text and "mean_observation" not in text and "suite runs" not in text
+    assert "cand" not in text and "mean g" not in text.split("ticks (")[0] and "suite runs" not in text
     code, js = _cli("cand", "--db", db, "--since", "2026-02-28", "--json")
     hist = History.model_validate(orjson.loads(js))
     assert hist.ticks and {t.endpoint for t in hist.ticks} == {"cand"}
@@ -111,3 +111,27 @@ def test_series_groups_by_endpoint_stream_and_metric(db: str) -> None:
     assert len(stat.points) == len(hist.ticks)
     assert [p[0] for p in stat.points] == sorted(p[0] for p in stat.points)
     assert stat.state is not None and stat.state.value == "changed"
+
+
+def test_mean_observation_says_whether_it_is_g_or_an_e_value(tmp_path: Path) -> None:
+    from parity.watch._store import TickRecord, WatchStore
+
+    path = str(tmp_path / "w.db")
+    store = Store(path)
+    ws, t0 = WatchStore(store), datetime(2026, 3, 1, tzinfo=UTC)
+    for i in range(6):  # `controls` changed from 1 to 10 after three ticks
+        k = 1 if i < 3 else 10
+        ws.record_tick(TickRecord(id=f"t{i}", endpoint="[red]cand", stream="sentinel", index=i,
+                                  scheduled_at=t0 + timedelta(minutes=5 * i), status="done", statistic=1.0,
+                                  observations=[0.25, -0.25] if k == 1 else [0.0, 2.0, 11.0], controls=k))
+    hist = load_history(store)
+    store.close()
+    means = series(hist, ["mean_observation"])
+    assert [(s.label, s.values) for s in means] == [("mean g", [0.0] * 3),
+                                                    ("mean e-value (10 controls)", [13 / 3] * 3)]
+    code, text = _cli("--db", path, "--since", "2026-02-28")
+    assert code == 0, text
+    trends = text.split("ticks (")[0]
+    assert "mean g" in trends and "mean e-value (10 controls)" in trends and "mean_observation" not in trends
+    assert "mean e-value (10 controls) 4.33" in text and "mean g 0" in text  # the ticks, each its own
+    assert "[red]cand" in text  # an endpoint's name is printed as it is, never read as markup

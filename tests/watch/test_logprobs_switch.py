@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
-from parity.watch import REFERENCE_STREAM, SENTINEL, State
+from parity.exchange import Exchange
+from parity.watch import REFERENCE_STREAM, SENTINEL, State, WatchService
+from parity.watch._reprobe import is_probe
 from parity.watch._sentinel import logprobs_missing
 
 from .test_service import World
@@ -80,3 +85,135 @@ async def test_a_reference_without_logprobs_switches_itself_and_its_candidates(t
 
 def test_failed_requests_are_no_evidence_of_missing_logprobs() -> None:
     assert logprobs_missing([], "cand") is None
+
+
+class Killed(BaseException):
+    """Not KeyboardInterrupt: asyncio re-raises that out of the event loop from a gathered task."""
+
+
+def _probes(svc: WatchService, tick_id: str) -> list[Exchange]:
+    return [x for x in svc.store.store.exchanges(tick_id) if is_probe(x)]
+
+
+async def test_a_candidate_whose_logprobs_come_back_is_probed_and_switched_back(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    w = World(tmp_path, sentinel={"logprobs_reprobe_ticks": 3})
+    svc = w.service()
+    await w.minutes(svc, 3)
+    w.served["cand"].logprobs = "drop"
+    await w.minutes(svc, 8)  # switched, then probed every 3 ticks: still none
+    w.served["cand"].logprobs = "yes"  # the provider turns them on again
+    await w.minutes(svc, 6)
+    await svc.aclose()
+    cand = svc.store.ticks("cand", SENTINEL)
+    at = next(i for i, t in enumerate(cand) if t.logprobs_missing is not None)
+    assert cand[at].logprobs_asked == cand[at].index
+    probed = [i for i, t in enumerate(cand) if _probes(svc, t.id)]
+    back = next(i for i, t in enumerate(cand) if i > at and t.logprobs_missing is None)
+    # A probe every 3 ticks from the switch, each one request more (planned, sent, charged).
+    assert probed and probed[0] == at + 3 and all(b - a == 3 for a, b in pairwise(probed))
+    assert probed[-1] == back  # the probe that found them is the tick that switched back
+    for i in probed:
+        assert cand[i].costs["cand"][0] == 5 and cand[i].costs["ref"][0] == 8
+        assert len(cand[i].observations) == 4  # the black-box observations only
+        (p,) = _probes(svc, cand[i].id)
+        assert p.request.get("logprobs") and p.request["temperature"] != 0.0
+    assert all(cand[i].costs["cand"][0] == 4 for i in range(at, back) if i not in probed)
+    # The switch back: stored with why on the tick whose probe found them, logged, carried.
+    reason = cand[back].reason
+    assert reason is not None and reason.startswith(f"logprobs back since tick {cand[back].id}")
+    assert "sentinel switched back from greedy black-box to logprobs" in reason
+    assert all(t.logprobs_missing is not None for t in cand[at:back])
+    assert all(t.logprobs_missing is None for t in cand[back:])
+    assert not any(_probes(svc, t.id) for t in cand[back + 1:])
+    assert any("watch.sentinel cand logprobs back since tick" in r.getMessage() for r in caplog.records)
+    # From the next tick on: the logprob sentinel again; the detector carried on across both switches.
+    after = [x for x in svc.store.store.exchanges(cand[back + 1].id) if not x.case_id.startswith("canary")]
+    assert after and all(x.request.get("logprobs") and x.request["temperature"] != 0.0 for x in after)
+    assert not svc.design("cand")[0].greedy
+    assert cand[at - 1].id in svc.monitor("cand", SENTINEL).detector.started
+    assert svc.store.transitions() == []
+
+
+@pytest.mark.parametrize("extra", [{"endpoints": {"cand": {"logprobs": False, "blackbox": "hamming"}}},
+                                   {"endpoints": {"cand": {"logprobs": False}}},
+                                   {"sentinel": {"logprobs_reprobe_ticks": 0}}])
+async def test_no_probe_for_an_endpoint_configured_without_logprobs_nor_with_reprobes_off(
+        tmp_path: Path, extra: dict[str, Any]) -> None:
+    w = World(tmp_path, **{"sentinel": {"logprobs_reprobe_ticks": 2}, **extra})
+    w.served["cand"].logprobs = "drop"
+    svc = w.service()
+    await w.minutes(svc, 10)
+    await svc.aclose()
+    cand = svc.store.ticks("cand", SENTINEL)
+    assert len(cand) >= 9 and not any(_probes(svc, t.id) for t in cand)
+    assert all(t.costs["cand"][0] == 4 for t in cand)
+
+
+async def test_a_reference_probes_and_its_candidates_follow_it_back(tmp_path: Path) -> None:
+    w = World(tmp_path, sentinel={"logprobs_reprobe_ticks": 2})
+    w.served["ref"].logprobs = "drop"
+    svc = w.service()
+    await w.minutes(svc, 4)
+    assert svc.design("cand") == (svc.design("cand")[0], "the reference ref reports no logprobs")
+    cand = svc.store.ticks("cand", SENTINEL)
+    assert not any(_probes(svc, t.id) for t in cand)  # the reference probes, not its followers
+    w.served["ref"].logprobs = "yes"
+    await w.minutes(svc, 4)
+    await svc.aclose()
+    ref = svc.store.ticks("ref", REFERENCE_STREAM)
+    assert any(t.reason and t.reason.startswith("logprobs back since tick") for t in ref)
+    assert not svc.design("ref")[0].greedy and not svc.design("cand")[0].greedy
+    cand = svc.store.ticks("cand", SENTINEL)
+    assert any(t.reason == "the reference ref reports logprobs again: sentinel back on logprobs" for t in cand)
+    assert cand[-1].logprobs_missing is None
+
+
+async def test_the_probe_is_budgeted_before_the_tick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = World(tmp_path, sentinel={"logprobs_reprobe_ticks": 2})
+    w.served["cand"].logprobs = "drop"
+    svc = w.service()
+    planned: list[dict[str, int]] = []
+    real = svc._over_budget
+
+    def spy(tick: Any, requests: dict[str, int]) -> str | None:
+        if tick.endpoint == "cand":
+            planned.append(dict(requests))
+        return real(tick, requests)
+
+    monkeypatch.setattr(svc, "_over_budget", spy)
+    await w.minutes(svc, 6)
+    await svc.aclose()
+    cand = svc.store.ticks("cand", SENTINEL)
+    assert [p["cand"] for p in planned] == [t.costs["cand"][0] for t in cand]
+    assert 5 in [p["cand"] for p in planned]
+
+
+async def test_a_tick_killed_after_its_probe_was_sent_does_not_send_it_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = World(tmp_path, sentinel={"logprobs_reprobe_ticks": 2})
+    w.served["cand"].logprobs = "drop"
+    svc = w.service()
+    real = svc.store.record_tick
+
+    def killed(rec: Any, *a: Any, **k: Any) -> bool:
+        if _probes(svc, rec.id):
+            raise Killed  # stands for kill -9 after the probe's answer was stored
+        return real(rec, *a, **k)
+
+    monkeypatch.setattr(svc.store, "record_tick", killed)
+    with pytest.raises(Killed):
+        await w.minutes(svc, 10)
+    await svc.aclose()
+    probes = [b for b in w.apps["cand"].requests if b.get("logprobs") and b.get("temperature") != 0.0]
+    assert len(probes) == 3 + 1  # the first tick's sampled prompts (it found none), and the probe
+    w.served["cand"].logprobs = "yes"  # its answer, had it been asked again, would switch back
+    again = w.service()
+    done = await again.run_once()
+    await again.aclose()
+    assert "cand" in {r.endpoint for r in done}
+    cut = next(r for r in done if r.endpoint == "cand")
+    assert len(_probes(again, cut.id)) == 1 and cut.logprobs_missing is not None  # the stored answer, reused
+    bodies = [orjson.dumps(b, option=orjson.OPT_SORT_KEYS) for b in w.apps["cand"].requests]
+    assert len(set(bodies)) == len(bodies)
+    assert [b for b in w.apps["cand"].requests if b.get("logprobs") and b.get("temperature") != 0.0] == probes

@@ -19,6 +19,10 @@ def _fmt(v: float | None) -> str:
     return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.3e}"
 
 
+def _mean(v: float | None, label: str) -> str:
+    return "-" if v is None else f"{escape(label)} {_fmt(v)}"
+
+
 def _when(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
@@ -65,7 +69,7 @@ def history(
         log = s.metric in ("statistic", "e_value")
         line = sparkline(vs, log=log, how="max" if log else "mean")
         state = (s.state.value if s.state else "-") + (f" ({s.skipped} skipped)" if s.skipped else "")
-        trends.add_row(escape(s.endpoint), escape(s.stream), escape(s.metric) + (" (log)" if log else ""),
+        trends.add_row(escape(s.endpoint), escape(s.stream), escape(s.label) + (" (log)" if log else ""),
                        str(len(vs)), _fmt(vs[-1]), _fmt(min(vs)), _fmt(max(vs)),
                        state if s.kind == "tick" else "-", line)
     out.print(trends)
@@ -82,16 +86,17 @@ def history(
 
     ticks = hist.ticks[-limit:] if limit else hist.ticks
     if ticks:
-        from parity.watch._history import tick_metrics
+        from parity.watch._history import observation_label, tick_metrics
 
         tt = Table(title=f"ticks ({len(ticks)} newest of {len(hist.ticks)})")
-        for col in ("scheduled", "endpoint", "stream", "status", "state", "statistic", "mean obs",
+        for col in ("scheduled", "endpoint", "stream", "status", "state", "statistic", "mean observation",
                     "requests", "tick / reason"):
             tt.add_column(col)
         for t in ticks:
             m = tick_metrics(t)
             tt.add_row(_when(t.scheduled_at), escape(t.endpoint), escape(t.stream), t.status,
-                       t.state.value if t.state else "-", _fmt(m["statistic"]), _fmt(m["mean_observation"]),
+                       t.state.value if t.state else "-", _fmt(m["statistic"]), _mean(m["mean_observation"],
+                                                                                     observation_label(t.controls)),
                        _fmt(m["requests"]), escape(t.reason or t.id))
         out.print(tt)
 

@@ -35,9 +35,10 @@ from parity.store import Store
 from parity.store._tables import exchanges, runs, verdicts
 from parity.verdict import Verdict
 from parity.watch import REFERENCE_STREAM, SENTINEL, Transition
+from parity.watch._history import observation_label
 from parity.watch._tables import states, ticks, transitions
 
-__all__ = ["LatestVerdict", "Queries", "SeriesBucket", "StateCell", "VerdictPoint", "utc"]
+__all__ = ["LatestVerdict", "Queries", "SeriesBucket", "StateCell", "TickRow", "VerdictPoint", "utc"]
 
 SENTINEL_STREAMS = (SENTINEL, REFERENCE_STREAM)
 MAX_VERDICTS = 500
@@ -81,6 +82,19 @@ class SeriesBucket:
     latency_n: int  # ticks with a latency (their own answers, at least one ok)
     latency_mean: float  # mean of the ticks' mean latencies
     latency_mean_sq: float  # mean of their squares
+
+
+@dataclass(frozen=True)
+class TickRow:
+    """A tick behind a transition, as the evidence page lists it."""
+
+    id: str
+    at: datetime
+    statistic: float | None
+    state: str | None
+    observations: str  # as JSON
+    label: str  # what their mean is: "mean g" or "mean e-value (K controls)", from the stored controls
+    mean: float | None
 
 
 @dataclass(frozen=True)
@@ -261,16 +275,23 @@ class Queries:
             data = conn.execute(q).scalar()
         return Transition.model_validate_json(data) if data else None
 
-    def tick_rows(self, tick_ids: Sequence[str]) -> list[tuple[str, datetime, float | None, str | None, str]]:
-        """(id, scheduled at, statistic, state, observations as JSON) of some ticks, oldest first."""
+    def tick_rows(self, tick_ids: Sequence[str]) -> list[TickRow]:
+        """Some ticks, oldest first, each with its observations and what they are (g or e-values)."""
         if not self.has_watch or not tick_ids:
             return []
         q = (select(ticks.c.id, ticks.c.scheduled_at, ticks.c.statistic, ticks.c.state, ticks.c.data)
              .where(ticks.c.id.in_(list(tick_ids)[-MAX_EXCHANGES:])).order_by(ticks.c.scheduled_at))
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
-        return [(i, utc(at), s, st, orjson.dumps(orjson.loads(d).get("observations", [])).decode())
-                for i, at, s, st, d in rows]
+        out = []
+        for i, at, s, st, d in rows:
+            data = orjson.loads(d)
+            obs = [float(v) for v in data.get("observations", [])]
+            controls = data.get("controls", 1)
+            out.append(TickRow(i, utc(at), s, st, orjson.dumps(obs).decode(),
+                               observation_label(controls if isinstance(controls, int) else 1),
+                               sum(obs) / len(obs) if obs else None))
+        return out
 
     def exchanges_by_key(self, keys: Sequence[str]) -> list[Exchange]:
         """Exchanges named by '<run>/<endpoint>/<suite>/<case hash>/<repeat>' keys."""

@@ -13,6 +13,7 @@ period_minutes = 5
 requests_per_day = 20000
 tokens_per_day = 2000000
 controls = 1             # reference controls per candidate request; K > 1: rank e-values (opt-in)
+logprobs_reprobe_ticks = 288  # after logprobs went missing: ask for them again every N ticks (0: never)
 
 [watch.suites]           # full suites, hours between runs (per candidate; 0: off)
 toolcall = 24
@@ -68,6 +69,11 @@ class EndpointWatch(BaseModel):
         description="Reference controls per candidate request (a candidate's setting). 1: the paired "
                     "observation g; K > 1: the reference answers K + 1 times per candidate request and "
                     "each request gives a rank e-value (docs/watch.md, 'K controls').")
+    logprobs_reprobe_ticks: int = Field(
+        default=288, ge=0, le=1_000_000,
+        description="An endpoint switched to the black-box sentinel because its logprobs went missing "
+                    "asks one prompt with logprobs every this many ticks (0: never); back on the logprob "
+                    "sentinel when they are reported again. 288: a day at 5-minute ticks.")
 
     @property
     def sentinel_blackbox(self) -> str:
@@ -88,6 +94,7 @@ class EndpointOverride(BaseModel):
     logprobs: bool | None = None
     blackbox: Literal["greedy", "hamming"] | None = None
     controls: int | None = Field(default=None, ge=1, le=MAX_CONTROLS)
+    logprobs_reprobe_ticks: int | None = Field(default=None, ge=0, le=1_000_000)
 
 
 class SuiteSchedule(BaseModel):

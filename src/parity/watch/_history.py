@@ -6,8 +6,10 @@ endpoint, stream and metric; ``sparkline`` draws a series in eight levels of
 unicode blocks. Read-only: nothing here writes to the store.
 
 Metrics of a tick: ``statistic`` (the e-CUSUM statistic after it),
-``mean_observation`` (the mean of its sentinel observations, in [-1, 1]),
-``requests`` and ``tokens`` (what it cost, every endpoint it charged).
+``mean_observation`` (the mean of its sentinel observations: ``g`` in [-1, 1], about 0 when
+healthy; or, with ``controls`` K > 1, rank e-values in [0, K + 1], about 1 when healthy — say
+which with :func:`observation_label`; a series never mixes the two), ``requests`` and ``tokens``
+(what it cost, every endpoint it charged).
 Metrics of a suite run are its verdict's estimates (``metrics``), plus
 ``e_value`` and ``p_value`` where the verdict has them.
 """
@@ -30,14 +32,20 @@ from parity.verdict import Verdict
 from ._detect import State, Transition
 from ._store import TickRecord, WatchStore
 
-__all__ = ["SCHEMA_VERSION", "History", "RunPoint", "Series", "load_history", "parse_since", "series",
-           "sparkline"]
+__all__ = ["SCHEMA_VERSION", "History", "RunPoint", "Series", "load_history", "observation_label", "parse_since",
+           "series", "sparkline"]
 
 SCHEMA_VERSION = 1
 TICK_METRICS = ("statistic", "mean_observation", "requests", "tokens")
 _BLOCKS = "▁▂▃▄▅▆▇█"
 _SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$")
 _UNITS = {"m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+
+
+def observation_label(controls: int) -> str:
+    """What a tick's ``mean_observation`` is, from the ``controls`` it stored: ``mean g`` (in
+    [-1, 1], about 0 when healthy) or ``mean e-value (K controls)`` (in [0, K + 1], about 1)."""
+    return "mean g" if controls <= 1 else f"mean e-value ({controls} controls)"
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -131,6 +139,15 @@ class Series(BaseModel):
     points: list[tuple[datetime, float]]
     skipped: int = Field(default=0, description="Ticks skipped (budget) in the period.")
     state: State | None = Field(default=None, description="The state after the newest tick.")
+    controls: int | None = Field(default=None, description="`mean_observation`: the ticks' `controls` "
+                                 "(1: g; K > 1: e-values). A change of `controls` starts another series.")
+
+    @property
+    def label(self) -> str:
+        """The metric as shown: ``mean_observation`` says which observation it is the mean of."""
+        if self.metric == "mean_observation" and self.controls is not None:
+            return observation_label(self.controls)
+        return self.metric
 
     @property
     def values(self) -> list[float]:
@@ -140,14 +157,16 @@ class Series(BaseModel):
 def series(history: History, metrics: Sequence[str] | None = None) -> list[Series]:
     """One series per endpoint, stream and metric; ``metrics`` keeps only those named."""
     keep = set(metrics) if metrics else None
-    out: dict[tuple[str, str, str], Series] = {}
+    out: dict[tuple[str, str, str, int | None], Series] = {}
 
-    def add(endpoint: str, stream: str, metric: str, kind: str, at: datetime, value: float | None) -> None:
+    def add(endpoint: str, stream: str, metric: str, kind: str, at: datetime, value: float | None,
+            controls: int | None = None) -> None:
         if value is None or (keep is not None and metric not in keep) or not math.isfinite(value):
             return
-        key = (endpoint, stream, metric)
+        key = (endpoint, stream, metric, controls)
         if key not in out:
-            out[key] = Series(endpoint=endpoint, stream=stream, metric=metric, kind=kind, points=[])
+            out[key] = Series(endpoint=endpoint, stream=stream, metric=metric, kind=kind, points=[],
+                              controls=controls)
         out[key].points.append((at, value))
 
     skipped: dict[tuple[str, str], int] = {}
@@ -157,8 +176,9 @@ def series(history: History, metrics: Sequence[str] | None = None) -> list[Serie
             skipped[(t.endpoint, t.stream)] = skipped.get((t.endpoint, t.stream), 0) + 1
             continue
         last[(t.endpoint, t.stream)] = t.state
-        for name, value in tick_metrics(t).items():
-            add(t.endpoint, t.stream, name, "tick", t.scheduled_at, value)
+        for name, value in tick_metrics(t).items():  # g and e-values are never one series
+            add(t.endpoint, t.stream, name, "tick", t.scheduled_at, value,
+                t.controls if name == "mean_observation" else None)
     for r in history.runs:
         extra = {"e_value": r.e_value, "p_value": r.p_value}
         for name, value in {**r.metrics, **extra}.items():
@@ -166,7 +186,7 @@ def series(history: History, metrics: Sequence[str] | None = None) -> list[Serie
     for s in out.values():
         s.skipped = skipped.get((s.endpoint, s.stream), 0)
         s.state = last.get((s.endpoint, s.stream))
-    return sorted(out.values(), key=lambda s: (s.endpoint, s.stream, s.kind, s.metric))
+    return sorted(out.values(), key=lambda s: (s.endpoint, s.stream, s.kind, s.metric, s.controls or 0))
 
 
 def _bucket(values: Sequence[float], width: int, how: str) -> list[float]:

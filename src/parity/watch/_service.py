@@ -31,6 +31,7 @@ from ._alerts import AlertSender, alert_body, log_transition
 from ._config import WatchConfig
 from ._detect import Monitor, State
 from ._locks import AdvisoryLock
+from ._reprobe import is_probe, logprobs_back, probe_case, probe_due
 from ._schedule import Cost, Tick, Ticks, over_budget
 from ._sentinel import SENTINEL, SentinelDesign, logprobs_missing, observe, observe_reference
 from ._store import StateRow, TickRecord, WatchStore
@@ -44,6 +45,11 @@ PENDING_HORIZON = timedelta(days=1)  # a job started longer ago and never stored
 TOKENS_PER_REQUEST = 64  # the first tick's token estimate, before any usage is known
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+def _inherited(reference: str) -> str:
+    """A candidate's ``logprobs_missing`` when it follows its reference onto the black-box sentinel."""
+    return f"the reference {reference} reports no logprobs"
 
 
 def exchange_key(x: Exchange) -> str:
@@ -215,48 +221,96 @@ class WatchService:
         watched by its configured black-box sentinel from its next tick on; so is a candidate
         whose reference was (its observations compare with the reference's answers). The switch
         is read from the endpoint's newest done tick, which carries it (``logprobs_missing``):
-        it survives restarts and reaches every worker.
+        it survives restarts and reaches every worker. A re-probe that finds logprobs again
+        (:mod:`._reprobe`) stores the tick without it: the logprob sentinel from the next tick on.
         """
+        return self._mode(endpoint)[:2]
+
+    def _mode(self, endpoint: str) -> tuple[SentinelDesign, str | None, TickRecord | None]:
+        """:meth:`design`, and the endpoint's newest done tick it was read from."""
         base, ref = self.designs[endpoint], self.config.reference.name
         if base.greedy:
-            return base, None
-        why = self._logprobs_missing(endpoint)
-        if why is None and endpoint != ref and self._logprobs_missing(ref) is not None:
-            why = f"the reference {ref} reports no logprobs"
+            return base, None, None
+        last = self._last_done(endpoint)
+        why = last.logprobs_missing if last is not None else None
+        if why == _inherited(ref):  # not the candidate's own finding: follows the reference's
+            why = None
+        if why is None and endpoint != ref:
+            ref_last = self._last_done(ref)
+            if ref_last is not None and ref_last.logprobs_missing is not None:
+                why = _inherited(ref)
         if why is None:
-            return base, None
-        return dataclasses.replace(base, blackbox=self.watch.for_endpoint(endpoint).blackbox), why
+            return base, None, last
+        return dataclasses.replace(base, blackbox=self.watch.for_endpoint(endpoint).blackbox), why, last
 
-    def _logprobs_missing(self, endpoint: str) -> str | None:
+    def _last_done(self, endpoint: str) -> TickRecord | None:
         last = self.store.ticks(endpoint, self.schedules[endpoint].stream, status="done", last=1)
-        return last[0].logprobs_missing if last else None
+        return last[0] if last else None
+
+    def _probe(self, tick: Tick, design: SentinelDesign, missing: str | None,
+               last: TickRecord | None) -> Case | None:
+        """The tick's logprob re-probe, when due: only for an endpoint configured with logprobs
+        whose own answers went without them (not one following its reference)."""
+        conf = self.watch.for_endpoint(tick.endpoint)
+        if missing is None or missing == _inherited(self.config.reference.name) or not conf.logprobs:
+            return None
+        if not probe_due(tick.index, last.logprobs_asked if last else None, conf.logprobs_reprobe_ticks):
+            return None
+        return probe_case(design, tick.id, tick.stream, tick.index)
 
     async def _run(self, tick: Tick) -> TickRecord:
         ref = self.config.reference.name
-        design, missing = await asyncio.to_thread(self.design, tick.endpoint)
+        design, missing, last = await asyncio.to_thread(self._mode, tick.endpoint)
         is_ref = tick.endpoint == ref
         plan = {ref: 3} if is_ref else {ref: design.reference_draws, tick.endpoint: 1}
-        skip = await asyncio.to_thread(self._over_budget, tick,
-                                       {e: design.requests(n) for e, n in plan.items()})
+        streams = {ref: "reference", tick.endpoint: "candidate"} if not is_ref else {ref: "reference"}
+        cases = {e: design.cases(tick.id, streams[e], n) for e, n in plan.items()}
+        probe = self._probe(tick, design, missing, last)
+        if probe is not None:  # one more request of the tick: planned, keyed and charged like the others
+            cases[tick.endpoint].append(probe)
+        skip = await asyncio.to_thread(self._over_budget, tick, {e: len(cs) for e, cs in cases.items()})
         if skip is not None:
             return await self.skip(tick, skip)
         stored = {(x.endpoint, x.case_hash, x.repeat): x for x in await self.store.store.aio.exchanges(tick.id)}
-        streams = {ref: "reference", tick.endpoint: "candidate"} if not is_ref else {ref: "reference"}
-        sent = await asyncio.gather(*(self._send(tick, e, design.cases(tick.id, streams[e], n), stored)
-                                      for e, n in plan.items()))
+        sent = await asyncio.gather(*(self._send(tick, e, cs, stored) for e, cs in cases.items()))
         exchanges = [x for xs in sent for x in xs]
+        drawn = [x for x in exchanges if not is_probe(x)]  # the probe is no observation
         if is_ref:
             past = await self.store.store.aio.exchanges(self._lagged(tick).id, endpoint=ref)
-            obs = observe_reference(design, exchanges, past, ref)
+            obs = observe_reference(design, drawn, [x for x in past if not is_probe(x)], ref)
         else:
-            obs = observe(design, exchanges, ref, tick.endpoint)
-        found = logprobs_missing(exchanges, tick.endpoint) if missing is None and not design.greedy else None
-        note = None
-        if found is not None:  # from the next tick on: the black-box sentinel (the detector carries on)
-            mode = self.watch.for_endpoint(tick.endpoint).blackbox
-            missing = note = f"no logprobs since tick {tick.id} ({found}): sentinel switched to {mode} black-box"
-            logger.warning("watch.sentinel %s %s", tick.endpoint, note)
-        return await asyncio.to_thread(self._decide, tick, obs, exchanges, missing, note)
+            obs = observe(design, drawn, ref, tick.endpoint)
+        missing, note, asked = self._switch(tick, design, exchanges, missing, last)
+        return await asyncio.to_thread(self._decide, tick, obs, exchanges, missing, note, asked)
+
+    def _switch(self, tick: Tick, design: SentinelDesign, exchanges: list[Exchange], missing: str | None,
+                last: TickRecord | None) -> tuple[str | None, str | None, int | None]:
+        """The endpoint's sentinel from the next tick on: why it is black-box (None: it is not), what
+        this tick changed (a note for the record and the log; None: nothing), and the index of its
+        latest tick that asked for logprobs while black-box."""
+        mode = self.watch.for_endpoint(tick.endpoint).blackbox
+        ref = self.config.reference.name
+        if missing is None:
+            found = logprobs_missing(exchanges, tick.endpoint) if not design.greedy else None
+            if found is not None:
+                note = f"no logprobs since tick {tick.id} ({found}): sentinel switched to {mode} black-box"
+                logger.warning("watch.sentinel %s %s", tick.endpoint, note)
+                return note, note, tick.index
+            if last is not None and last.logprobs_missing == _inherited(ref):  # followed the reference back
+                note = f"the reference {ref} reports logprobs again: sentinel back on logprobs"
+                logger.info("watch.sentinel %s %s", tick.endpoint, note)
+                return None, note, None
+            return None, None, None
+        if not any(is_probe(x) for x in exchanges):
+            return missing, None, last.logprobs_asked if last is not None else None
+        back = logprobs_back(exchanges, tick.endpoint)
+        if back is None:
+            logger.info("watch.sentinel %s logprob re-probe on tick %s: still none", tick.endpoint, tick.id)
+            return missing, None, tick.index
+        note = f"logprobs back since tick {tick.id} ({back}): sentinel switched back from {mode} black-box " \
+               "to logprobs"
+        logger.warning("watch.sentinel %s %s", tick.endpoint, note)
+        return None, note, None
 
     async def skip(self, tick: Tick, why: str) -> TickRecord:
         """Record a tick skipped for its budget (with why), on the candidate's or the reference's account."""
@@ -328,7 +382,7 @@ class WatchService:
         return self.designs[endpoint].controls if stream == SENTINEL else 1
 
     def _decide(self, tick: Tick, obs: list[float], exchanges: list[Exchange], missing: str | None = None,
-                note: str | None = None) -> TickRecord:
+                note: str | None = None, asked: int | None = None) -> TickRecord:
         keys = [exchange_key(x) for x in exchanges]
         ref = self.config.reference.name
         if self._locked:  # a shared store: other workers may have moved these streams since
@@ -346,7 +400,7 @@ class WatchService:
                              scheduled_at=tick.at, status="done", observations=obs, statistic=out.statistic,
                              state=out.state, alarm=mon.levels.alarm, warn=mon.levels.warn,
                              exchange_keys=keys, costs=spent, logprobs_missing=missing, reason=note,
-                             controls=mon.controls)
+                             logprobs_asked=asked if missing is not None else None, controls=mon.controls)
             row = StateRow(endpoint=tick.endpoint, stream=tick.stream, state=out.state, seq=mon.seq,
                            quiet=mon.quiet, tick_id=tick.id, statistic=out.statistic,
                            updated_at=datetime.now(UTC))

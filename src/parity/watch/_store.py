@@ -48,6 +48,9 @@ class TickRecord(BaseModel):
     logprobs_missing: str | None = Field(
         default=None, description="Set from the tick that found the endpoint answering without logprobs "
                                   "on: why, and the black-box sentinel it has been watched by since.")
+    logprobs_asked: int | None = Field(
+        default=None, description="While `logprobs_missing` is set: the index of the endpoint's latest tick "
+                                  "that asked it for logprobs (the switch, or the latest re-probe).")
     run_id: str | None = Field(default=None, description="A full suite's tick: the run it stored.")
     verdicts: dict[str, str] = Field(default_factory=dict,
                                      description="A full suite's tick: endpoint -> verdict of its run.")
