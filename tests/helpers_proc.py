@@ -50,6 +50,13 @@ def fake_server(*args: str, port: int | None = None) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+def sigint_default() -> None:
+    """``preexec_fn`` for a child a test interrupts: a shell's background job (how CI may run the
+    suite) starts with SIGINT ignored, and a child inherits that; parity rightly keeps an ignored
+    SIGINT ignored, so the test restores the default before exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_in_flight(base_url: str, done: Callable[[int], bool], timeout_s: float = 60.0) -> None:
     """Poll a fake server's /health until ``done(requests in flight)``: what a test waits for
     instead of sleeping (work under way before a signal, or drained after a kill)."""

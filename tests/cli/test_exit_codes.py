@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers_proc import fake_server, parity_cmd, wait_in_flight, write_config
+from helpers_proc import fake_server, parity_cmd, sigint_default, wait_in_flight, write_config
 from typer.testing import CliRunner
 
 from parity.cli._exit import ExitCode, verdict_exit
@@ -117,9 +117,7 @@ def test_interrupt_exits_130(tmp_path: Path) -> None:
         cfg = write_config(tmp_path / "parity.toml", url, ("ref", "cand"))
         proc = subprocess.Popen(parity_cmd("verify", "-c", str(cfg), "--db", str(tmp_path / "p.db"),
                                            "--limit", "2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                cwd=tmp_path, start_new_session=True,
-                                # A shell's background job inherits SIGINT ignored: restore it.
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                                cwd=tmp_path, start_new_session=True, preexec_fn=sigint_default)
         try:
             wait_in_flight(url, lambda n: n > 0)  # interrupted with requests under way
             os.kill(proc.pid, signal.SIGINT)

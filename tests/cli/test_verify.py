@@ -105,14 +105,15 @@ def test_ctrl_c_is_a_clean_exit_130(tmp_path: Path) -> None:
     import subprocess
     import time
 
-    from helpers_proc import fake_server, parity_cmd, write_config
+    from helpers_proc import fake_server, parity_cmd, sigint_default, write_config
 
     log = tmp_path / "requests.log"
     with fake_server("--delay", "0.3", "--log", str(log)) as url:
         cfg = write_config(tmp_path / "parity.toml", url, ("ref", "cand"))
         proc = subprocess.Popen(parity_cmd("verify", "-c", str(cfg), "--db", str(tmp_path / "p.db"),
                                            "--limit", "40"),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                                preexec_fn=sigint_default)
         # interrupt once requests are in flight (polling the fake's log; not a timing threshold)
         for _ in range(600):
             if log.exists() and len(log.read_text().splitlines()) >= 10:
