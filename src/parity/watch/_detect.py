@@ -102,7 +102,36 @@ class Levels:
                    recovery_ticks=ticks(recovery_s), window=ticks(window_s), bets=bets)
 
 
-class Detector:
+class _Processes:
+    """What both detectors share: the ids of the processes in the window (one started per tick)
+    and, from each process's log-wealth, the statistic and the tick behind it."""
+
+    _ids: list[str]
+
+    def _log_wealth(self) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def statistic(self) -> float:
+        """``max_j K_t^(j)``; 1 before any tick (no evidence either way)."""
+        if not self._ids:
+            return 1.0
+        top = float(np.max(self._log_wealth()))
+        return math.inf if top > 709.0 else math.exp(top)
+
+    @property
+    def since(self) -> str | None:
+        """The tick at which the process holding the statistic started (its evidence)."""
+        if not self._ids:
+            return None
+        return self._ids[int(np.argmax(self._log_wealth()))]
+
+    @property
+    def started(self) -> list[str]:
+        return list(self._ids)
+
+
+class Detector(_Processes):
     """e-CUSUM over betting e-processes restarted each tick, keeping the latest ``window``.
 
     Each process bets by the online Newton step of :class:`~parity.stats.BettingTest`
@@ -171,24 +200,6 @@ class Detector:
             out: np.ndarray = np.logaddexp.reduce(parts + weights, axis=1)
         return out
 
-    @property
-    def statistic(self) -> float:
-        """``max_j K_t^(j)``; 1 before any tick (no evidence either way)."""
-        if not self._ids:
-            return 1.0
-        top = float(np.max(self._log_wealth()))
-        return math.inf if top > 709.0 else math.exp(top)
-
-    @property
-    def since(self) -> str | None:
-        """The tick at which the process holding the statistic started (its evidence)."""
-        if not self._ids:
-            return None
-        return self._ids[int(np.argmax(self._log_wealth()))]
-
-    @property
-    def started(self) -> list[str]:
-        return list(self._ids)
 
 
 def rank_evalue(d_y: float, d_controls: Sequence[float]) -> float:
@@ -211,7 +222,7 @@ def rank_evalue(d_y: float, d_controls: Sequence[float]) -> float:
     return (len(d_controls) + 1) / (1 + sum(d == top for d in d_controls))
 
 
-class EvalueDetector:
+class EvalueDetector(_Processes):
     """e-CUSUM over per-observation e-values, with :class:`Detector`'s interface and window.
 
     Each process is the mixture ``mean_λ Π_s (1 − λ + λ e_s)`` over the constant bets
@@ -252,24 +263,6 @@ class EvalueDetector:
         out: np.ndarray = np.logaddexp.reduce(self._log, axis=1) - math.log(len(self._bets))
         return out
 
-    @property
-    def statistic(self) -> float:
-        """``max_j K_t^(j)``; 1 before any tick."""
-        if not self._ids:
-            return 1.0
-        top = float(np.max(self._log_wealth()))
-        return math.inf if top > 709.0 else math.exp(top)
-
-    @property
-    def since(self) -> str | None:
-        """The tick at which the process holding the statistic started (its evidence)."""
-        if not self._ids:
-            return None
-        return self._ids[int(np.argmax(self._log_wealth()))]
-
-    @property
-    def started(self) -> list[str]:
-        return list(self._ids)
 
 
 class Transition(BaseModel):
