@@ -14,7 +14,6 @@ calls run in threads: a slow database never stalls the event loop.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,9 +30,10 @@ from ._alerts import AlertSender, alert_body, log_transition
 from ._config import WatchConfig
 from ._detect import Monitor, State
 from ._locks import AdvisoryLock
-from ._reprobe import is_probe, logprobs_back, probe_case, probe_due
+from ._modes import SentinelModes
+from ._reprobe import is_probe
 from ._schedule import Cost, Tick, Ticks, over_budget
-from ._sentinel import SENTINEL, SentinelDesign, logprobs_missing, observe, observe_reference
+from ._sentinel import SENTINEL, SentinelDesign, observe, observe_reference
 from ._store import StateRow, TickRecord, WatchStore
 from ._suites import SuiteTicks
 
@@ -45,11 +45,6 @@ PENDING_HORIZON = timedelta(days=1)  # a job started longer ago and never stored
 TOKENS_PER_REQUEST = 64  # the first tick's token estimate, before any usage is known
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-def _inherited(reference: str) -> str:
-    """A candidate's ``logprobs_missing`` when it follows its reference onto the black-box sentinel."""
-    return f"the reference {reference} reports no logprobs"
 
 
 def exchange_key(x: Exchange) -> str:
@@ -111,6 +106,7 @@ class WatchService:
                                         watch.for_endpoint(e.name).period_minutes * 60.0,
                                         watch.jitter, watch.seed) for e in config.endpoints}
         self.suites = SuiteTicks(self)
+        self.modes = SentinelModes(self.designs, watch, ref, self._last_done)
         self._locked = store.engine.dialect.name == "postgresql"
 
     def streams(self) -> list[Ticks]:
@@ -224,48 +220,20 @@ class WatchService:
         it survives restarts and reaches every worker. A re-probe that finds logprobs again
         (:mod:`._reprobe`) stores the tick without it: the logprob sentinel from the next tick on.
         """
-        return self._mode(endpoint)[:2]
-
-    def _mode(self, endpoint: str) -> tuple[SentinelDesign, str | None, TickRecord | None]:
-        """:meth:`design`, and the endpoint's newest done tick it was read from."""
-        base, ref = self.designs[endpoint], self.config.reference.name
-        if base.greedy:
-            return base, None, None
-        last = self._last_done(endpoint)
-        why = last.logprobs_missing if last is not None else None
-        if why == _inherited(ref):  # not the candidate's own finding: follows the reference's
-            why = None
-        if why is None and endpoint != ref:
-            ref_last = self._last_done(ref)
-            if ref_last is not None and ref_last.logprobs_missing is not None:
-                why = _inherited(ref)
-        if why is None:
-            return base, None, last
-        return dataclasses.replace(base, blackbox=self.watch.for_endpoint(endpoint).blackbox), why, last
+        return self.modes.mode(endpoint)[:2]
 
     def _last_done(self, endpoint: str) -> TickRecord | None:
         last = self.store.ticks(endpoint, self.schedules[endpoint].stream, status="done", last=1)
         return last[0] if last else None
 
-    def _probe(self, tick: Tick, design: SentinelDesign, missing: str | None,
-               last: TickRecord | None) -> Case | None:
-        """The tick's logprob re-probe, when due: only for an endpoint configured with logprobs
-        whose own answers went without them (not one following its reference)."""
-        conf = self.watch.for_endpoint(tick.endpoint)
-        if missing is None or missing == _inherited(self.config.reference.name) or not conf.logprobs:
-            return None
-        if not probe_due(tick.index, last.logprobs_asked if last else None, conf.logprobs_reprobe_ticks):
-            return None
-        return probe_case(design, tick.id, tick.stream, tick.index)
-
     async def _run(self, tick: Tick) -> TickRecord:
         ref = self.config.reference.name
-        design, missing, last = await asyncio.to_thread(self._mode, tick.endpoint)
+        design, missing, last = await asyncio.to_thread(self.modes.mode, tick.endpoint)
         is_ref = tick.endpoint == ref
         plan = {ref: 3} if is_ref else {ref: design.reference_draws, tick.endpoint: 1}
         streams = {ref: "reference", tick.endpoint: "candidate"} if not is_ref else {ref: "reference"}
         cases = {e: design.cases(tick.id, streams[e], n) for e, n in plan.items()}
-        probe = self._probe(tick, design, missing, last)
+        probe = self.modes.probe(tick, design, missing, last)
         if probe is not None:  # one more request of the tick: planned, keyed and charged like the others
             cases[tick.endpoint].append(probe)
         skip = await asyncio.to_thread(self._over_budget, tick, {e: len(cs) for e, cs in cases.items()})
@@ -280,37 +248,8 @@ class WatchService:
             obs = observe_reference(design, drawn, [x for x in past if not is_probe(x)], ref)
         else:
             obs = observe(design, drawn, ref, tick.endpoint)
-        missing, note, asked = self._switch(tick, design, exchanges, missing, last)
+        missing, note, asked = self.modes.switch(tick, design, exchanges, missing, last)
         return await asyncio.to_thread(self._decide, tick, obs, exchanges, missing, note, asked)
-
-    def _switch(self, tick: Tick, design: SentinelDesign, exchanges: list[Exchange], missing: str | None,
-                last: TickRecord | None) -> tuple[str | None, str | None, int | None]:
-        """The endpoint's sentinel from the next tick on: why it is black-box (None: it is not), what
-        this tick changed (a note for the record and the log; None: nothing), and the index of its
-        latest tick that asked for logprobs while black-box."""
-        mode = self.watch.for_endpoint(tick.endpoint).blackbox
-        ref = self.config.reference.name
-        if missing is None:
-            found = logprobs_missing(exchanges, tick.endpoint) if not design.greedy else None
-            if found is not None:
-                note = f"no logprobs since tick {tick.id} ({found}): sentinel switched to {mode} black-box"
-                logger.warning("watch.sentinel %s %s", tick.endpoint, note)
-                return note, note, tick.index
-            if last is not None and last.logprobs_missing == _inherited(ref):  # followed the reference back
-                note = f"the reference {ref} reports logprobs again: sentinel back on logprobs"
-                logger.info("watch.sentinel %s %s", tick.endpoint, note)
-                return None, note, None
-            return None, None, None
-        if not any(is_probe(x) for x in exchanges):
-            return missing, None, last.logprobs_asked if last is not None else None
-        back = logprobs_back(exchanges, tick.endpoint)
-        if back is None:
-            logger.info("watch.sentinel %s logprob re-probe on tick %s: still none", tick.endpoint, tick.id)
-            return missing, None, tick.index
-        note = f"logprobs back since tick {tick.id} ({back}): sentinel switched back from {mode} black-box " \
-               "to logprobs"
-        logger.warning("watch.sentinel %s %s", tick.endpoint, note)
-        return None, note, None
 
     async def skip(self, tick: Tick, why: str) -> TickRecord:
         """Record a tick skipped for its budget (with why), on the candidate's or the reference's account."""
