@@ -22,6 +22,10 @@ generator's own cost stays small); a request's latency is the time to its
 complete answer (streams: to [DONE]; TTFT: to the first text); the added
 latency is the difference of quantiles, target minus direct, at the same rate
 and mode. p99 carries a distribution-free 95% interval (order statistics).
+``--pin`` gives the proxy under test a core of its own and the upstream and the
+load generator the others (``sched_setaffinity``), for both the direct and the
+proxied measurements: what the proxy adds without the wait for a core that
+three busy processes share.
 
 Instead of latency, ``--work N`` counts system calls and Python calls per request (perf, cProfile)
 and ``--instr N`` counts instructions per request (valgrind's callgrind): load-robust measures
@@ -44,7 +48,7 @@ from _gw.cpu import run_cpu, source_of
 from _gw.instr import run_instr
 from _gw.load import load
 from _gw.mock import MODES, upstream_app
-from _gw.procs import PY, gateway, gateway_state, litellm, measure, port, scrubbed, spawn
+from _gw.procs import PY, gateway, gateway_state, litellm, measure, pin, port, scrubbed, spawn
 from _gw.report import command, table, write
 from _gw.work import run_work
 
@@ -82,6 +86,8 @@ def main() -> None:
     ap.add_argument("--modes", default="whole,stream", help="whole, stream, or both (comma-separated)")
     ap.add_argument("--no-litellm", action="store_true")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--pin", action="store_true", help="the proxy under test on a core of its own, the upstream "
+                    "and the load generator on the others (the added latency without the wait for a shared core)")
     ap.add_argument("--cpu", type=int, metavar="N", help="instead of latency: the gateway's CPU time per request, "
                     "N requests per mode and repetition at the first of --rates (see _gw/cpu.py)")
     ap.add_argument("--work", type=int, metavar="N", help="instead of latency: system calls and Python calls per "
@@ -97,6 +103,7 @@ def main() -> None:
     if not modes or any(m not in MODES for m in modes):
         ap.error(f"--modes: one or more of {', '.join(MODES)}")
     load_before = os.getloadavg()
+    placement = pin(args.pin)
     workdir = Path(tempfile.mkdtemp(prefix="parity-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
     if args.cpu or args.work or args.instr:
@@ -127,7 +134,8 @@ def main() -> None:
             p.wait(timeout=30)
     machine = (f"{os.cpu_count()} CPU cores shared by the upstream, the gateway or LiteLLM (never both at "
                f"once) and the load generator, each its own process; load average before the run "
-               f"{load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f} (1 / 5 / 15 min)")
+               f"{load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f} (1 / 5 / 15 min); "
+               f"{placement}")
     report = "\n\n".join([f"Command: `{command(args)}`", f"Machine: {machine}.", state,
                           table(results, rates, modes, names)])
     print(report)

@@ -19,6 +19,29 @@ PY = sys.executable
 SCRIPT = ROOT / "bench" / "gateway_overhead.py"  # its _upstream and _load subcommands
 LITELLM_VENV = ROOT / ".bench-venv-litellm"
 
+# --pin: the proxy under test (the gateway or LiteLLM) on a core of its own, the upstream and the
+# load generator on the others, so that the added latency is the proxy's and not the wait for a
+# core the three processes share. Empty: no pinning (the scheduler places every process).
+PINNED: dict[str, set[int]] = {}
+
+
+def pin(enabled: bool) -> str:
+    """Set the CPU sets (``--pin``) and say what they are, for the report."""
+    cpus = sorted(os.sched_getaffinity(0))
+    PINNED.clear()
+    if not enabled:
+        return "no pinning: the scheduler places every process on the shared cores"
+    if len(cpus) < 2:
+        raise SystemExit("--pin needs at least 2 CPUs")
+    PINNED.update(proxy={cpus[-1]}, rest=set(cpus[:-1]))
+    return (f"pinned: the proxy under test on CPU {cpus[-1]}, the upstream and the load generator on "
+            f"CPU{'s' if len(cpus) > 2 else ''} {', '.join(map(str, cpus[:-1]))}")
+
+
+def _affinity(role: str) -> Any:
+    cpus = PINNED.get(role)
+    return None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+
 
 def port() -> int:
     with socket.socket() as s:
@@ -40,10 +63,10 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: floa
 
 
 def spawn(args: list[str], port: int, what: str, env: dict[str, str] | None = None,
-           log: Path | None = None) -> subprocess.Popen[bytes]:
+           log: Path | None = None, role: str = "rest") -> subprocess.Popen[bytes]:
     out = log.open("ab") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=out)
+                            stdout=subprocess.DEVNULL, stderr=out, preexec_fn=_affinity(role))
     wait_port(port, proc, what)
     return proc
 
@@ -81,7 +104,7 @@ def gateway(upstream: str, gw_port: int, workdir: Path, src: Path | None = None,
     if src is not None:
         env["PYTHONPATH"] = str(src)
     return spawn([str(Path(PY).parent / "parity"), "gateway", "serve", "--config", str(cfg), "--port", str(gw_port)],
-                 gw_port, name, env, workdir / f"{name}.log")
+                 gw_port, name, env, workdir / f"{name}.log", role="proxy")
 
 
 def litellm(upstream: str, port: int, workdir: Path) -> subprocess.Popen[bytes] | None:
@@ -96,12 +119,12 @@ def litellm(upstream: str, port: int, workdir: Path) -> subprocess.Popen[bytes] 
     env = {"LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False", "DISABLE_SCHEMA_UPDATE": "true",
            "LITELLM_MASTER_KEY": BENCH_KEY}
     return spawn([str(exe), "--config", str(cfg), "--host", "127.0.0.1", "--port", str(port)], port,
-                  "litellm", env)
+                  "litellm", env, role="proxy")
 
 
 def measure(url: str, mode: str, rate: float, duration: float) -> dict[str, Any]:
     out = subprocess.run([PY, str(SCRIPT), "_load", url, mode, str(rate), str(duration)], cwd=ROOT,
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, preexec_fn=_affinity("rest"))
     return dict(json.loads(out.stdout))
 
 

@@ -68,6 +68,7 @@ def command(args: argparse.Namespace) -> str:
         cmd += f" --instr {args.instr}"
     if getattr(args, "baseline", None):
         cmd += f" --baseline {args.baseline}"
+    cmd += " --pin" if getattr(args, "pin", False) else ""
     return cmd + (" --no-litellm" if args.no_litellm else "")
 
 

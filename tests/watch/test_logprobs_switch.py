@@ -217,3 +217,23 @@ async def test_a_tick_killed_after_its_probe_was_sent_does_not_send_it_again(
     bodies = [orjson.dumps(b, option=orjson.OPT_SORT_KEYS) for b in w.apps["cand"].requests]
     assert len(set(bodies)) == len(bodies)
     assert [b for b in w.apps["cand"].requests if b.get("logprobs") and b.get("temperature") != 0.0] == probes
+
+
+async def test_an_endpoint_configured_without_logprobs_on_hamming_is_never_asked_for_them(tmp_path: Path) -> None:
+    w = World(tmp_path, endpoints={"cand": {"logprobs": False, "blackbox": "hamming"}})
+    w.served["cand"].logprobs = "refuse"  # a provider that answers HTTP 400 to the parameter
+    svc = w.service()
+    design = svc.designs["cand"]
+    assert not design.greedy and not design.asks_logprobs and svc.designs["ref"].asks_logprobs
+    await w.minutes(svc, 10)
+    await svc.aclose()
+    cand = svc.store.ticks("cand", SENTINEL)
+    assert len(cand) >= 9 and all(t.status == "done" for t in cand)
+    # sampled (not greedy) prompts, no logprobs asked of it nor of the reference on its ticks;
+    # its black-box state is its configuration, not a finding: no switch note, nothing missing
+    sent = [x for t in cand for x in svc.store.store.exchanges(t.id) if not x.case_id.startswith("canary")]
+    assert sent and all(x.ok and "logprobs" not in x.request and x.request["temperature"] != 0.0 for x in sent)
+    assert {x.endpoint for x in sent} == {"ref", "cand"}
+    assert all(t.reason is None and t.logprobs_missing is None for t in cand)
+    assert svc.states()[("cand", SENTINEL)] is State.HEALTHY
+

@@ -43,7 +43,7 @@ class SentinelModes:
         """The endpoint's sentinel now, why it is black-box where logprobs were configured (None:
         it is not), and its newest done tick, which carries the switch (blocking)."""
         base, ref = self.designs[endpoint], self.reference
-        if base.greedy:
+        if not base.asks_logprobs:  # black-box by configuration: nothing to switch
             return base, None, None
         last = self._last_done(endpoint)
         why = last.logprobs_missing if last is not None else None
@@ -76,7 +76,7 @@ class SentinelModes:
         mode = self.watch.for_endpoint(tick.endpoint).blackbox
         ref = self.reference
         if missing is None:
-            found = logprobs_missing(exchanges, tick.endpoint) if not design.greedy else None
+            found = logprobs_missing(exchanges, tick.endpoint) if design.asks_logprobs else None
             if found is not None:
                 note = f"no logprobs since tick {tick.id} ({found}): sentinel switched to {mode} black-box"
                 logger.warning("watch.sentinel %s %s", tick.endpoint, note)

@@ -109,9 +109,17 @@ class SentinelDesign:
 
     @classmethod
     def make(cls, n_prompts: int, *, canary: bool = True, seed: int = 0,
-             blackbox: str = "hamming", controls: int = 1) -> SentinelDesign:
+             blackbox: str = "hamming", controls: int = 1, logprobs: bool = True) -> SentinelDesign:
+        """``logprobs=False``: an endpoint configured without them is never asked for them (a
+        provider may refuse the parameter), whichever black-box statistic watches it."""
         return cls(prompts=tuple(choose_prompts(seed, max(2, n_prompts))[:n_prompts]),
-                   canary=canary, seed=seed, blackbox=blackbox, controls=controls)
+                   canary=canary, seed=seed, blackbox=blackbox, controls=controls,
+                   sampling=Sampling(max_tokens=8, logprobs=logprobs))
+
+    @property
+    def asks_logprobs(self) -> bool:
+        """Whether the prompts ask for logprobs (greedy rounds never do)."""
+        return self.request_sampling.logprobs
 
     @property
     def reference_draws(self) -> int:

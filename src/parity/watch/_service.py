@@ -99,6 +99,7 @@ class WatchService:
         self.designs = {e.name: SentinelDesign.make(watch.for_endpoint(e.name).prompts, seed=watch.seed,
                                                     canary=watch.for_endpoint(e.name).canary,
                                                     blackbox=watch.for_endpoint(e.name).sentinel_blackbox,
+                                                    logprobs=watch.for_endpoint(e.name).logprobs,
                                                     controls=1 if e.name == ref else
                                                     watch.for_endpoint(e.name).controls)
                         for e in config.endpoints}
