@@ -132,7 +132,7 @@ def main() -> None:
         for p in procs:
             p.terminate()
             p.wait(timeout=30)
-    machine = (f"{os.cpu_count()} CPU cores shared by the upstream, the gateway or LiteLLM (never both at "
+    machine = (f"{os.cpu_count()} CPU cores for the upstream, the gateway or LiteLLM (never both at "
                f"once) and the load generator, each its own process; load average before the run "
                f"{load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f} (1 / 5 / 15 min); "
                f"{placement}")
