@@ -35,7 +35,7 @@ from parity.store import Store
 from parity.store._tables import exchanges, runs, verdicts
 from parity.verdict import Verdict
 from parity.watch import REFERENCE_STREAM, SENTINEL, Transition
-from parity.watch._history import observation_label
+from parity.watch._history import mean_observation, observation_label
 from parity.watch._tables import states, ticks, transitions
 
 __all__ = ["LatestVerdict", "Queries", "SeriesBucket", "StateCell", "TickRow", "VerdictPoint", "utc"]
@@ -290,7 +290,7 @@ class Queries:
             controls = data.get("controls", 1)
             out.append(TickRow(i, utc(at), s, st, orjson.dumps(obs).decode(),
                                observation_label(controls if isinstance(controls, int) else 1),
-                               sum(obs) / len(obs) if obs else None))
+                               mean_observation(obs)))
         return out
 
     def exchanges_by_key(self, keys: Sequence[str]) -> list[Exchange]:

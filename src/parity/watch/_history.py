@@ -32,8 +32,8 @@ from parity.verdict import Verdict
 from ._detect import State, Transition
 from ._store import TickRecord, WatchStore
 
-__all__ = ["SCHEMA_VERSION", "History", "RunPoint", "Series", "load_history", "observation_label", "parse_since",
-           "series", "sparkline"]
+__all__ = ["SCHEMA_VERSION", "History", "RunPoint", "Series", "load_history", "mean_observation",
+           "observation_label", "parse_since", "series", "sparkline"]
 
 SCHEMA_VERSION = 1
 TICK_METRICS = ("statistic", "mean_observation", "requests", "tokens")
@@ -46,6 +46,11 @@ def observation_label(controls: int) -> str:
     """What a tick's ``mean_observation`` is, from the ``controls`` it stored: ``mean g`` (in
     [-1, 1], about 0 when healthy) or ``mean e-value (K controls)`` (in [0, K + 1], about 1)."""
     return "mean g" if controls <= 1 else f"mean e-value ({controls} controls)"
+
+
+def mean_observation(observations: Sequence[float]) -> float | None:
+    """A tick's ``mean_observation`` (None for a tick without observations: skipped, or failed)."""
+    return sum(observations) / len(observations) if observations else None
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -124,7 +129,7 @@ def load_history(store: Store, *, endpoint: str | None = None, suite: str | None
 def tick_metrics(t: TickRecord) -> dict[str, float | None]:
     obs = t.observations
     return {"statistic": t.statistic,
-            "mean_observation": sum(obs) / len(obs) if obs else None,
+            "mean_observation": mean_observation(obs),
             "requests": float(sum(n for n, _ in t.costs.values())) if t.status == "done" else None,
             "tokens": float(sum(k for _, k in t.costs.values())) if t.status == "done" else None}
 
