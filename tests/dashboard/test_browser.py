@@ -77,7 +77,14 @@ class Page:
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
+        self.page.on("requestfailed", self._failed)
+
+    def _failed(self, request: Any) -> None:
+        # A request the browser itself cancelled (ERR_ABORTED: the tab navigated on while, say, the
+        # favicon was still loading; a fresh clone's run once failed on exactly that) is no fault of
+        # the page; any other failure is. Answers of 4xx/5xx are logged as console errors (above).
+        if request.failure != "net::ERR_ABORTED":
+            self.errors.append(f"failed: {request.url} ({request.failure})")
 
     def open(self, url: str) -> Any:
         resp = self.page.goto(url, wait_until="load")
