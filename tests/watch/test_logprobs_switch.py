@@ -236,4 +236,3 @@ async def test_an_endpoint_configured_without_logprobs_on_hamming_is_never_asked
     assert {x.endpoint for x in sent} == {"ref", "cand"}
     assert all(t.reason is None and t.logprobs_missing is None for t in cand)
     assert svc.states()[("cand", SENTINEL)] is State.HEALTHY
-

@@ -201,7 +201,6 @@ class Detector(_Processes):
         return out
 
 
-
 def rank_evalue(d_y: float, d_controls: Sequence[float]) -> float:
     """``(K+1)·1{D(a, y) is the largest}/#{largest}`` over the candidate's ``D(a, y)`` and the ``K``
     controls' ``D(a, x_k)`` (all distances from the same anchor ``a``).
@@ -262,7 +261,6 @@ class EvalueDetector(_Processes):
     def _log_wealth(self) -> np.ndarray:
         out: np.ndarray = np.logaddexp.reduce(self._log, axis=1) - math.log(len(self._bets))
         return out
-
 
 
 class Transition(BaseModel):

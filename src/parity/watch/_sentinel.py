@@ -74,6 +74,7 @@ CANARY = "canary"
 LOGPROB_SCALE = 0.05  # the equality suite's first-token scale
 GREEDY = "greedy"  # the black-box mode sending greedy odd-one-out rounds
 GREEDY_TOKENS = 32  # the equality suite's greedy length (docs/equality.md)
+SAMPLED_TOKENS = 8  # the sampled prompts' length (the first-token statistic reads one; the Hamming one all)
 _CANARY_TOOL = {
     "type": "function",
     "function": {
@@ -93,7 +94,7 @@ class SentinelDesign:
     prompts: tuple[str, ...]
     canary: bool = True
     seed: int = 0
-    sampling: Sampling = field(default_factory=lambda: Sampling(max_tokens=8))
+    sampling: Sampling = field(default_factory=lambda: Sampling(max_tokens=SAMPLED_TOKENS))
     # Where logprobs are missing: GREEDY sends greedy rounds and observes the odd one out;
     # otherwise the name of the distance between sampled answers (BLACKBOX_DISTANCES).
     blackbox: str = "hamming"
@@ -114,7 +115,7 @@ class SentinelDesign:
         provider may refuse the parameter), whichever black-box statistic watches it."""
         return cls(prompts=tuple(choose_prompts(seed, max(2, n_prompts))[:n_prompts]),
                    canary=canary, seed=seed, blackbox=blackbox, controls=controls,
-                   sampling=Sampling(max_tokens=8, logprobs=logprobs))
+                   sampling=Sampling(max_tokens=SAMPLED_TOKENS, logprobs=logprobs))
 
     @property
     def asks_logprobs(self) -> bool:
